@@ -1,0 +1,40 @@
+"""crossover: pre-trained, custom, or hybrid? Measure it on your own data, then ship the winner.
+
+>>> import crossover
+>>> study = crossover.compare("tickets.csv")          # doctest: +SKIP
+>>> study.leaderboard                                  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from crossover._api import compare, write_outputs
+from crossover.data import Dataset, TaskSpec, load
+from crossover.errors import ConfigError, CrossoverError, DataError, ModelError
+from crossover.evaluation.runner import Trial, TrialResult
+from crossover.strategies import Strategy, register, registry
+from crossover.study import Study, load_study
+
+try:
+    __version__ = version("crossover")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+__all__ = [
+    "ConfigError",
+    "CrossoverError",
+    "DataError",
+    "Dataset",
+    "ModelError",
+    "Strategy",
+    "Study",
+    "TaskSpec",
+    "Trial",
+    "TrialResult",
+    "__version__",
+    "compare",
+    "load",
+    "load_study",
+    "register",
+    "registry",
+    "write_outputs",
+]

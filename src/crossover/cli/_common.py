@@ -1,0 +1,100 @@
+"""What every command shares: the error boundary, warnings, and the leaderboard table."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from crossover.study import Study
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from crossover import __version__
+
+        typer.echo(f"crossover {__version__}")
+        raise typer.Exit()
+
+
+class _WarningHandler(logging.Handler):
+    """Prints the library's warnings as one yellow line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.secho(f"warning: {record.getMessage()}", fg="yellow", err=True)
+
+
+def user_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Print a ``CrossoverError`` as one line on stderr and exit 2, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from crossover.errors import CrossoverError
+
+        logger = logging.getLogger("crossover")
+        handler = _WarningHandler(logging.WARNING)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            return func(*args, **kwargs)
+        except CrossoverError as exc:
+            typer.secho(f"error: {exc}", fg="red", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        finally:
+            logger.removeHandler(handler)
+
+    return wrapper
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def print_leaderboard(study: Study) -> None:
+    """The leaderboard as a table on stdout, then a one-line reading of it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    board = study.leaderboard
+    table = Table(title=f"{study.headline} on {study.split['test_rows']} test rows (95 % CI)")
+    for column, justify in (
+        ("strategy", "left"), ("kind", "left"), (study.headline, "right"), ("95% CI", "right"),
+        ("Δ vs best", "right"), ("signif.", "center"), ("fit s", "right"),
+        ("p50 ms", "right"), ("p95 ms", "right"), ("rows/s", "right"), ("MB", "right"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in board.itertuples():
+        significant = "" if row.significant is None or row.significant is pd_na() else (
+            "yes" if row.significant else "no"
+        )
+        table.add_row(
+            str(row.strategy), str(row.kind), _fmt(row.score, 3),
+            f"{_fmt(row.ci_low, 3)}–{_fmt(row.ci_high, 3)}", _fmt(row.delta_vs_best, 3),
+            significant, _fmt(row.fit_s, 1), _fmt(row.latency_p50_ms, 1),
+            _fmt(row.latency_p95_ms, 1), _fmt(row.throughput_rows_s, 0), _fmt(row.size_mb, 1),
+        )
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    best = board.iloc[0]
+    ties = board[(board.index > 0) & (board["significant"] == False)]  # noqa: E712
+    tied = f"; not significantly better than {', '.join(ties.strategy)}" if len(ties) else ""
+    console.print(
+        f"Best: [bold]{best.strategy}[/bold] ({best.kind}), {study.headline} "
+        f"{best.score:.3f} [{best.ci_low:.3f}, {best.ci_high:.3f}]{tied}."
+    )
+
+
+def pd_na() -> Any:
+    import pandas as pd
+
+    return pd.NA

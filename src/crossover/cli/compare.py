@@ -1,0 +1,76 @@
+"""``crossover compare``: build and measure every strategy on the same test rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from crossover.cli._common import print_leaderboard, user_errors
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def run_compare(
+    data: Path,
+    *,
+    test: Path | None,
+    text: str | None,
+    label: str | None,
+    strategies: str | None,
+    model: str,
+    label_descriptions: Path | None,
+    out: Path,
+    seed: int,
+    use_cache: bool,
+    strict: bool,
+) -> None:
+    """Load, compare, print and write; shared by ``compare`` and ``demo``."""
+    from crossover._api import compare, write_outputs
+    from crossover.data import load
+
+    dataset = load(
+        data, text=text, label=label, test=test,
+        label_descriptions=label_descriptions, strict=strict,
+    )
+    for role, column in dataset.inferred.items():
+        typer.secho(f"inferred --{role} {column}", fg="cyan", err=True)
+    study = compare(
+        dataset, strategies=strategies, model=model, seed=seed, use_cache=use_cache,
+        progress=True,
+    )
+    print_leaderboard(study)
+    paths = write_outputs(study, out)
+    typer.echo(f"wrote {paths['study']} and {paths['leaderboard']} ({study.duration_s:.1f} s)")
+
+
+@user_errors
+def compare_command(
+    data: Path = typer.Argument(..., help="Labelled texts: CSV, TSV, Parquet or JSON Lines."),
+    test: Path | None = typer.Option(None, "--test", help="A fixed test set (same columns)."),
+    text: str | None = typer.Option(None, "--text", help="Text column (inferred if omitted)."),
+    label: str | None = typer.Option(None, "--label", help="Label column (inferred if omitted)."),
+    strategies: str | None = typer.Option(
+        None, "--strategies", help="Comma-separated strategy keys (default: all for the task)."
+    ),
+    model: str = typer.Option(
+        DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
+    ),
+    label_descriptions: Path | None = typer.Option(
+        None, "--label-descriptions", help="YAML or JSON file: label -> description."
+    ),
+    out: Path = typer.Option(Path("crossover-out"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, the models, the bootstrap."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Do not read or write the on-disk embedding cache."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail on rows with empty texts instead of dropping them."
+    ),
+) -> None:
+    """Build the pretrained, custom and hybrid candidates and measure them side by side."""
+    run_compare(
+        data, test=test, text=text, label=label, strategies=strategies, model=model,
+        label_descriptions=label_descriptions, out=out, seed=seed, use_cache=not no_cache,
+        strict=strict,
+    )

@@ -1,0 +1,77 @@
+"""Inference of the text and label columns when the user does not name them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crossover.errors import DataError
+
+__all__ = ["infer_columns"]
+
+# A free-text column: mostly distinct values, several words on average.
+_MIN_MEAN_CHARS = 12
+_MIN_UNIQUE_RATIO = 0.3
+# A label column: at most this many classes, and far fewer classes than rows.
+_MAX_CLASSES = 500
+
+
+def _is_free_text(col: pd.Series) -> bool:
+    values = col.dropna()
+    if values.empty or not all(isinstance(v, str) for v in values.head(200)):
+        return False
+    values = values.astype(str)
+    return bool(
+        values.str.len().mean() >= _MIN_MEAN_CHARS
+        and values.nunique() / len(values) >= _MIN_UNIQUE_RATIO
+    )
+
+
+def _is_label_like(col: pd.Series) -> bool:
+    values = col.dropna()
+    n_classes = values.astype(str).nunique()
+    return 2 <= n_classes <= min(_MAX_CLASSES, max(2, len(values) // 3))
+
+
+def _check_exists(frame: pd.DataFrame, column: str, flag: str, source: str) -> None:
+    if column not in frame.columns:
+        raise DataError(
+            f"{source}: no column {column!r} (given by {flag}); "
+            f"the columns are: {', '.join(map(repr, frame.columns))}"
+        )
+
+
+def infer_columns(
+    frame: pd.DataFrame, text: str | None, label: str | None, source: str
+) -> tuple[str, str, dict[str, str]]:
+    """Return ``(text_column, label_column, inferred)`` where ``inferred`` names what was guessed.
+
+    A given column must exist; a missing one is inferred only when exactly one column fits.
+    """
+    if text is not None:
+        _check_exists(frame, text, "--text", source)
+    if label is not None:
+        _check_exists(frame, label, "--label", source)
+    inferred: dict[str, str] = {}
+    if text is None:
+        candidates = [c for c in frame.columns if c != label and _is_free_text(frame[c])]
+        if len(candidates) != 1:
+            found = ", ".join(map(repr, candidates)) or "none"
+            raise DataError(
+                f"{source}: cannot tell which column holds the text (free-text columns: {found}); "
+                f"pass --text COLUMN, one of: {', '.join(map(repr, frame.columns))}"
+            )
+        text = candidates[0]
+        inferred["text"] = text
+    if label is None:
+        candidates = [c for c in frame.columns if c != text and _is_label_like(frame[c])]
+        if len(candidates) != 1:
+            found = ", ".join(map(repr, candidates)) or "none"
+            raise DataError(
+                f"{source}: cannot tell which column holds the label (low-cardinality columns: "
+                f"{found}); pass --label COLUMN, one of: {', '.join(map(repr, frame.columns))}"
+            )
+        label = candidates[0]
+        inferred["label"] = label
+    if text == label:
+        raise DataError(f"{source}: --text and --label both name column {text!r}; pass two columns")
+    return text, label, inferred

@@ -1,0 +1,1 @@
+"""Running trials and measuring them: metrics, bootstrap intervals, latency, memory."""

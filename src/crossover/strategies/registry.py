@@ -1,0 +1,77 @@
+"""The registry of strategies by key; third parties add theirs through entry points."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from crossover.errors import ConfigError
+from crossover.strategies.base import Strategy
+
+__all__ = ["ENTRY_POINT_GROUP", "Registry", "register", "registry"]
+
+ENTRY_POINT_GROUP = "crossover.strategies"
+
+
+class Registry:
+    """Strategy classes by key.
+
+    A duplicate key is an error; ``candidates(task)`` lists a task's default strategies.
+    """
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Strategy]] = {}
+        self._plugins_loaded = False
+
+    def register(self, cls: type[Strategy]) -> type[Strategy]:
+        for attr in ("key", "kind", "task", "summary"):
+            if not getattr(cls, attr, None):
+                raise ConfigError(f"strategy class {cls.__qualname__} has no {attr!r} attribute")
+        if cls.kind not in ("pretrained", "custom", "hybrid"):
+            raise ConfigError(
+                f"strategy {cls.key!r} has kind {cls.kind!r}; use pretrained, custom or hybrid"
+            )
+        existing = self._classes.get(cls.key)
+        if existing is not None and existing is not cls:
+            raise ConfigError(
+                f"strategy key {cls.key!r} is already registered by "
+                f"{existing.__module__}.{existing.__qualname__}; give "
+                f"{cls.__module__}.{cls.__qualname__} another key"
+            )
+        self._classes[cls.key] = cls
+        return cls
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        import crossover.strategies.text  # noqa: F401  (registers the built-in strategies)
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()
+            except Exception as exc:
+                raise ConfigError(
+                    f"strategy plugin {ep.name!r} ({ep.value}) failed to import: {exc}"
+                ) from exc
+
+    def get(self, key: str) -> type[Strategy]:
+        self._load_plugins()
+        try:
+            return self._classes[key]
+        except KeyError:
+            known = ", ".join(sorted(self._classes))
+            raise ConfigError(f"unknown strategy {key!r}; known strategies: {known}") from None
+
+    def keys(self, task: str | None = None) -> list[str]:
+        self._load_plugins()
+        return sorted(k for k, c in self._classes.items() if task is None or c.task == task)
+
+    def candidates(self, task: str) -> list[str]:
+        """The default strategies for ``task``, pretrained first, then custom, then hybrid."""
+        order = {"pretrained": 0, "custom": 1, "hybrid": 2}
+        keys = [k for k in self.keys(task) if self._classes[k].default]
+        return sorted(keys, key=lambda k: (order[self._classes[k].kind], k))
+
+
+registry = Registry()
+register = registry.register

@@ -1,0 +1,49 @@
+"""The base of strategies that work on sentence embeddings from ``crossover.models``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from crossover.models import Embedder, get_embedder
+from crossover.models._resolve import DEFAULT_MODEL
+from crossover.strategies.base import Strategy
+
+__all__ = ["DEFAULT_MODEL", "EmbeddingStrategy"]
+
+
+class EmbeddingStrategy(Strategy):
+    """Holds the ``model`` id and the cache settings; embeds through the shared cache."""
+
+    model: str
+    cache_dir: str | None
+    use_cache: bool
+    _bypass_cache: bool = False
+
+    def _embedder(self) -> Embedder:
+        directory = Path(self.cache_dir) if self.cache_dir else None
+        return get_embedder(self.model, cache_dir=directory, use_cache=self.use_cache)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        use_cache = False if self._bypass_cache else None
+        return self._embedder().encode(texts, use_cache=use_cache)
+
+    @contextmanager
+    def uncached(self) -> Iterator[None]:
+        self._bypass_cache = True
+        try:
+            yield
+        finally:
+            self._bypass_cache = False
+
+    def embedding_model(self) -> str:
+        return self.model
+
+    def _external_bytes(self) -> int:
+        return self._embedder().resolved.size_bytes
+
+    def _encoder_parameters(self) -> int:
+        return self._embedder().parameter_count()

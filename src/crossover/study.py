@@ -1,0 +1,230 @@
+"""``Study``: every trial's result and the views derived from them, saved as JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crossover.errors import DataError
+from crossover.evaluation.bootstrap import bootstrap, percentile_interval
+from crossover.evaluation.runner import TrialResult
+
+__all__ = ["GLOSSARY", "LEADERBOARD_COLUMNS", "SCHEMA_VERSION", "Study", "load_study"]
+
+SCHEMA_VERSION = 1
+
+LEADERBOARD_COLUMNS = [
+    "strategy", "kind", "metric", "score", "ci_low", "ci_high", "delta_vs_best", "significant",
+    "fit_s", "latency_p50_ms", "latency_p95_ms", "throughput_rows_s", "size_mb",
+]
+
+GLOSSARY: dict[str, str] = {
+    "strategy": "registry key of the strategy",
+    "kind": "pretrained (used as it is), custom (trained from scratch) or hybrid (pre-trained "
+    "base adapted with your data)",
+    "metric": "the headline metric the row is ranked by (higher is better)",
+    "score": "the metric on the test rows",
+    "ci_low": "lower end of the 95 % bootstrap interval of score (percentile method)",
+    "ci_high": "upper end of the 95 % bootstrap interval of score",
+    "delta_vs_best": "score minus the best strategy's score (0 for the best; negative = worse)",
+    "significant": "whether the 95 % paired-bootstrap interval of delta_vs_best excludes 0 "
+    "(empty for the best strategy)",
+    "fit_s": "seconds to train on the training rows, including encoding them with the "
+    "pre-trained model (charged at the measured batch throughput, since the embedding cache "
+    "skipped it); for a pretrained strategy, encoding the label names",
+    "latency_p50_ms": "median milliseconds to predict one row, caches bypassed",
+    "latency_p95_ms": "95th percentile milliseconds to predict one row, caches bypassed",
+    "throughput_rows_s": "rows predicted per second in batches of 64, caches bypassed",
+    "size_mb": "megabytes on disk to deploy it: saved state plus the pre-trained model it needs",
+    "peak_mem_mb": "highest growth of the process's resident memory during fit and predict "
+    "(a model already loaded by an earlier strategy is not counted again)",
+    "accuracy": "share of test rows predicted correctly",
+    "macro_f1": "unweighted mean of the per-class F1 scores",
+}
+
+
+def _clean(value: Any) -> Any:
+    """JSON cannot hold NaN; numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Study:
+    """All trial results of one comparison, the data and the machine they came from.
+
+    ``statistics`` holds, per strategy and metric: ``score``, ``ci_low``, ``ci_high`` and the
+    paired difference to the best strategy (``delta``, ``delta_ci_low``, ``delta_ci_high``,
+    ``significant``). It is computed on creation from the stored predictions.
+    """
+
+    results: list[TrialResult]
+    y_true: list[str]
+    task: str
+    headline: str
+    spec: dict[str, Any]
+    dataset: dict[str, Any]
+    split: dict[str, Any]
+    environment: dict[str, Any]
+    settings: dict[str, Any]
+    duration_s: float = 0.0
+    created_at: str = ""
+    statistics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.statistics and self.results:
+            self.statistics = self._compute_statistics()
+
+    @property
+    def best(self) -> str:
+        """The strategy with the highest headline score."""
+        return max(self.statistics, key=lambda s: self.statistics[s][self.headline]["score"])
+
+    def _compute_statistics(self) -> dict[str, dict[str, dict[str, Any]]]:
+        y_true = np.asarray(self.y_true, dtype=object)
+        preds = {r.trial.strategy: np.asarray(r.predictions, dtype=object) for r in self.results}
+        boot = bootstrap(
+            y_true,
+            preds,
+            n_resamples=int(self.settings.get("n_resamples", 2000)),
+            seed=int(self.settings.get("seed", 0)),
+        )
+        point = {r.trial.strategy: r.metrics for r in self.results}
+        best = max(point, key=lambda s: point[s][self.headline])
+        stats: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, metric_samples in boot.samples.items():
+            stats[name] = {}
+            for metric, values in metric_samples.items():
+                low, high = percentile_interval(values)
+                diff = values - boot.samples[best][metric]
+                d_low, d_high = percentile_interval(diff)
+                is_best = name == best
+                stats[name][metric] = {
+                    "score": float(point[name][metric]),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "delta": float(point[name][metric] - point[best][metric]),
+                    "delta_ci_low": d_low,
+                    "delta_ci_high": d_high,
+                    "significant": None if is_best else bool(d_high < 0 or d_low > 0),
+                }
+        return stats
+
+    @property
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per strategy, best first; columns in ``LEADERBOARD_COLUMNS``, see GLOSSARY."""
+        rows = []
+        for r in self.results:
+            s = self.statistics[r.trial.strategy][self.headline]
+            rows.append(
+                {
+                    "strategy": r.trial.strategy,
+                    "kind": r.kind,
+                    "metric": self.headline,
+                    "score": s["score"],
+                    "ci_low": s["ci_low"],
+                    "ci_high": s["ci_high"],
+                    "delta_vs_best": s["delta"],
+                    "significant": s["significant"],
+                    "fit_s": r.fit_s,
+                    "latency_p50_ms": r.latency_p50_ms,
+                    "latency_p95_ms": r.latency_p95_ms,
+                    "throughput_rows_s": r.throughput_rows_s,
+                    "size_mb": r.size_mb,
+                }
+            )
+        frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+        frame["significant"] = frame["significant"].astype("boolean")
+        return frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "created_at": self.created_at,
+                "duration_s": self.duration_s,
+                "task": self.task,
+                "headline": self.headline,
+                "spec": self.spec,
+                "dataset": self.dataset,
+                "split": self.split,
+                "environment": self.environment,
+                "settings": self.settings,
+                "glossary": GLOSSARY,
+                "leaderboard": self.leaderboard.astype(object)
+                .where(self.leaderboard.notna(), None)
+                .to_dict(orient="records"),
+                "statistics": self.statistics,
+                "results": [r.to_dict() for r in self.results],
+                "y_true": self.y_true,
+            }
+        )
+
+    def to_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Study:
+        def _nan(value: Any) -> float:
+            return float("nan") if value is None else float(value)
+
+        results = []
+        for item in data["results"]:
+            item = dict(item)
+            for key in ("latency_p50_ms", "latency_p95_ms", "throughput_rows_s"):
+                item[key] = _nan(item.get(key))
+            results.append(TrialResult.from_dict(item))
+        return cls(
+            results=results,
+            y_true=list(data["y_true"]),
+            task=data["task"],
+            headline=data["headline"],
+            spec=data["spec"],
+            dataset=data["dataset"],
+            split=data["split"],
+            environment=data["environment"],
+            settings=data["settings"],
+            duration_s=float(data.get("duration_s", 0.0)),
+            created_at=str(data.get("created_at", "")),
+            statistics=data["statistics"],
+        )
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Study:
+        return load_study(path)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read a ``study.json`` written by ``Study.to_json`` (any supported schema version)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such study file; run `crossover compare` first") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable study JSON ({exc})") from exc
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise DataError(
+            f"{path}: study schema version {version!r} is not supported "
+            f"(this crossover reads {SCHEMA_VERSION})"
+        )
+    return Study.from_dict(data)

@@ -1,0 +1,19 @@
+"""Tasks: per task, the spec checks, splits, metrics and default candidates."""
+
+from __future__ import annotations
+
+from crossover.errors import ConfigError
+from crossover.tasks import text_classification
+from crossover.tasks._base import Split, Task
+
+__all__ = ["TASKS", "Split", "Task", "get"]
+
+TASKS: dict[str, Task] = {text_classification.TASK.name: text_classification.TASK}
+
+
+def get(name: str) -> Task:
+    """The task called ``name``; a ``ConfigError`` lists the known ones otherwise."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
