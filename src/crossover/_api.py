@@ -119,8 +119,12 @@ def compare(
         data
         if isinstance(data, Dataset)
         else load(
-            data, text=text, label=label, test=test,
-            label_descriptions=label_descriptions, strict=strict,
+            data,
+            text=text,
+            label=label,
+            test=test,
+            label_descriptions=label_descriptions,
+            strict=strict,
         )
     )
     task = tasks.get(dataset.spec.task)
@@ -132,8 +136,14 @@ def compare(
         params = _strategy_params(keys, model, cache_dir, use_cache=True)
         trials = plan(keys, params, split, seed)
         results = run(
-            trials, split, task, dataset.spec.inputs[0], dataset.spec.target,
-            dataset.spec.label_descriptions, reporter=reporter, measure_speed=measure_speed,
+            trials,
+            split,
+            task,
+            dataset.spec.inputs[0],
+            dataset.spec.target,
+            dataset.spec.label_descriptions,
+            reporter=reporter,
+            measure_speed=measure_speed,
         )
     for result in results:
         result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later

@@ -20,8 +20,19 @@ __all__ = ["GLOSSARY", "LEADERBOARD_COLUMNS", "SCHEMA_VERSION", "Study", "load_s
 SCHEMA_VERSION = 1
 
 LEADERBOARD_COLUMNS = [
-    "strategy", "kind", "metric", "score", "ci_low", "ci_high", "delta_vs_best", "significant",
-    "fit_s", "latency_p50_ms", "latency_p95_ms", "throughput_rows_s", "size_mb",
+    "strategy",
+    "kind",
+    "metric",
+    "score",
+    "ci_low",
+    "ci_high",
+    "delta_vs_best",
+    "significant",
+    "fit_s",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "throughput_rows_s",
+    "size_mb",
 ]
 
 GLOSSARY: dict[str, str] = {
@@ -153,7 +164,7 @@ class Study:
     # -- persistence ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        out: dict[str, Any] = _clean(
             {
                 "schema_version": SCHEMA_VERSION,
                 "created_at": self.created_at,
@@ -174,6 +185,7 @@ class Study:
                 "y_true": self.y_true,
             }
         )
+        return out
 
     def to_json(self, path: str | Path) -> Path:
         path = Path(path)

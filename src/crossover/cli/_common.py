@@ -68,20 +68,37 @@ def print_leaderboard(study: Study) -> None:
     board = study.leaderboard
     table = Table(title=f"{study.headline} on {study.split['test_rows']} test rows (95 % CI)")
     for column, justify in (
-        ("strategy", "left"), ("kind", "left"), (study.headline, "right"), ("95% CI", "right"),
-        ("Δ vs best", "right"), ("signif.", "center"), ("fit s", "right"),
-        ("p50 ms", "right"), ("p95 ms", "right"), ("rows/s", "right"), ("MB", "right"),
+        ("strategy", "left"),
+        ("kind", "left"),
+        (study.headline, "right"),
+        ("95% CI", "right"),
+        ("Δ vs best", "right"),
+        ("signif.", "center"),
+        ("fit s", "right"),
+        ("p50 ms", "right"),
+        ("p95 ms", "right"),
+        ("rows/s", "right"),
+        ("MB", "right"),
     ):
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in board.itertuples():
-        significant = "" if row.significant is None or row.significant is pd_na() else (
-            "yes" if row.significant else "no"
+        significant = (
+            ""
+            if row.significant is None or row.significant is pd_na()
+            else ("yes" if row.significant else "no")
         )
         table.add_row(
-            str(row.strategy), str(row.kind), _fmt(row.score, 3),
-            f"{_fmt(row.ci_low, 3)}–{_fmt(row.ci_high, 3)}", _fmt(row.delta_vs_best, 3),
-            significant, _fmt(row.fit_s, 1), _fmt(row.latency_p50_ms, 1),
-            _fmt(row.latency_p95_ms, 1), _fmt(row.throughput_rows_s, 0), _fmt(row.size_mb, 1),
+            str(row.strategy),
+            str(row.kind),
+            _fmt(row.score, 3),
+            f"{_fmt(row.ci_low, 3)}–{_fmt(row.ci_high, 3)}",
+            _fmt(row.delta_vs_best, 3),
+            significant,
+            _fmt(row.fit_s, 1),
+            _fmt(row.latency_p50_ms, 1),
+            _fmt(row.latency_p95_ms, 1),
+            _fmt(row.throughput_rows_s, 0),
+            _fmt(row.size_mb, 1),
         )
     console = Console(width=max(120, Console().width))
     console.print(table)

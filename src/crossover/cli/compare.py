@@ -30,13 +30,21 @@ def run_compare(
     from crossover.data import load
 
     dataset = load(
-        data, text=text, label=label, test=test,
-        label_descriptions=label_descriptions, strict=strict,
+        data,
+        text=text,
+        label=label,
+        test=test,
+        label_descriptions=label_descriptions,
+        strict=strict,
     )
     for role, column in dataset.inferred.items():
         typer.secho(f"inferred --{role} {column}", fg="cyan", err=True)
     study = compare(
-        dataset, strategies=strategies, model=model, seed=seed, use_cache=use_cache,
+        dataset,
+        strategies=strategies,
+        model=model,
+        seed=seed,
+        use_cache=use_cache,
         progress=True,
     )
     print_leaderboard(study)
@@ -46,8 +54,12 @@ def run_compare(
 
 @user_errors
 def compare_command(
-    data: Path = typer.Argument(..., help="Labelled texts: CSV, TSV, Parquet or JSON Lines."),
-    test: Path | None = typer.Option(None, "--test", help="A fixed test set (same columns)."),
+    data: Path = typer.Argument(
+        ..., readable=False, help="Labelled texts: CSV, TSV, Parquet or JSON Lines."
+    ),
+    test: Path | None = typer.Option(
+        None, "--test", readable=False, help="A fixed test set (same columns)."
+    ),
     text: str | None = typer.Option(None, "--text", help="Text column (inferred if omitted)."),
     label: str | None = typer.Option(None, "--label", help="Label column (inferred if omitted)."),
     strategies: str | None = typer.Option(
@@ -57,7 +69,10 @@ def compare_command(
         DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
     ),
     label_descriptions: Path | None = typer.Option(
-        None, "--label-descriptions", help="YAML or JSON file: label -> description."
+        None,
+        "--label-descriptions",
+        readable=False,
+        help="YAML or JSON file: label -> description.",
     ),
     out: Path = typer.Option(Path("crossover-out"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the models, the bootstrap."),
@@ -70,7 +85,15 @@ def compare_command(
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     run_compare(
-        data, test=test, text=text, label=label, strategies=strategies, model=model,
-        label_descriptions=label_descriptions, out=out, seed=seed, use_cache=not no_cache,
+        data,
+        test=test,
+        text=text,
+        label=label,
+        strategies=strategies,
+        model=model,
+        label_descriptions=label_descriptions,
+        out=out,
+        seed=seed,
+        use_cache=not no_cache,
         strict=strict,
     )

@@ -22,6 +22,15 @@ def demo_command(
     descriptions = data.with_name("support_tickets_labels.yaml")
     typer.secho(f"demo data: {data} with label descriptions {descriptions.name}", err=True)
     run_compare(
-        data, test=None, text="text", label="label", strategies=None, model=model,
-        label_descriptions=descriptions, out=out, seed=0, use_cache=True, strict=False,
+        data,
+        test=None,
+        text="text",
+        label="label",
+        strategies=None,
+        model=model,
+        label_descriptions=descriptions,
+        out=out,
+        seed=0,
+        use_cache=True,
+        strict=False,
     )

@@ -26,7 +26,22 @@ def _decode(raw: bytes, path: Path, warnings: list[str]) -> str:
         first_bad = exc.start
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
+    matches = from_bytes(raw)
+    best = top = matches.best()
+    if top is not None:
+        # charset_normalizer ranks ties (same mess and coherence) by the order it tried the
+        # code pages, so French read as cp1252 and as cp1250 tie and cp1250 wins ("crème"
+        # becomes "crčme"). On a tie prefer cp1252, the encoding of Western Windows exports.
+        best = next(
+            (
+                m
+                for m in matches
+                if m.encoding == "cp1252"
+                and abs(m.chaos - top.chaos) < 0.005
+                and abs(m.coherence - top.coherence) <= 0.02
+            ),
+            top,
+        )
     if best is None or best.encoding in {"utf_8", "utf-8"}:
         raise DataError(
             f"{path}: byte {first_bad} is not valid UTF-8 and the file's encoding could not be "
@@ -80,7 +95,7 @@ def read_table(path: str | Path, warnings: list[str]) -> pd.DataFrame:
                     dtype=str,
                     keep_default_na=False,
                     na_values=[""],
-                    # Tab-separated exports rarely quote fields; a stray quote must not swallow rows.
+                    # Tab-separated exports rarely quote; a stray quote must not swallow rows.
                     quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
                 )
             elif suffix in _JSONL:

@@ -62,7 +62,11 @@ def normalise_for_leakage(texts: pd.Series) -> pd.Series:
 
 
 def check_test(
-    train: pd.DataFrame, test: pd.DataFrame, text: str, label: str, source: str,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    text: str,
+    label: str,
+    source: str,
     warnings: list[str],
 ) -> None:
     unseen = sorted(set(test[label]) - set(train[label]))

@@ -10,8 +10,14 @@ from typing import Any
 __all__ = ["environment"]
 
 _PACKAGES = (
-    "crossover", "torch", "sentence-transformers", "transformers", "scikit-learn",
-    "numpy", "pandas", "skops",
+    "crossover",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "skops",
 )
 
 

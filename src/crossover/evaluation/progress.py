@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 __all__ = ["Advance", "Reporter", "RichReporter", "SilentReporter"]
@@ -14,7 +14,9 @@ Advance = Callable[[int, int | None], None]  # (completed, total) -> None
 class Reporter(Protocol):
     """Receives the stages of a study: each with a description and a count to complete."""
 
-    def stage(self, description: str, total: int | None = None) -> Iterator[Advance]: ...
+    def stage(
+        self, description: str, total: int | None = None
+    ) -> AbstractContextManager[Advance]: ...
 
     def message(self, text: str) -> None: ...
 
@@ -22,7 +24,10 @@ class Reporter(Protocol):
 class SilentReporter:
     @contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[Advance]:
-        yield lambda completed, total=None: None
+        def advance(completed: int, new_total: int | None = None) -> None:
+            pass
+
+        yield advance
 
     def message(self, text: str) -> None:
         pass

@@ -121,8 +121,14 @@ def prefetch_embeddings(
 
 
 def run_trial(
-    trial: Trial, split: Split, task: Task, text: str, label: str,
-    label_descriptions: dict[str, str] | None, *, measure_speed: bool = True,
+    trial: Trial,
+    split: Split,
+    task: Task,
+    text: str,
+    label: str,
+    label_descriptions: dict[str, str] | None,
+    *,
+    measure_speed: bool = True,
 ) -> TrialResult:
     """Fit on the split's training rows, predict its test rows, and measure."""
     strategy = _build(trial)
@@ -141,7 +147,9 @@ def run_trial(
     if measure_speed:
         latency = measure_latency(strategy, test_x)
         p50, p95, throughput = (
-            latency.latency_p50_ms, latency.latency_p95_ms, latency.throughput_rows_s
+            latency.latency_p50_ms,
+            latency.latency_p95_ms,
+            latency.throughput_rows_s,
         )
     else:
         p50 = p95 = throughput = float("nan")
@@ -184,7 +192,8 @@ def run(
     measure_speed: bool = True,
 ) -> list[TrialResult]:
     """Run ``trials`` one after another, embedding every text first (once per model)."""
-    reporter = reporter or SilentReporter()
+    if reporter is None:
+        reporter = SilentReporter()
     texts = split.train[text].tolist() + split.test[text].tolist()
     prefetch_embeddings(trials, texts, reporter)
     results: list[TrialResult] = []
@@ -193,7 +202,12 @@ def run(
             reporter.message(f"  {trial.strategy}: fit, predict, latency")
             results.append(
                 run_trial(
-                    trial, split, task, text, label, label_descriptions,
+                    trial,
+                    split,
+                    task,
+                    text,
+                    label,
+                    label_descriptions,
                     measure_speed=measure_speed,
                 )
             )

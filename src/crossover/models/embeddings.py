@@ -20,7 +20,7 @@ import numpy as np
 
 from crossover.models._resolve import ResolvedModel, resolve_model
 
-__all__ = ["EmbeddingCache", "Embedder", "default_cache_dir", "get_embedder"]
+__all__ = ["Embedder", "EmbeddingCache", "default_cache_dir", "get_embedder"]
 
 _CHUNK = 512  # texts per model call between cache writes and progress updates
 

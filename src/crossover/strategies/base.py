@@ -106,7 +106,7 @@ class Strategy(ABC):
         self.classes_ = np.array(sorted(set(labels)), dtype=object)
         self.label_descriptions_ = dict(label_descriptions or {})
         random.seed(self.seed)
-        np.random.seed(self.seed % (2**32))
+        np.random.seed(self.seed % (2**32))  # noqa: NPY002  (seeds third-party code)
         if self.needs_labels:
             self._fit(texts, labels)
         else:

@@ -38,10 +38,7 @@ def split(dataset: Dataset, seed: int) -> Split:
         description = f"stratified holdout of {len(test)} rows ({TEST_SIZE:.0%}), seed {seed}"
         split_id = f"holdout-{dataset.fingerprint}-{seed}"
     digest = hashlib.sha256(split_id.encode()).hexdigest()[:12]
-    return Split(
-        train.reset_index(drop=True), test.reset_index(drop=True), digest, description
-    )
-
+    return Split(train.reset_index(drop=True), test.reset_index(drop=True), digest, description)
 
 
 TASK = Task(

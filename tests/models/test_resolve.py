@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossover.errors import ModelError
+from crossover.models import Embedder, resolve_model
+from crossover.models._resolve import DEFAULT_MODEL
+from tests.conftest import FAST_MODEL
+
+
+def test_resolve_model_finds_installed_package() -> None:
+    resolved = resolve_model(FAST_MODEL)
+    assert resolved.source == "package"
+    assert resolved.format == "model2vec"
+    assert (resolved.path / "model.safetensors").is_file()
+
+
+def test_resolve_model_default_model_is_installed_sentence_transformer() -> None:
+    resolved = resolve_model(DEFAULT_MODEL)
+    assert resolved.source == "package"
+    assert resolved.format == "sentence-transformers"
+
+
+def test_resolve_model_local_path(tmp_path: Path) -> None:
+    copy = tmp_path / "my-model"
+    shutil.copytree(resolve_model(FAST_MODEL).path, copy)
+    resolved = resolve_model(str(copy))
+    assert resolved.source == "path"
+    assert resolved.path == copy
+    # Same files under another name: another identity, so caches never mix models.
+    assert resolved.identity != resolve_model(FAST_MODEL).identity
+
+
+def test_resolve_model_from_local_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy laid into the Hugging Face cache layout loads by its plain hub id, offline."""
+    import huggingface_hub.constants
+
+    snapshot = tmp_path / "hub" / "models--acme--static-test" / "snapshots" / ("a" * 40)
+    shutil.copytree(resolve_model(FAST_MODEL).path, snapshot)
+    refs = tmp_path / "hub" / "models--acme--static-test" / "refs"
+    refs.mkdir()
+    (refs / "main").write_text("a" * 40)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    resolved = resolve_model("acme/static-test")
+    assert resolved.source == "hf-cache"
+    vectors = Embedder("acme/static-test", cache_dir=tmp_path / "c").encode(["refund please"])
+    assert vectors.shape == (1, 64)
+
+
+def test_resolve_model_offline_without_copy_says_how_to_install() -> None:
+    with pytest.raises(ModelError, match=r"'acme/not-here' is not on this machine.*HF_HUB_OFFLINE"):
+        resolve_model("acme/not-here")
+
+
+def test_resolve_model_missing_local_path() -> None:
+    with pytest.raises(ModelError, match="no such model folder"):
+        resolve_model("./no/such/model")
+
+
+def test_resolve_model_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a sentence-transformers or model2vec model"):
+        resolve_model(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_default_model_embeds_offline(tmp_path: Path) -> None:
+    vectors = Embedder(DEFAULT_MODEL, cache_dir=tmp_path).encode(["where is my card?", "hi"])
+    assert vectors.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
