@@ -47,8 +47,9 @@ GLOSSARY: dict[str, str] = {
     "significant": "whether the 95 % paired-bootstrap interval of delta_vs_best excludes 0 "
     "(empty for the best strategy)",
     "fit_s": "seconds to train on the training rows, including encoding them with the "
-    "pre-trained model (charged at the measured batch throughput, since the embedding cache "
-    "skipped it); for a pretrained strategy, encoding the label names",
+    "pre-trained model (the embedding cache skips that work, so it is charged back at a rate "
+    "timed without cache on up to 512 training texts); for a pretrained strategy, encoding "
+    "the label names",
     "latency_p50_ms": "median milliseconds to predict one row, caches bypassed",
     "latency_p95_ms": "95th percentile milliseconds to predict one row, caches bypassed",
     "throughput_rows_s": "rows predicted per second in batches of 64, caches bypassed",

@@ -100,7 +100,7 @@ def print_leaderboard(study: Study) -> None:
             _fmt(row.throughput_rows_s, 0),
             _fmt(row.size_mb, 1),
         )
-    console = Console(width=max(120, Console().width))
+    console = Console(width=max(150, Console().width))
     console.print(table)
     best = board.iloc[0]
     ties = board[(board.index > 0) & (board["significant"] == False)]  # noqa: E712

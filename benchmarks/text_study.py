@@ -1,0 +1,100 @@
+"""Benchmark: the full `crossover compare` on banking77 train/test, cold and warm cache.
+
+Runs the CLI as a user would (a new process each time, so imports and model loading count),
+first with an empty embedding cache, then again with the cache it filled. Prints the wall
+times and the leaderboard figures as a Markdown table for benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/text_study.py [--warm-runs 3] [--cold-runs 1]
+
+Targets on the 2-core reference machine: <= 120 s cold, <= 30 s warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "banking77"
+
+
+def run_once(cache: Path, out: Path) -> tuple[float, dict]:
+    env = {**os.environ, "CROSSOVER_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
+    cmd = [
+        str(Path(sys.executable).with_name("crossover")),
+        "compare",
+        str(DATA / "train.csv"),
+        "--test",
+        str(DATA / "test.csv"),
+        "--text",
+        "text",
+        "--label",
+        "category",
+        "--out",
+        str(out),
+    ]
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    return wall, json.loads((out / "study.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold-runs", type=int, default=1)
+    parser.add_argument("--warm-runs", type=int, default=3)
+    args = parser.parse_args()
+    if not DATA.exists():
+        sys.exit(f"{DATA} is absent: the shared data sets are needed for this benchmark")
+
+    cold: list[float] = []
+    warm: list[float] = []
+    study: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.cold_runs):
+            cache = Path(tmp) / f"cache-cold-{i}"
+            wall, _ = run_once(cache, Path(tmp) / "out")
+            cold.append(wall)
+            print(f"cold run {i + 1}: {wall:.1f} s", flush=True)
+        for i in range(args.warm_runs):
+            wall, study = run_once(Path(tmp) / "cache-cold-0", Path(tmp) / "out")
+            warm.append(wall)
+            print(f"warm run {i + 1}: {wall:.1f} s", flush=True)
+
+    env = study["environment"]
+    print()
+    print(
+        f"machine: {env['cpu']}, {env['cpu_count']} cores, {env['memory_gb']} GiB, "
+        f"GPU: {env['gpu'] or 'none'}; crossover {env['versions']['crossover']}, "
+        f"torch {env['versions']['torch']}"
+    )
+    print(
+        f"banking77: {study['split']['train_rows']} train / {study['split']['test_rows']} test rows"
+    )
+    print()
+    print("| run | wall s (median) | runs | target |")
+    print("|---|---:|---:|---:|")
+    print(f"| cold embedding cache | {statistics.median(cold):.1f} | {len(cold)} | <= 120 |")
+    print(f"| warm embedding cache | {statistics.median(warm):.1f} | {len(warm)} | <= 30 |")
+    print()
+    print("| strategy | kind | accuracy [95 % CI] | fit s | p50 ms | p95 ms | rows/s | MB |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for row in study["leaderboard"]:
+        print(
+            f"| {row['strategy']} | {row['kind']} | {row['score']:.3f} "
+            f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] | {row['fit_s']:.1f} | "
+            f"{row['latency_p50_ms']:.1f} | {row['latency_p95_ms']:.1f} | "
+            f"{row['throughput_rows_s']:.0f} | {row['size_mb']:.1f} |"
+        )
+    print("\n(figures of the last warm run)")
+
+
+if __name__ == "__main__":
+    main()
