@@ -79,12 +79,21 @@ class EmbeddingCache:
 def _load_model(path: str, fmt: str) -> Any:
     """Load once per process; sentence-transformers is imported only here."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    if fmt == "model2vec":
-        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    # The study shows its own progress; the weight-loading bar would break its output.
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        if fmt == "model2vec":
+            from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
-        return SentenceTransformer(modules=[StaticEmbedding.from_model2vec(path)], device="cpu")
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+            static = StaticEmbedding.from_model2vec(path)
+            return SentenceTransformer(modules=[static], device="cpu")
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 class Embedder:
