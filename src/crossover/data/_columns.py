@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from crossover.errors import DataError
@@ -40,6 +42,25 @@ def _check_exists(frame: pd.DataFrame, column: str, flag: str, source: str) -> N
         )
 
 
+def _only_candidate(
+    frame: pd.DataFrame,
+    role: str,
+    what: str,
+    other: str | None,
+    fits: Callable[[pd.Series], bool],
+    source: str,
+) -> str:
+    """The one column (other than ``other``) that ``fits``; a DataError when not exactly one."""
+    candidates = [c for c in frame.columns if c != other and fits(frame[c])]
+    if len(candidates) != 1:
+        found = ", ".join(map(repr, candidates)) or "none"
+        raise DataError(
+            f"{source}: cannot tell which column holds the {role} ({what} columns: {found}); "
+            f"pass --{role} COLUMN, one of: {', '.join(map(repr, frame.columns))}"
+        )
+    return str(candidates[0])
+
+
 def infer_columns(
     frame: pd.DataFrame, text: str | None, label: str | None, source: str
 ) -> tuple[str, str, dict[str, str]]:
@@ -53,24 +74,10 @@ def infer_columns(
         _check_exists(frame, label, "--label", source)
     inferred: dict[str, str] = {}
     if text is None:
-        candidates = [c for c in frame.columns if c != label and _is_free_text(frame[c])]
-        if len(candidates) != 1:
-            found = ", ".join(map(repr, candidates)) or "none"
-            raise DataError(
-                f"{source}: cannot tell which column holds the text (free-text columns: {found}); "
-                f"pass --text COLUMN, one of: {', '.join(map(repr, frame.columns))}"
-            )
-        text = candidates[0]
+        text = _only_candidate(frame, "text", "free-text", label, _is_free_text, source)
         inferred["text"] = text
     if label is None:
-        candidates = [c for c in frame.columns if c != text and _is_label_like(frame[c])]
-        if len(candidates) != 1:
-            found = ", ".join(map(repr, candidates)) or "none"
-            raise DataError(
-                f"{source}: cannot tell which column holds the label (low-cardinality columns: "
-                f"{found}); pass --label COLUMN, one of: {', '.join(map(repr, frame.columns))}"
-            )
-        label = candidates[0]
+        label = _only_candidate(frame, "label", "low-cardinality", text, _is_label_like, source)
         inferred["label"] = label
     if text == label:
         raise DataError(f"{source}: --text and --label both name column {text!r}; pass two columns")

@@ -83,7 +83,7 @@ def _load_model(path: str, fmt: str) -> Any:
 
     # The study shows its own progress; the weight-loading bar would break its output.
     was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         if fmt == "model2vec":
             from sentence_transformers.sentence_transformer.modules import StaticEmbedding
@@ -93,7 +93,7 @@ def _load_model(path: str, fmt: str) -> Any:
         return SentenceTransformer(path, device="cpu", local_files_only=True)
     finally:
         if was_enabled:
-            hf_logging.enable_progress_bar()
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 class Embedder:
