@@ -59,6 +59,7 @@ def test_compare_uses_label_descriptions(tmp_path: Path) -> None:
         strategies="text.zero-shot-embeddings",
         model=FAST_MODEL,
         label_descriptions=descriptions,
+        budgets="full",
         progress=False,
         measure_speed=False,
     )
@@ -84,6 +85,7 @@ def test_banking77_accuracy_floors(tmp_path: Path) -> None:
         test=folder / "test.csv",
         text="text",
         label="category",
+        budgets="full",
         progress=False,
     )
     scores = dict(zip(study.leaderboard.strategy, study.leaderboard.score, strict=True))

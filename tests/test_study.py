@@ -8,14 +8,22 @@ import pytest
 
 import crossover
 from crossover.errors import ConfigError, DataError
-from crossover.study import LEADERBOARD_COLUMNS, load_study
+from crossover.study import LEADERBOARD_COLUMNS, LEARNING_CURVE_COLUMNS, load_study
 from tests.conftest import FAST_MODEL, make_tickets
 
 
 @pytest.fixture(scope="module")
 def study() -> crossover.Study:
     return crossover.compare(
-        make_tickets(15), model=FAST_MODEL, progress=False, measure_speed=False, n_resamples=1000
+        make_tickets(15),
+        model=FAST_MODEL,
+        progress=False,
+        measure_speed=False,
+        n_resamples=1000,
+        budgets="2,4,full",
+        seeds=2,
+        jobs=1,
+        target=0.8,
     )
 
 
@@ -34,6 +42,7 @@ def test_compare_measures_every_default_strategy_on_the_same_rows(study: crossov
     assert (board.delta_vs_best <= 0).all()
     n_test = study.split["test_rows"]
     assert all(len(r.predictions) == n_test for r in study.results)
+    assert len(study.results) == 1 + 2 * (1 + 2 * 2)  # pretrained; 2 trained x (full + 2x2)
     assert study.split["train_rows"] + n_test == 45
     assert study.environment["cpu_count"] >= 1
     assert study.environment["versions"]["scikit-learn"]
@@ -59,7 +68,9 @@ def test_load_study_refuses_other_schema(tmp_path: Path) -> None:
 
 
 def test_compare_is_deterministic_for_a_seed() -> None:
-    kwargs = dict(model=FAST_MODEL, progress=False, measure_speed=False, n_resamples=1000)
+    kwargs = dict(
+        model=FAST_MODEL, progress=False, measure_speed=False, n_resamples=1000, budgets="full"
+    )
     a = crossover.compare(make_tickets(10), strategies="text.tfidf-linear", seed=4, **kwargs)
     b = crossover.compare(make_tickets(10), strategies="text.tfidf-linear", seed=4, **kwargs)
     cols = ["strategy", "score", "ci_low", "ci_high"]
@@ -73,7 +84,11 @@ def test_compare_rejects_unknown_strategy() -> None:
 
 def test_compare_measures_speed(tmp_path: Path) -> None:
     study = crossover.compare(
-        make_tickets(10), strategies=["text.tfidf-linear"], progress=False, n_resamples=1000
+        make_tickets(10),
+        strategies=["text.tfidf-linear"],
+        progress=False,
+        n_resamples=1000,
+        budgets="full",
     )
     row = study.leaderboard.iloc[0]
     assert 0 < row.latency_p50_ms <= row.latency_p95_ms
@@ -81,3 +96,24 @@ def test_compare_measures_speed(tmp_path: Path) -> None:
     paths = crossover.write_outputs(study, tmp_path)
     csv = pd.read_csv(paths["leaderboard"])
     assert list(csv.columns) == LEADERBOARD_COLUMNS
+
+
+def test_study_learning_curve_table_and_labels_needed(study: crossover.Study) -> None:
+    curve = study.learning_curve
+    assert list(curve.columns) == LEARNING_CURVE_COLUMNS
+    head = curve[curve.strategy == "text.embedding-head"].set_index("budget_per_class")
+    assert list(head.index) == [2, 4, "full"]
+    assert list(head.seed_count) == [2, 2, 1]
+    assert list(head.n_labels) == [6, 12, 36]
+    assert (head.score_ci_low <= head.score_mean).all()
+    # The full-budget point is the leaderboard's trial.
+    board = study.leaderboard.set_index("strategy")
+    assert head.loc["full", "score_mean"] == board.loc["text.embedding-head", "score"]
+    pretrained = curve[curve.kind == "pretrained"]
+    assert list(pretrained.budget_per_class) == [0]
+    assert list(pretrained.n_labels) == [0]
+    needed = {n["strategy"]: n for n in study.curves["labels_needed"]}
+    assert set(needed) == {"text.embedding-head", "text.tfidf-linear"}
+    assert needed["text.tfidf-linear"]["target"] == 0.8
+    assert study.curves["summary"]
+    assert all(line.startswith("text.") for line in study.curves["summary"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -15,9 +16,11 @@ import pandas as pd
 from crossover import tasks
 from crossover.data import Dataset, load
 from crossover.errors import ConfigError
+from crossover.evaluation.budgets import Budget, parse_budgets
 from crossover.evaluation.environment import environment
 from crossover.evaluation.progress import Reporter, RichReporter, SilentReporter
-from crossover.evaluation.runner import plan, run
+from crossover.evaluation.runner import TrialData, plan, run
+from crossover.evaluation.store import TrialStore
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies import registry
 from crossover.study import Study
@@ -44,8 +47,9 @@ def parse_strategies(value: str | list[str] | None, task: str) -> list[str]:
 
 
 def _strategy_params(
-    keys: list[str], model: str, cache_dir: str | None, use_cache: bool
+    keys: list[str], model: str, cache_dir: str | None, time_budget_s: float | None
 ) -> dict[str, dict[str, Any]]:
+    """The options a user sets once for every strategy that takes them."""
     params: dict[str, dict[str, Any]] = {}
     for key in keys:
         names = registry.get(key)._param_names()
@@ -54,8 +58,8 @@ def _strategy_params(
             p["model"] = model
         if "cache_dir" in names and cache_dir is not None:
             p["cache_dir"] = cache_dir
-        if "use_cache" in names and not use_cache:
-            p["use_cache"] = False
+        if "time_budget_s" in names and time_budget_s is not None:
+            p["time_budget_s"] = time_budget_s
         params[key] = p
     return params
 
@@ -73,6 +77,13 @@ def compare(
     use_cache: bool = True,
     strict: bool = False,
     n_resamples: int = 2000,
+    budgets: str | list[Budget] | None = None,
+    seeds: int = 3,
+    jobs: int | None = None,
+    target: float | None = None,
+    all_budgets: bool = False,
+    time_budget_s: float | None = None,
+    trials_dir: str | Path | None = None,
     measure_speed: bool = True,
     progress: bool | Reporter = True,
     command: str | None = None,
@@ -99,6 +110,21 @@ def compare(
         Keep embeddings on disk (``CROSSOVER_CACHE_DIR``) across runs.
     n_resamples : int, default=2000
         Bootstrap resamples for the intervals (at least 1000).
+    budgets : str or list, default=None
+        Label budgets for learning curves: counts per class and/or ``"full"``; None means
+        ``"2,4,8,16,32,64,full"``. ``"full"`` alone: the leaderboard without curves.
+    seeds : int, default=3
+        Stratified subsamples per budget.
+    jobs : int, default=None
+        Worker processes for the learning-curve trials (None: the CPU count).
+    target : float, default=None
+        A metric value to reach: the study says at which budget each strategy reaches it.
+    all_budgets : bool, default=False
+        Run strategies that limit their budgets by default (``text.setfit``) at every budget.
+    time_budget_s : float, default=None
+        Per-trial training time limit for strategies that take one (``text.setfit``).
+    trials_dir : path, default=None
+        Where finished trials are kept; a rerun with the same arguments resumes from them.
     progress : bool or Reporter, default=True
         Show a progress bar per stage (terminal and notebook).
 
@@ -110,6 +136,14 @@ def compare(
     started = time.perf_counter()
     if n_resamples < 1000:
         raise ConfigError(f"n_resamples={n_resamples} is too few; use at least 1000")
+    if seeds < 1:
+        raise ConfigError(f"--seeds {seeds}: use 1 or more")
+    if target is not None and not 0.0 < target <= 1.0:
+        raise ConfigError(f"--target {target}: give a metric value between 0 and 1, e.g. 0.9")
+    budget_list = parse_budgets(budgets)
+    n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if n_jobs < 1:
+        raise ConfigError(f"--jobs {n_jobs}: use 1 or more")
     reporter: Reporter
     if isinstance(progress, bool):
         reporter = RichReporter() if progress else SilentReporter()
@@ -130,23 +164,49 @@ def compare(
     task = tasks.get(dataset.spec.task)
     keys = parse_strategies(strategies, task.name)
     split = task.split(dataset, seed)
+    text_col, label_col = dataset.spec.inputs[0], dataset.spec.target
     with tempfile.TemporaryDirectory(prefix="crossover-nocache-") as scratch:
         # Without the persistent cache, texts are still embedded once per run: in a scratch cache.
         cache_dir = None if use_cache else scratch
-        params = _strategy_params(keys, model, cache_dir, use_cache=True)
-        trials = plan(keys, params, split, seed)
+        params = _strategy_params(keys, model, cache_dir, time_budget_s)
+        trials, plan_summary = plan(
+            keys,
+            params,
+            split,
+            seed,
+            label=label_col,
+            budgets=budget_list,
+            seeds=seeds,
+            all_budgets=all_budgets,
+        )
+        if plan_summary["skipped_budgets"]:
+            reporter.message(
+                f"skipped budget(s) {plan_summary['skipped_budgets']} per class: no class has "
+                "more training rows than that (the full budget covers it)"
+            )
+        for key, limit in plan_summary["limited"].items():
+            reporter.message(
+                f"{key} runs at budgets up to {limit} per class only (pass all_budgets / "
+                "--all-budgets for more); it is not on the leaderboard"
+            )
+        trial_data = TrialData.from_split(
+            split, text_col, label_col, dataset.spec.label_descriptions, task.name
+        )
+        # A scratch cache dies with this run: keeping its trials would let a rerun reuse them
+        # under a different cache path, which the trial hash would not match anyway.
+        store = TrialStore(trials_dir) if trials_dir is not None and use_cache else None
         results = run(
             trials,
-            split,
+            trial_data,
             task,
-            dataset.spec.inputs[0],
-            dataset.spec.target,
-            dataset.spec.label_descriptions,
             reporter=reporter,
             measure_speed=measure_speed,
+            store=store,
+            jobs=n_jobs,
         )
-    for result in results:
-        result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later
+    if not use_cache:
+        for result in results:
+            result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later
     study = Study(
         results=results,
         y_true=split.test[dataset.spec.target].astype(str).tolist(),
@@ -167,6 +227,12 @@ def compare(
             "seed": seed,
             "n_resamples": n_resamples,
             "use_cache": use_cache,
+            "budgets": [str(b) for b in budget_list],
+            "seeds": seeds,
+            "jobs": n_jobs,
+            "target": target,
+            "all_budgets": all_budgets,
+            "plan": plan_summary,
             "command": command or shlex.join(sys.argv),
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -176,9 +242,14 @@ def compare(
 
 
 def write_outputs(study: Study, out: str | Path) -> dict[str, Path]:
-    """Write ``study.json`` and ``leaderboard.csv`` into ``out``; return their paths."""
+    """Write ``study.json``, ``leaderboard.csv`` and ``learning_curve.csv`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"study": study.to_json(out / "study.json"), "leaderboard": out / "leaderboard.csv"}
+    paths = {
+        "study": study.to_json(out / "study.json"),
+        "leaderboard": out / "leaderboard.csv",
+        "learning_curve": out / "learning_curve.csv",
+    }
     study.leaderboard.to_csv(paths["leaderboard"], index=False, float_format="%.6g")
+    study.learning_curve.to_csv(paths["learning_curve"], index=False, float_format="%.6g")
     return paths

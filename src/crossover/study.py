@@ -13,9 +13,18 @@ import pandas as pd
 
 from crossover.errors import DataError
 from crossover.evaluation.bootstrap import bootstrap, percentile_interval
-from crossover.evaluation.runner import TrialResult
+from crossover.evaluation.learning_curve import LEARNING_CURVE_COLUMNS
+from crossover.evaluation.runner import is_timed
+from crossover.evaluation.trials import TrialResult
 
-__all__ = ["GLOSSARY", "LEADERBOARD_COLUMNS", "SCHEMA_VERSION", "Study", "load_study"]
+__all__ = [
+    "GLOSSARY",
+    "LEADERBOARD_COLUMNS",
+    "LEARNING_CURVE_COLUMNS",
+    "SCHEMA_VERSION",
+    "Study",
+    "load_study",
+]
 
 SCHEMA_VERSION = 1
 
@@ -56,6 +65,15 @@ GLOSSARY: dict[str, str] = {
     "size_mb": "megabytes on disk to deploy it: saved state plus the pre-trained model it needs",
     "peak_mem_mb": "highest growth of the process's resident memory during fit and predict "
     "(a model already loaded by an earlier strategy is not counted again)",
+    "budget_per_class": "labelled training rows per class a learning-curve point trained on "
+    "(every row of a smaller class); 'full' is the whole training split, 0 a pretrained model",
+    "n_labels": "labelled training rows, mean over seeds",
+    "seed_count": "number of seeds (stratified subsamples) at this budget",
+    "score_mean": "the metric on the test rows, mean over seeds",
+    "score_ci_low": "lower end of the 95 % interval of score_mean: Student-t across seeds, or "
+    "the test-set bootstrap interval when there is one seed",
+    "score_ci_high": "upper end of that interval",
+    "fit_s_mean": "fit seconds, mean over seeds",
     "accuracy": "share of test rows predicted correctly",
     "macro_f1": "unweighted mean of the per-class F1 scores",
 }
@@ -95,10 +113,18 @@ class Study:
     duration_s: float = 0.0
     created_at: str = ""
     statistics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.statistics and self.results:
             self.statistics = self._compute_statistics()
+        if not self.curves and self.results:
+            self.curves = self._compute_curves()
+
+    @property
+    def leaderboard_results(self) -> list[TrialResult]:
+        """The trials on the leaderboard: pretrained ones and trained ones on the full split."""
+        return [r for r in self.results if is_timed(r.trial)]
 
     @property
     def best(self) -> str:
@@ -107,14 +133,15 @@ class Study:
 
     def _compute_statistics(self) -> dict[str, dict[str, dict[str, Any]]]:
         y_true = np.asarray(self.y_true, dtype=object)
-        preds = {r.trial.strategy: np.asarray(r.predictions, dtype=object) for r in self.results}
+        board = self.leaderboard_results
+        preds = {r.trial.strategy: np.asarray(r.predictions, dtype=object) for r in board}
         boot = bootstrap(
             y_true,
             preds,
             n_resamples=int(self.settings.get("n_resamples", 2000)),
             seed=int(self.settings.get("seed", 0)),
         )
-        point = {r.trial.strategy: r.metrics for r in self.results}
+        point = {r.trial.strategy: r.metrics for r in board}
         best = max(point, key=lambda s: point[s][self.headline])
         stats: dict[str, dict[str, dict[str, Any]]] = {}
         for name, metric_samples in boot.samples.items():
@@ -135,11 +162,80 @@ class Study:
                 }
         return stats
 
+    def _compute_curves(self) -> dict[str, Any]:
+        from crossover.evaluation.learning_curve import curve_table, describe, labels_needed
+
+        metric = self.headline
+        y_true = np.asarray(self.y_true, dtype=object)
+        rows = []
+        for r in self.results:
+            row: dict[str, Any] = {
+                "strategy": r.trial.strategy,
+                "kind": r.kind,
+                "budget": r.trial.budget,
+                "n_labels": r.n_train,
+                "n_classes": r.n_classes,
+                "seed": r.trial.seed,
+                "score": r.metrics[metric],
+                "fit_s": r.fit_s,
+            }
+            if is_timed(r.trial) and r.trial.strategy in self.statistics:
+                stats = self.statistics[r.trial.strategy][metric]
+                row["score_ci_low"], row["score_ci_high"] = stats["ci_low"], stats["ci_high"]
+            rows.append(row)
+        points = pd.DataFrame(rows)
+        table = curve_table(points)
+        pretrained = [r for r in self.results if r.kind == "pretrained"]
+        best_pre = max(pretrained, key=lambda r: r.metrics[metric]) if pretrained else None
+        significance: dict[tuple[str, int | str], tuple[float, float, float]] = {}
+        if best_pre is not None:
+            # Same resamples for every trial: the seed-mean of a strategy's per-resample score
+            # minus the pretrained one's is a paired difference on the test rows.
+            trained = [r for r in self.results if r.kind != "pretrained"]
+            preds = {r.trial.hash: np.asarray(r.predictions, dtype=object) for r in trained}
+            preds[best_pre.trial.hash] = np.asarray(best_pre.predictions, dtype=object)
+            boot = bootstrap(
+                y_true,
+                preds,
+                n_resamples=int(self.settings.get("n_resamples", 2000)),
+                seed=int(self.settings.get("seed", 0)),
+                metrics=(metric,),
+            )
+            base = boot.samples[best_pre.trial.hash][metric]
+            groups: dict[tuple[str, int | str], list[np.ndarray]] = {}
+            for r in trained:
+                key = (r.trial.strategy, r.trial.budget)
+                groups.setdefault(key, []).append(boot.samples[r.trial.hash][metric])
+            for key, samples in groups.items():
+                diff = np.mean(samples, axis=0) - base
+                low, high = percentile_interval(diff)
+                significance[key] = (float(diff.mean()), low, high)
+        target = self.settings.get("target")
+        needed = labels_needed(points, significance, target=target)
+        return {
+            "metric": metric,
+            "pretrained": best_pre.trial.strategy if best_pre else None,
+            "table": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
+            "significance": [
+                {"strategy": k[0], "budget": k[1], "delta": v[0], "ci_low": v[1], "ci_high": v[2]}
+                for k, v in significance.items()
+            ],
+            "labels_needed": [n.to_dict() for n in needed],
+            "summary": describe(
+                needed, pretrained=best_pre.trial.strategy if best_pre else None, metric=metric
+            ),
+        }
+
+    @property
+    def learning_curve(self) -> pd.DataFrame:
+        """Mean and 95 % interval per strategy and budget; columns LEARNING_CURVE_COLUMNS."""
+        return pd.DataFrame(self.curves.get("table", []), columns=LEARNING_CURVE_COLUMNS)
+
     @property
     def leaderboard(self) -> pd.DataFrame:
         """One row per strategy, best first; columns in ``LEADERBOARD_COLUMNS``, see GLOSSARY."""
         rows = []
-        for r in self.results:
+        for r in self.leaderboard_results:
             s = self.statistics[r.trial.strategy][self.headline]
             rows.append(
                 {
@@ -182,6 +278,7 @@ class Study:
                 .where(self.leaderboard.notna(), None)
                 .to_dict(orient="records"),
                 "statistics": self.statistics,
+                "curves": self.curves,
                 "results": [r.to_dict() for r in self.results],
                 "y_true": self.y_true,
             }
@@ -196,15 +293,7 @@ class Study:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Study:
-        def _nan(value: Any) -> float:
-            return float("nan") if value is None else float(value)
-
-        results = []
-        for item in data["results"]:
-            item = dict(item)
-            for key in ("latency_p50_ms", "latency_p95_ms", "throughput_rows_s"):
-                item[key] = _nan(item.get(key))
-            results.append(TrialResult.from_dict(item))
+        results = [TrialResult.from_dict(item) for item in data["results"]]
         return cls(
             results=results,
             y_true=list(data["y_true"]),
@@ -218,6 +307,7 @@ class Study:
             duration_s=float(data.get("duration_s", 0.0)),
             created_at=str(data.get("created_at", "")),
             statistics=data["statistics"],
+            curves=data.get("curves", {}),
         )
 
     @classmethod

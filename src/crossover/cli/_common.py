@@ -111,6 +111,33 @@ def print_leaderboard(study: Study) -> None:
     )
 
 
+def print_learning_curves(study: Study) -> None:
+    """Mean score per strategy and budget, then the plain-language answer."""
+    from rich.console import Console
+    from rich.table import Table
+
+    curve = study.learning_curve
+    if curve.empty or curve["budget_per_class"].nunique() <= 2:
+        return  # no budgets beyond the leaderboard's
+    budgets = sorted({b for b in curve["budget_per_class"] if b not in (0, "0", "full")}, key=int)
+    columns = [*budgets, "full"]
+    table = Table(title=f"learning curves: mean {study.headline} over seeds, by labels per class")
+    table.add_column("strategy", no_wrap=True)
+    for b in columns:
+        table.add_column(str(b), justify="right")
+    for strategy, rows in curve.groupby("strategy", sort=False):
+        by_budget = {str(r.budget_per_class): r.score_mean for r in rows.itertuples()}
+        if set(by_budget) == {"0"}:
+            cells = [_fmt(by_budget["0"], 3)] * len(columns)
+            table.add_row(f"{strategy} (no labels)", *cells)
+            continue
+        table.add_row(str(strategy), *(_fmt(by_budget.get(str(b)), 3) for b in columns))
+    console = Console(width=max(150, Console().width))
+    console.print(table)
+    for line in study.curves.get("summary", []):
+        console.print(line)
+
+
 def pd_na() -> Any:
     import pandas as pd
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from crossover.cli._common import print_leaderboard, user_errors
+from crossover.cli._common import print_leaderboard, print_learning_curves, user_errors
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -24,6 +24,12 @@ def run_compare(
     seed: int,
     use_cache: bool,
     strict: bool,
+    budgets: str | None = None,
+    seeds: int = 3,
+    jobs: int | None = None,
+    target: float | None = None,
+    all_budgets: bool = False,
+    time_budget: float | None = None,
 ) -> None:
     """Load, compare, print and write; shared by ``compare`` and ``demo``."""
     from crossover._api import compare, write_outputs
@@ -45,11 +51,22 @@ def run_compare(
         model=model,
         seed=seed,
         use_cache=use_cache,
+        budgets=budgets,
+        seeds=seeds,
+        jobs=jobs,
+        target=target,
+        all_budgets=all_budgets,
+        time_budget_s=time_budget,
+        trials_dir=out / "trials",
         progress=True,
     )
     print_leaderboard(study)
+    print_learning_curves(study)
     paths = write_outputs(study, out)
-    typer.echo(f"wrote {paths['study']} and {paths['leaderboard']} ({study.duration_s:.1f} s)")
+    typer.echo(
+        f"wrote {paths['study']}, {paths['leaderboard']} and {paths['learning_curve']} "
+        f"({study.duration_s:.1f} s)"
+    )
 
 
 @user_errors
@@ -82,6 +99,24 @@ def compare_command(
     strict: bool = typer.Option(
         False, "--strict", help="Fail on rows with empty texts instead of dropping them."
     ),
+    budgets: str = typer.Option(
+        "2,4,8,16,32,64,full",
+        "--budgets",
+        help="Labelled rows per class for learning curves, and/or 'full'.",
+    ),
+    seeds: int = typer.Option(3, "--seeds", help="Stratified subsamples per budget."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", help="Worker processes for learning-curve trials (default: CPU count)."
+    ),
+    target: float | None = typer.Option(
+        None, "--target", help="A metric value to reach, e.g. 0.9: labels needed to reach it."
+    ),
+    all_budgets: bool = typer.Option(
+        False, "--all-budgets", help="Run text.setfit (limited to <= 16 per class) at every budget."
+    ),
+    time_budget: float | None = typer.Option(
+        None, "--time-budget", help="Seconds of training per text.setfit trial."
+    ),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     run_compare(
@@ -96,4 +131,10 @@ def compare_command(
         seed=seed,
         use_cache=not no_cache,
         strict=strict,
+        budgets=budgets,
+        seeds=seeds,
+        jobs=jobs,
+        target=target,
+        all_budgets=all_budgets,
+        time_budget=time_budget,
     )

@@ -61,8 +61,13 @@ def bootstrap(
     *,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    metrics: tuple[str, ...] = ("accuracy", "macro_f1"),
 ) -> BootstrapSamples:
-    """Accuracy and macro-F1 of every strategy on the same ``n_resamples`` resamples."""
+    """Accuracy and macro-F1 of every strategy on the same ``n_resamples`` resamples.
+
+    The resamples depend on ``seed`` and the number of rows only, so two calls with the same
+    seed on the same test rows are paired with each other too.
+    """
     y_true = np.asarray(y_true, dtype=object)
     labels = sorted(set(y_true.tolist()).union(*(set(p.tolist()) for p in predictions.values())))
     code = {label: i for i, label in enumerate(labels)}
@@ -73,8 +78,10 @@ def bootstrap(
     for name, pred in predictions.items():
         pred_codes = np.array([code[v] for v in np.asarray(pred, dtype=object)])
         correct = (pred_codes == true_codes).astype(np.float32)
-        samples[name] = {
-            "accuracy": np.asarray(counts @ correct / len(y_true), dtype=np.float64),
-            "macro_f1": _macro_f1(counts, true_oh, _one_hot(pred_codes, len(labels))),
-        }
+        samples[name] = {}
+        if "accuracy" in metrics:
+            samples[name]["accuracy"] = np.asarray(counts @ correct / len(y_true), dtype=np.float64)
+        if "macro_f1" in metrics:
+            pred_oh = _one_hot(pred_codes, len(labels))
+            samples[name]["macro_f1"] = _macro_f1(counts, true_oh, pred_oh)
     return BootstrapSamples(samples, n_resamples, seed)

@@ -1,92 +1,133 @@
-"""Trials and their execution: fit, predict the test rows, measure speed, size and memory."""
+"""Planning and running trials: fit, predict the test rows, measure; cached and resumable.
+
+Two phases. The *timed* trials (each pretrained strategy, and each trained strategy on the
+full training split) run in this process, one at a time, so their latency is measured on a
+quiet machine. The *learning-curve* trials (label budgets x seeds) run in worker processes
+(``jobs``), which read embeddings from the on-disk cache and so never load the encoder.
+Every finished result goes to the ``TrialStore`` at once; a rerun skips what is there.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from crossover.evaluation.budgets import FULL, Budget, plan_budgets, sample_budget
 from crossover.evaluation.latency import measure_latency
 from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.progress import Reporter, SilentReporter
+from crossover.evaluation.store import TrialStore
+from crossover.evaluation.trials import Trial, TrialResult
 from crossover.models import get_embedder
 from crossover.strategies import Strategy, registry
 from crossover.tasks import Split, Task
 
-__all__ = ["Trial", "TrialResult", "plan", "prefetch_embeddings", "run"]
+__all__ = [
+    "Trial",
+    "TrialData",
+    "TrialResult",
+    "is_timed",
+    "measure_encode_rates",
+    "plan",
+    "prefetch_embeddings",
+    "run",
+    "run_trial",
+]
 
 
 @dataclass(frozen=True)
-class Trial:
-    """One strategy, with its parameters, trained on one label budget of one split and seed.
+class TrialData:
+    """The rows every trial of a study sees (picklable, sent once to each worker)."""
 
-    Pure data; ``hash`` is its cache key.
-    """
-
-    strategy: str
-    params: dict[str, Any] = field(default_factory=dict)
-    budget: str | int = "full"
-    seed: int = 0
-    split_id: str = ""
-
-    @property
-    def hash(self) -> str:
-        payload = json.dumps(asdict(self), sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class TrialResult:
-    """What one trial measured. Units are in the names; see ``Study.GLOSSARY``."""
-
-    trial: Trial
-    kind: str
-    metrics: dict[str, float]
-    predictions: list[str]
-    n_train: int
-    fit_s: float
-    fit_wall_s: float
-    encode_train_s: float
-    predict_s: float
-    latency_p50_ms: float
-    latency_p95_ms: float
-    throughput_rows_s: float
-    size_mb: float
-    parameters: int
-    peak_mem_mb: float
-    embedding_model: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["trial"] = self.trial.to_dict()
-        out["trial_hash"] = self.trial.hash
-        return out
+    train_x: list[str]
+    train_y: list[str]
+    test_x: list[str]
+    y_true: np.ndarray
+    label_descriptions: dict[str, str] | None
+    task: str
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrialResult:
-        data = dict(data)
-        data.pop("trial_hash", None)
-        data["trial"] = Trial(**data["trial"])
-        return cls(**data)
+    def from_split(
+        cls, split: Split, text: str, label: str, descriptions: dict[str, str] | None, task: str
+    ) -> TrialData:
+        return cls(
+            train_x=split.train[text].astype(str).tolist(),
+            train_y=split.train[label].astype(str).tolist(),
+            test_x=split.test[text].astype(str).tolist(),
+            y_true=split.test[label].astype(str).to_numpy(dtype=object),
+            label_descriptions=descriptions,
+            task=task,
+        )
+
+
+def is_timed(trial: Trial) -> bool:
+    """Whether a trial is on the leaderboard (and so has its speed measured)."""
+    return trial.budget in (FULL, 0)
 
 
 def plan(
-    strategies: list[str], params: dict[str, dict[str, Any]], split: Split, seed: int
-) -> list[Trial]:
-    """One full-data trial per strategy on ``split`` (label budgets come with learning curves)."""
-    return [
-        Trial(key, dict(params.get(key, {})), "full", seed, split.split_id) for key in strategies
-    ]
+    strategies: Sequence[str],
+    params: dict[str, dict[str, Any]],
+    split: Split,
+    seed: int,
+    *,
+    label: str | None = None,
+    budgets: Sequence[Budget] = (FULL,),
+    seeds: int = 1,
+    all_budgets: bool = False,
+) -> tuple[list[Trial], dict[str, Any]]:
+    """The trials of a study and a summary of the plan.
+
+    A pretrained strategy gets one trial (budget 0). A trained strategy gets one trial on the
+    full split (seed ``seed``, the leaderboard's) and one per (budget, seed) for the other
+    budgets, seeds ``seed .. seed + seeds - 1``. A strategy with ``max_default_budget`` runs
+    only up to it (and not on the full split) unless ``all_budgets``.
+    """
+    if label is not None:
+        kept, skipped = plan_budgets(budgets, split.train[label])
+    else:
+        kept, skipped = list(budgets), []
+    trials: list[Trial] = []
+    limited: dict[str, int] = {}
+    for key in strategies:
+        cls = registry.get(key)
+        p = dict(params.get(key, {}))
+        if not cls.needs_labels:
+            trials.append(Trial(key, p, 0, seed, split.split_id))
+            continue
+        limit = None if all_budgets else cls.max_default_budget
+        if limit is not None:
+            limited[key] = limit
+        else:
+            trials.append(Trial(key, p, FULL, seed, split.split_id))
+        for budget in kept:
+            if budget == FULL or (limit is not None and int(budget) > limit):
+                continue
+            trials.extend(Trial(key, p, budget, seed + s, split.split_id) for s in range(seeds))
+    summary = {
+        "budgets": [b for b in kept],
+        "skipped_budgets": skipped,
+        "seeds": seeds,
+        "limited": limited,
+        "trials": len(trials),
+    }
+    return trials, summary
 
 
 def _build(trial: Trial) -> Strategy:
-    return registry.get(trial.strategy)(**trial.params)
+    cls = registry.get(trial.strategy)
+    params = dict(trial.params)
+    if "random_state" in cls._param_names():
+        params.setdefault("random_state", trial.seed)
+    return cls(**params)
 
 
 def prefetch_embeddings(
@@ -94,23 +135,17 @@ def prefetch_embeddings(
 ) -> dict[str, float]:
     """Embed every text once per embedding model the trials use, before any trial runs.
 
-    Returns the seconds spent per model (zero when the cache already held every text).
+    Returns the seconds spent per model (near zero when the cache already held every text).
     """
     spent: dict[str, float] = {}
-    seen: set[tuple[str, str | None, bool]] = set()
+    seen: set[tuple[str, str | None]] = set()
     for trial in trials:
-        strategy = _build(trial)
-        model = strategy.embedding_model()
-        if model is None:
-            continue
+        model = _build(trial).embedding_model()
         cache_dir = trial.params.get("cache_dir")
-        use_cache = bool(trial.params.get("use_cache", True))
-        if (model, cache_dir, use_cache) in seen or not use_cache:
+        if model is None or (model, cache_dir) in seen or not trial.params.get("use_cache", True):
             continue
-        seen.add((model, cache_dir, use_cache))
-        embedder = get_embedder(
-            model, cache_dir=Path(cache_dir) if cache_dir else None, use_cache=use_cache
-        )
+        seen.add((model, cache_dir))
+        embedder = get_embedder(model, cache_dir=Path(cache_dir) if cache_dir else None)
         start = time.perf_counter()
         with reporter.stage(f"embedding texts with {model}", total=None) as advance:
             embedder.encode(texts, on_progress=advance)
@@ -146,49 +181,45 @@ def measure_encode_rates(
 
 def run_trial(
     trial: Trial,
-    split: Split,
-    task: Task,
-    text: str,
-    label: str,
-    label_descriptions: dict[str, str] | None,
+    data: TrialData,
+    metrics: dict[str, Any],
     *,
     measure_speed: bool = True,
     encode_s_per_text: dict[str, float] | None = None,
 ) -> TrialResult:
-    """Fit on the split's training rows, predict its test rows, and measure."""
+    """Fit on the trial's budget of training rows, predict every test row, and measure."""
     strategy = _build(trial)
-    train_x = split.train[text].tolist()
-    train_y = split.train[label].astype(str).tolist()
-    test_x = split.test[text].tolist()
-    y_true = split.test[label].astype(str).to_numpy(dtype=object)
+    rows = sample_budget(
+        pd.Series(data.train_y), trial.budget if trial.budget else FULL, trial.seed
+    )
+    train_x = [data.train_x[i] for i in rows]
+    train_y = [data.train_y[i] for i in rows]
     with PeakMemory() as memory:
         t0 = time.perf_counter()
-        strategy.fit(train_x, train_y, label_descriptions=label_descriptions)
+        strategy.fit(train_x, train_y, label_descriptions=data.label_descriptions)
         fit_wall_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        predictions = strategy.predict(test_x)
+        predictions = strategy.predict(data.test_x)
         predict_s = time.perf_counter() - t0
-    metrics = {name: fn(y_true, predictions) for name, fn in task.metrics.items()}
+    scores = {name: float(fn(data.y_true, predictions)) for name, fn in metrics.items()}
+    p50 = p95 = throughput = size_mb = float("nan")
+    parameters = 0
     if measure_speed:
-        latency = measure_latency(strategy, test_x)
-        p50, p95, throughput = (
-            latency.latency_p50_ms,
-            latency.latency_p95_ms,
-            latency.throughput_rows_s,
-        )
-    else:
-        p50 = p95 = throughput = float("nan")
+        latency = measure_latency(strategy, data.test_x)
+        p50, p95 = latency.latency_p50_ms, latency.latency_p95_ms
+        throughput = latency.throughput_rows_s
+        footprint = strategy.footprint()
+        size_mb, parameters = float(footprint["size_mb"]), int(footprint["parameters"])
     model = strategy.embedding_model()
     # The cache let fit skip encoding the training texts; charge that time back at the
     # rate measured without cache (see measure_encode_rates).
     encode_train_s = 0.0
     if model is not None and strategy.needs_labels and encode_s_per_text:
         encode_train_s = len(train_x) * encode_s_per_text.get(model, 0.0)
-    footprint = strategy.footprint()
     return TrialResult(
         trial=trial,
         kind=strategy.kind,
-        metrics=metrics,
+        metrics=scores,
         predictions=[str(p) for p in predictions],
         n_train=len(train_x) if strategy.needs_labels else 0,
         fit_s=fit_wall_s + encode_train_s,
@@ -198,45 +229,142 @@ def run_trial(
         latency_p50_ms=p50,
         latency_p95_ms=p95,
         throughput_rows_s=throughput,
-        size_mb=float(footprint["size_mb"]),
-        parameters=int(footprint["parameters"]),
+        size_mb=size_mb,
+        parameters=parameters,
         peak_mem_mb=memory.peak_mb,
         embedding_model=model,
+        n_classes=len(strategy.classes_),
+        execution={"pid": os.getpid(), "worker": False},
     )
+
+
+# -- worker processes ----------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(data: TrialData, rates: dict[str, float]) -> None:
+    # Two workers on two cores: one thread each, or BLAS and torch oversubscribe the machine.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    _WORKER.update(data=data, rates=rates)
+
+
+def _run_in_worker(trial: Trial) -> TrialResult:
+    from crossover import tasks
+    from crossover.models.embeddings import _load_model
+
+    data: TrialData = _WORKER["data"]
+    metrics = tasks.get(data.task).metrics
+    result = run_trial(
+        trial, data, metrics, measure_speed=False, encode_s_per_text=_WORKER["rates"]
+    )
+    result.execution = {
+        "pid": os.getpid(),
+        "worker": True,
+        # Encoders this worker loaded: 0 for strategies that only need cached embeddings.
+        "models_loaded": _load_model.cache_info().currsize,
+    }
+    return result
+
+
+def _run_parallel(
+    trials: list[Trial],
+    data: TrialData,
+    rates: dict[str, float],
+    jobs: int,
+    on_done: Any,
+) -> None:
+    import multiprocessing
+
+    # spawn, not fork: a forked copy of a process that has started torch's threads can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(data, rates)
+    ) as pool:
+        futures = [pool.submit(_run_in_worker, trial) for trial in trials]
+        for future in as_completed(futures):
+            on_done(future.result())
 
 
 def run(
     trials: list[Trial],
-    split: Split,
+    data: TrialData,
     task: Task,
-    text: str,
-    label: str,
-    label_descriptions: dict[str, str] | None = None,
     *,
     reporter: Reporter | None = None,
     measure_speed: bool = True,
+    store: TrialStore | None = None,
+    jobs: int = 1,
 ) -> list[TrialResult]:
-    """Run ``trials`` one after another, embedding every text first (once per model)."""
+    """Run every trial not already in ``store``; return all results in the order of ``trials``.
+
+    Texts are embedded first, once per model, in this process; the timed trials run here;
+    the learning-curve trials run in ``jobs`` worker processes (here when ``jobs`` is 1).
+    """
     if reporter is None:
         reporter = SilentReporter()
-    texts = split.train[text].tolist() + split.test[text].tolist()
-    prefetch_embeddings(trials, texts, reporter)
-    rates = measure_encode_rates(trials, split.train[text].tolist()) if measure_speed else {}
-    results: list[TrialResult] = []
-    with reporter.stage("fitting and measuring strategies", total=len(trials)) as advance:
-        for i, trial in enumerate(trials):
-            reporter.message(f"  {trial.strategy}: fit, predict, latency")
-            results.append(
-                run_trial(
-                    trial,
-                    split,
-                    task,
-                    text,
-                    label,
-                    label_descriptions,
-                    measure_speed=measure_speed,
-                    encode_s_per_text=rates,
+    results: dict[str, TrialResult] = {}
+    todo: list[Trial] = []
+    for trial in trials:
+        found = store.get(trial) if store is not None else None
+        if found is not None:
+            results[trial.hash] = found
+        else:
+            todo.append(trial)
+    if results and store is not None:
+        reporter.message(
+            f"resumed {len(results)} finished trial(s) from {store.directory}; {len(todo)} to run"
+        )
+    if not todo:
+        return [results[t.hash] for t in trials]
+
+    def finished(result: TrialResult) -> None:
+        results[result.trial.hash] = result
+        if store is not None:
+            store.put(result)
+
+    prefetch_embeddings(todo, data.train_x + data.test_x, reporter)
+    rates = measure_encode_rates(todo, data.train_x) if measure_speed else {}
+    timed = [t for t in todo if is_timed(t)]
+    curve = [t for t in todo if not is_timed(t)]
+    if timed:
+        with reporter.stage("leaderboard trials (fit, predict, latency)", len(timed)) as advance:
+            for i, trial in enumerate(timed):
+                finished(
+                    run_trial(
+                        trial,
+                        data,
+                        task.metrics,
+                        measure_speed=measure_speed,
+                        encode_s_per_text=rates,
+                    )
                 )
-            )
-            advance(i + 1, None)
-    return results
+                advance(i + 1, None)
+    if curve:
+        description = f"learning-curve trials ({min(jobs, len(curve))} process(es))"
+        with reporter.stage(description, len(curve)) as advance:
+            done = [0]
+
+            def curve_done(result: TrialResult) -> None:
+                finished(result)
+                done[0] += 1
+                advance(done[0], None)
+
+            if jobs > 1 and len(curve) > 1:
+                _run_parallel(curve, data, rates, min(jobs, len(curve)), curve_done)
+            else:
+                for trial in curve:
+                    curve_done(
+                        run_trial(
+                            trial,
+                            data,
+                            task.metrics,
+                            measure_speed=False,
+                            encode_s_per_text=rates,
+                        )
+                    )
+    return [results[t.hash] for t in trials]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,25 @@ class ResolvedModel:
     @property
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+
+    def parameter_count(self) -> int | None:
+        """Parameters in the model's safetensors files, read from their headers alone.
+
+        Reading the header (a few KB of JSON) instead of loading the model keeps worker
+        processes that only need cached embeddings from loading a copy of the weights.
+        """
+        total = 0
+        files = list(self.path.rglob("*.safetensors"))
+        if not files:
+            return None
+        for file in files:
+            with file.open("rb") as fh:
+                size = struct.unpack("<Q", fh.read(8))[0]
+                header = json.loads(fh.read(size))
+            for name, entry in header.items():
+                if name != "__metadata__":
+                    total += math.prod(entry["shape"])
+        return total
 
 
 def _format_of(path: Path) -> str:

@@ -20,7 +20,13 @@ import numpy as np
 
 from crossover.models._resolve import ResolvedModel, resolve_model
 
-__all__ = ["Embedder", "EmbeddingCache", "default_cache_dir", "get_embedder"]
+__all__ = [
+    "Embedder",
+    "EmbeddingCache",
+    "default_cache_dir",
+    "get_embedder",
+    "load_model_copy",
+]
 
 _CHUNK = 512  # texts per model call between cache writes and progress updates
 
@@ -75,9 +81,8 @@ class EmbeddingCache:
         self._conn.close()
 
 
-@lru_cache(maxsize=4)
-def _load_model(path: str, fmt: str) -> Any:
-    """Load once per process; sentence-transformers is imported only here."""
+def _read_model(path: str, fmt: str) -> Any:
+    """Read a model from its files, a new instance per call; imports sentence-transformers."""
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -94,6 +99,23 @@ def _load_model(path: str, fmt: str) -> Any:
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=4)
+def _load_model(path: str, fmt: str) -> Any:
+    """Load once per process, shared by every ``Embedder``: never train this instance."""
+    return _read_model(path, fmt)
+
+
+def load_model_copy(model_id: str) -> Any:
+    """A ``SentenceTransformer`` of its own, read from the model's files, for fine-tuning.
+
+    The instance ``Embedder`` uses is shared by the whole process and its vectors fill the
+    embedding cache under the base model's identity, so a strategy that trains the encoder
+    must train a separate copy.
+    """
+    resolved = resolve_model(model_id)
+    return _read_model(str(resolved.path), resolved.format)
 
 
 class Embedder:

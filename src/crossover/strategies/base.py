@@ -51,6 +51,9 @@ class Strategy(ABC):
         Whether ``predict_proba`` returns class probabilities.
     default : bool
         Whether the strategy is among the task's default candidates.
+    max_default_budget : int or None
+        Learning curves run it only up to this many labels per class (and not on the full
+        split) unless asked for every budget; None for no limit.
     """
 
     key: ClassVar[str]
@@ -60,6 +63,7 @@ class Strategy(ABC):
     needs_labels: ClassVar[bool] = True
     has_proba: ClassVar[bool] = False
     default: ClassVar[bool] = True
+    max_default_budget: ClassVar[int | None] = None
 
     classes_: np.ndarray
     label_descriptions_: dict[str, str]

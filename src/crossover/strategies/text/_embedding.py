@@ -39,11 +39,12 @@ class EmbeddingStrategy(Strategy):
         finally:
             self._bypass_cache = False
 
-    def embedding_model(self) -> str:
+    def embedding_model(self) -> str | None:
         return self.model
 
     def _external_bytes(self) -> int:
         return self._embedder().resolved.size_bytes
 
     def _encoder_parameters(self) -> int:
-        return self._embedder().parameter_count()
+        counted = self._embedder().resolved.parameter_count()
+        return counted if counted is not None else self._embedder().parameter_count()

@@ -1,0 +1,93 @@
+"""Benchmark: the learning-curve study on banking77 with the three foundation strategies.
+
+`crossover compare` at the default budgets (2,4,8,16,32,64,full) and 3 seeds, through the
+CLI in a new process, with a warm embedding cache (filled first by an untimed run of the
+leaderboard alone). Prints the wall time, the learning curves and the labels-needed answer.
+
+    .venv/bin/python benchmarks/learning_curve.py [--jobs 2] [--target 0.9]
+
+Target on the 2-core reference machine: <= 5 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "banking77"
+STRATEGIES = "text.zero-shot-embeddings,text.tfidf-linear,text.embedding-head"
+
+
+def compare(cache: Path, out: Path, *extra: str) -> float:
+    env = {**os.environ, "CROSSOVER_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
+    cmd = [
+        str(Path(sys.executable).with_name("crossover")),
+        "compare",
+        str(DATA / "train.csv"),
+        "--test",
+        str(DATA / "test.csv"),
+        "--text",
+        "text",
+        "--label",
+        "category",
+        "--strategies",
+        STRATEGIES,
+        "--out",
+        str(out),
+        *extra,
+    ]
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--target", type=float, default=0.9)
+    parser.add_argument("--cache", type=Path, default=None, help="reuse an embedding cache")
+    args = parser.parse_args()
+    if not DATA.exists():
+        sys.exit(f"{DATA} is absent: the shared data sets are needed for this benchmark")
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.cache or Path(tmp) / "cache"
+        warm_up = compare(cache, Path(tmp) / "warm", "--budgets", "full")
+        print(f"untimed warm-up (fills the embedding cache): {warm_up:.1f} s", flush=True)
+        wall = compare(
+            cache, Path(tmp) / "out", "--jobs", str(args.jobs), "--target", str(args.target)
+        )
+        study = json.loads((Path(tmp) / "out" / "study.json").read_text())
+        curve = pd.read_csv(Path(tmp) / "out" / "learning_curve.csv")
+    plan = study["settings"]["plan"]
+    env = study["environment"]
+    print(f"machine: {env['cpu']}, {env['cpu_count']} cores, GPU: {env['gpu'] or 'none'}")
+    print(
+        f"trials: {plan['trials']} (budgets {plan['budgets']}, {plan['seeds']} seeds), "
+        f"--jobs {args.jobs}"
+    )
+    print(f"learning-curve study wall time: {wall:.1f} s (target <= 300 s)\n")
+    table = curve.pivot_table(
+        index="strategy", columns="budget_per_class", values="score_mean", sort=False
+    )
+    columns = [str(c) for c in table.columns]
+    print("| strategy | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for strategy, row in table.iterrows():
+        cells = ["" if pd.isna(v) else f"{v:.3f}" for v in row]
+        print(f"| {strategy} | " + " | ".join(cells) + " |")
+    print()
+    for line in study["curves"]["summary"]:
+        print(f"- {line}")
+
+
+if __name__ == "__main__":
+    main()

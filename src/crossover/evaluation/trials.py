@@ -1,0 +1,77 @@
+"""``Trial`` (what to run) and ``TrialResult`` (what it measured): plain, serialisable data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Trial", "TrialResult"]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One strategy, with its parameters, trained on one label budget of one split and seed.
+
+    ``budget`` is a count of labelled rows per class, ``"full"`` (the whole training split),
+    or 0 for a pretrained strategy, which trains on nothing. ``hash`` is the cache key.
+    """
+
+    strategy: str
+    params: dict[str, Any] = field(default_factory=dict)
+    budget: str | int = "full"
+    seed: int = 0
+    split_id: str = ""
+
+    @property
+    def hash(self) -> str:
+        payload = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrialResult:
+    """What one trial measured. Units are in the names; see ``crossover.study.GLOSSARY``.
+
+    Speed and size fields are NaN for trials that are not timed (learning-curve budgets).
+    ``execution`` says where it ran: process id, whether in a worker, models loaded there.
+    """
+
+    trial: Trial
+    kind: str
+    metrics: dict[str, float]
+    predictions: list[str]
+    n_train: int
+    fit_s: float
+    fit_wall_s: float
+    encode_train_s: float
+    predict_s: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    throughput_rows_s: float
+    size_mb: float
+    parameters: int
+    peak_mem_mb: float
+    embedding_model: str | None = None
+    n_classes: int = 0
+    execution: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["trial"] = self.trial.to_dict()
+        out["trial_hash"] = self.trial.hash
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialResult:
+        data = dict(data)
+        data.pop("trial_hash", None)
+        data["trial"] = Trial(**data["trial"])
+        for key in ("latency_p50_ms", "latency_p95_ms", "throughput_rows_s", "size_mb"):
+            if data.get(key) is None:
+                data[key] = float("nan")
+        return cls(**data)
