@@ -7,6 +7,7 @@ seen. Loaded models are shared by every strategy in the process.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import sqlite3
@@ -107,14 +108,27 @@ def _load_model(path: str, fmt: str) -> Any:
     return _read_model(path, fmt)
 
 
-def load_model_copy(model_id: str) -> Any:
-    """A ``SentenceTransformer`` of its own, read from the model's files, for fine-tuning.
+def load_model_copy(model_id: str, *, shared: bool = True) -> Any:
+    """A ``SentenceTransformer`` of the caller's own, which it may train.
 
     The instance ``Embedder`` uses is shared by the whole process and its vectors fill the
-    embedding cache under the base model's identity, so a strategy that trains the encoder
+    embedding cache under the base model's identity, so a strategy that trains an encoder
     must train a separate copy.
+
+    Parameters
+    ----------
+    model_id : str
+        A model id or folder, resolved by ``resolve_model``.
+    shared : bool
+        True: a deep copy of the process-wide instance, which is loaded first if needed and
+        stays loaded (a study has usually loaded it for other strategies already, and a
+        model2vec model takes seconds to convert). False: read from the files, leaving the
+        process-wide instances alone (for a model only the caller uses, such as a saved
+        fine-tuned encoder).
     """
     resolved = resolve_model(model_id)
+    if shared:
+        return copy.deepcopy(_load_model(str(resolved.path), resolved.format))
     return _read_model(str(resolved.path), resolved.format)
 
 

@@ -1,7 +1,8 @@
 """Text-classification strategies; importing this package registers them."""
 
 from crossover.strategies.text.embedding_head import EmbeddingHead
+from crossover.strategies.text.setfit import SetFit
 from crossover.strategies.text.tfidf_linear import TfidfLinear
 from crossover.strategies.text.zero_shot import ZeroShotEmbeddings
 
-__all__ = ["EmbeddingHead", "TfidfLinear", "ZeroShotEmbeddings"]
+__all__ = ["EmbeddingHead", "SetFit", "TfidfLinear", "ZeroShotEmbeddings"]
