@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crossover.errors import ConfigError
 from crossover.models import get_embedder
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies import Strategy, registry
@@ -101,6 +102,18 @@ def test_time_budget_stops_training_between_steps(train: pd.DataFrame) -> None:
     assert strategy.train_steps_ == 4
     assert strategy.stopped_by_time_budget_
     assert (strategy.predict(train.text) == train.label.to_numpy()).mean() > 0.5
+
+
+def test_label_texts_add_one_row_per_class(train: pd.DataFrame) -> None:
+    strategy = SetFit(model=FAST_MODEL, num_iterations=1, label_texts=True)
+    strategy.fit(train.text, train.label, label_descriptions={"refund_request": "money back"})
+    assert strategy.train_pairs_ == 2 * (len(train) + 3)
+    assert strategy.predict(["money back"])[0] == "refund_request"
+
+
+def test_unknown_loss_is_a_config_error(train: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="in-batch, cosine"):
+        SetFit(model=FAST_MODEL, loss="triplet").fit(train.text, train.label)
 
 
 def test_fine_tunes_a_copy_and_saves_it_as_safetensors(train: pd.DataFrame, tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ from crossover.models.embeddings import load_model_copy
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
 from crossover.strategies.registry import register
 from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
+from crossover.strategies.text.zero_shot import label_prompt
 
 __all__ = ["SetFit", "sample_pairs"]
 
@@ -248,6 +249,11 @@ class SetFit(EmbeddingStrategy):
         C=1 0.80, C=10 0.867 on the fine-tuned encoder; C=50 and 100 within 0.002 of C=10).
     max_iter : int
         Iterations of the head's solver.
+    label_texts : bool
+        Add one training row per class whose text is the label's description, else its name
+        read as words ("card_arrival" -> "card arrival"): the encoder and the head then also
+        learn from what the label says. Off by default: a label such as "0" or "B" says
+        nothing.
     time_budget_s : float or None
         Seconds after the start of ``fit`` when the encoder's training stops (at the end of
         the current step); the head is then fitted on the encoder as it is. None: no limit.
@@ -285,6 +291,7 @@ class SetFit(EmbeddingStrategy):
         learning_rate: float = 2e-5,
         C: float = 10.0,
         max_iter: int = 2000,
+        label_texts: bool = False,
         time_budget_s: float | None = 300.0,
         random_state: int = 0,
         cache_dir: str | None = None,
@@ -299,6 +306,7 @@ class SetFit(EmbeddingStrategy):
         self.learning_rate = learning_rate
         self.C = C
         self.max_iter = max_iter
+        self.label_texts = label_texts
         self.time_budget_s = time_budget_s
         self.random_state = random_state
         self.cache_dir = cache_dir
@@ -316,6 +324,9 @@ class SetFit(EmbeddingStrategy):
         start = _clock()
         deadline = math.inf if self.time_budget_s is None else start + self.time_budget_s
         body = load_model_copy(self.model)
+        if self.label_texts:
+            X = X + [label_prompt(str(c), self.label_descriptions_) for c in self.classes_]
+            y = y + [str(c) for c in self.classes_]
         negatives = self.loss == "cosine"  # the in-batch loss finds its negatives in the batch
         pairs = sample_pairs(y, self.num_iterations, self.max_pairs, self.seed, negatives=negatives)
         self.train_pairs_ = len(pairs)
