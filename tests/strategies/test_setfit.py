@@ -146,7 +146,8 @@ def test_fine_tunes_a_copy_and_saves_it_as_safetensors(train: pd.DataFrame, tmp_
 def test_real_fine_tune_of_minilm_moves_its_embeddings() -> None:
     tickets = make_tickets(8)
     small = tickets.groupby("label").head(4)  # 4 per class, 3 classes
-    strategy = SetFit(model=DEFAULT_MODEL).fit(small.text, small.label)
+    # Three rounds of pairs (about 5 steps): enough to move the encoder, a few seconds on a CPU.
+    strategy = SetFit(model=DEFAULT_MODEL, num_iterations=3).fit(small.text, small.label)
     assert strategy.train_steps_ > 0 and not strategy.stopped_by_time_budget_
     probe = tickets.text.tolist()
     base = get_embedder(DEFAULT_MODEL).encode(probe, use_cache=False)
