@@ -78,6 +78,9 @@ def test_trial_store_round_trip_and_ignores_partial_files(tmp_path: Path) -> Non
     assert json.dumps(loaded.to_dict()) == json.dumps(result.to_dict())  # NaN-safe equality
     (tmp_path / f"{result.trial.hash}.json").write_text('{"trial": ')  # a torn write
     assert store.get(result.trial) is None
+    (tmp_path / ".tmp-abc.part").write_text("{")  # what a kill during put() leaves
+    TrialStore(tmp_path)
+    assert not (tmp_path / ".tmp-abc.part").exists()
 
 
 def test_compare_learning_curve_runs_in_workers_without_loading_the_encoder() -> None:
@@ -146,6 +149,7 @@ def test_study_killed_half_way_resumes_without_recomputing(tmp_path: Path) -> No
     assert _start(script, trials, tmp_path / "out").wait() == 0
     after = {p.name: p.stat().st_mtime_ns for p in trials.glob("*.json")}
     assert len(after) == 10  # 1 full + 3 budgets x 3 seeds
+    assert not list(trials.glob(".tmp-*"))  # a write cut by the kill was cleaned up
     assert {name: after[name] for name in before} == before  # finished trials not recomputed
 
     assert _start(script, tmp_path / "fresh", tmp_path / "fresh-out").wait() == 0

@@ -22,6 +22,9 @@ class TrialStore:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        # A kill during a write leaves its temporary file behind, never a torn result.
+        for stale in self.directory.glob(".tmp-*"):
+            stale.unlink(missing_ok=True)
 
     def _path(self, trial: Trial) -> Path:
         return self.directory / f"{trial.hash}.json"
@@ -39,7 +42,7 @@ class TrialStore:
 
     def put(self, result: TrialResult) -> Path:
         path = self._path(result.trial)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
         with os.fdopen(fd, "w") as fh:
             json.dump(result.to_dict(), fh, allow_nan=True)
             fh.flush()
