@@ -80,7 +80,9 @@ def compare_command(
     text: str | None = typer.Option(None, "--text", help="Text column (inferred if omitted)."),
     label: str | None = typer.Option(None, "--label", help="Label column (inferred if omitted)."),
     strategies: str | None = typer.Option(
-        None, "--strategies", help="Comma-separated strategy keys (default: all for the task)."
+        None,
+        "--strategies",
+        help="Comma-separated strategy keys (default: the three defaults; add text.setfit).",
     ),
     model: str = typer.Option(
         DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
