@@ -14,40 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+from _banking77 import compare_cli, require_data
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "banking77"
 STRATEGIES = "text.zero-shot-embeddings,text.tfidf-linear,text.embedding-head"
 
 
 def compare(cache: Path, out: Path, *extra: str) -> float:
-    env = {**os.environ, "CROSSOVER_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [
-        str(Path(sys.executable).with_name("crossover")),
-        "compare",
-        str(DATA / "train.csv"),
-        "--test",
-        str(DATA / "test.csv"),
-        "--text",
-        "text",
-        "--label",
-        "category",
-        "--strategies",
-        STRATEGIES,
-        "--out",
-        str(out),
-        *extra,
-    ]
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return compare_cli(cache, out, "--strategies", STRATEGIES, *extra)
 
 
 def main() -> None:
@@ -56,8 +33,7 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--cache", type=Path, default=None, help="reuse an embedding cache")
     args = parser.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} is absent: the shared data sets are needed for this benchmark")
+    require_data()
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache or Path(tmp) / "cache"
         warm_up = compare(cache, Path(tmp) / "warm", "--budgets", "full")

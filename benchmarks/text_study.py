@@ -1,4 +1,4 @@
-"""Benchmark: the full `crossover compare` on banking77 train/test, cold and warm cache.
+"""Benchmark: `crossover compare --budgets full` on banking77 train/test, cold and warm cache.
 
 Runs the CLI as a user would (a new process each time, so imports and model loading count),
 first with an empty embedding cache, then again with the cache it filled. Prints the wall
@@ -13,36 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "banking77"
+from _banking77 import compare_cli, require_data
 
 
 def run_once(cache: Path, out: Path) -> tuple[float, dict]:
-    env = {**os.environ, "CROSSOVER_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [
-        str(Path(sys.executable).with_name("crossover")),
-        "compare",
-        str(DATA / "train.csv"),
-        "--test",
-        str(DATA / "test.csv"),
-        "--text",
-        "text",
-        "--label",
-        "category",
-        "--out",
-        str(out),
-    ]
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
+    # The leaderboard study of the foundation issue: no learning curves.
+    wall = compare_cli(cache, out, "--budgets", "full")
     return wall, json.loads((out / "study.json").read_text())
 
 
@@ -51,8 +31,7 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=1)
     parser.add_argument("--warm-runs", type=int, default=3)
     args = parser.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} is absent: the shared data sets are needed for this benchmark")
+    require_data()
 
     cold: list[float] = []
     warm: list[float] = []
