@@ -54,3 +54,11 @@ def test_registry_candidates_are_pretrained_custom_hybrid() -> None:
         "text.tfidf-linear",
         "text.embedding-head",
     ]
+
+
+def test_tfidf_linear_texts_without_ngrams_is_a_data_error() -> None:
+    from crossover.errors import DataError
+    from crossover.strategies.text import TfidfLinear
+
+    with pytest.raises(DataError, match="hold no word or character n-gram"):
+        TfidfLinear().fit(["!", "?", "!", "?"], ["a", "a", "b", "b"])

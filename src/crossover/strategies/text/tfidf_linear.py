@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crossover.errors import DataError
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
 from crossover.strategies.base import Strategy
 from crossover.strategies.registry import register
@@ -60,7 +61,15 @@ class TfidfLinear(Strategy):
             ),
         )
         clf = LinearSVC(C=self.C, random_state=self.random_state)
-        self.pipeline_ = make_pipeline(features, clf).fit(X, np.asarray(y, dtype=object))
+        try:
+            self.pipeline_ = make_pipeline(features, clf).fit(X, np.asarray(y, dtype=object))
+        except ValueError as exc:
+            if "empty vocabulary" not in str(exc):
+                raise
+            raise DataError(
+                f"{self.key}: the {len(X)} training texts hold no word or character n-gram "
+                "that occurs often enough to learn from; check the --text column"
+            ) from exc
 
     def _predict(self, X: list[str]) -> np.ndarray:
         return np.asarray(self.pipeline_.predict(X), dtype=object)
