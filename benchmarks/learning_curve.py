@@ -1,10 +1,11 @@
-"""Benchmark: the learning-curve study on banking77 with the three foundation strategies.
+"""Benchmark: the learning-curve study on banking77 (the three foundation strategies, or
+`--strategies default` for every default candidate, text.ensemble included).
 
 `crossover compare` at the default budgets (2,4,8,16,32,64,full) and 3 seeds, through the
 CLI in a new process, with a warm embedding cache (filled first by an untimed run of the
 leaderboard alone). Prints the wall time, the learning curves and the labels-needed answer.
 
-    .venv/bin/python benchmarks/learning_curve.py [--jobs 2] [--target 0.9]
+    .venv/bin/python benchmarks/learning_curve.py [--jobs 2] [--target 0.9] [--strategies default]
 
 Target on the 2-core reference machine: <= 5 minutes.
 """
@@ -23,8 +24,9 @@ from _banking77 import compare_cli, require_data
 STRATEGIES = "text.zero-shot-embeddings,text.tfidf-linear,text.embedding-head"
 
 
-def compare(cache: Path, out: Path, *extra: str) -> float:
-    return compare_cli(cache, out, "--strategies", STRATEGIES, *extra)
+def compare(cache: Path, out: Path, strategies: str, *extra: str) -> float:
+    chosen = () if strategies == "default" else ("--strategies", strategies)
+    return compare_cli(cache, out, *chosen, *extra)
 
 
 def main() -> None:
@@ -32,14 +34,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--cache", type=Path, default=None, help="reuse an embedding cache")
+    parser.add_argument("--strategies", default=STRATEGIES, help="keys, or 'default'")
     args = parser.parse_args()
     require_data()
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache or Path(tmp) / "cache"
-        warm_up = compare(cache, Path(tmp) / "warm", "--budgets", "full")
+        warm_up = compare(cache, Path(tmp) / "warm", args.strategies, "--budgets", "full")
         print(f"untimed warm-up (fills the embedding cache): {warm_up:.1f} s", flush=True)
         wall = compare(
-            cache, Path(tmp) / "out", "--jobs", str(args.jobs), "--target", str(args.target)
+            cache,
+            Path(tmp) / "out",
+            args.strategies,
+            "--jobs",
+            str(args.jobs),
+            "--target",
+            str(args.target),
         )
         study = json.loads((Path(tmp) / "out" / "study.json").read_text())
         curve = pd.read_csv(Path(tmp) / "out" / "learning_curve.csv")

@@ -53,6 +53,7 @@ def test_registry_candidates_are_pretrained_custom_hybrid() -> None:
         "text.zero-shot-embeddings",
         "text.tfidf-linear",
         "text.embedding-head",
+        "text.ensemble",
     ]
 
 

@@ -1,0 +1,179 @@
+"""Hybrid ``text.ensemble``: the frozen-embedding head and the TF-IDF SVM, combined.
+
+The two models make different mistakes: the sentence embeddings know paraphrases the
+training rows never showed ("card hasn't arrived" ~ "where is my card"), the n-grams know
+the company's own vocabulary (product names, "2fa", error codes) the encoder was not
+trained on. Their scores are combined as a product of experts,
+
+    score(c) = log p_head(c) + weight * margin_svm(c),
+
+and ``predict_proba`` is the softmax of that score. ``weight`` is chosen by stratified
+cross-validation on the training rows only (never on the test set): each fold fits both
+models on the other folds and scores the held-out fold, and the weight with the best
+held-out accuracy over the grid wins. With fewer than two rows in some class there is
+nothing to cross-validate, so the default weight is used; it is the value cross-validation
+picked on banking77 at full data (measured: benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from crossover.strategies.registry import register
+from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
+from crossover.strategies.text.embedding_head import EmbeddingHead
+from crossover.strategies.text.tfidf_linear import TfidfLinear
+
+__all__ = ["Ensemble"]
+
+#: Candidate weights of the SVM margins against the head's log-probabilities; 0 is the head
+#: alone, and the largest makes the SVM decide all but its near-ties.
+WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
+DEFAULT_WEIGHT = 2.0
+_STATE = "ensemble.json"
+
+
+def _log_softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+
+
+@register
+class Ensemble(EmbeddingStrategy):
+    """``text.embedding-head`` and ``text.tfidf-linear`` trained on the same rows, their
+    scores added with a weight chosen by cross-validation on the training rows."""
+
+    key = "text.ensemble"
+    kind = "hybrid"
+    task = "text-classification"
+    summary = "frozen-embedding head + TF-IDF SVM, weighted by inner cross-validation"
+    has_proba = True
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        head_C: float = 20.0,
+        svm_C: float = 0.5,
+        weight: float | None = None,
+        cv_folds: int = 3,
+        random_state: int = 0,
+        cache_dir: str | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.model = model
+        self.head_C = head_C
+        self.svm_C = svm_C
+        self.weight = weight
+        self.cv_folds = cv_folds
+        self.random_state = random_state
+        self.cache_dir = cache_dir
+        self.use_cache = use_cache
+
+    # -- the members ------------------------------------------------------------------------
+
+    def _members(self) -> tuple[EmbeddingHead, TfidfLinear]:
+        head = EmbeddingHead(
+            self.model,
+            C=self.head_C,
+            random_state=self.random_state,
+            cache_dir=self.cache_dir,
+            use_cache=self.use_cache,
+        )
+        return head, TfidfLinear(C=self.svm_C, random_state=self.random_state)
+
+    @staticmethod
+    def _scores(
+        head: EmbeddingHead, svm: TfidfLinear, X: list[str], classes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The head's log-probabilities and the SVM's margins, columns in ``classes`` order."""
+        log_p = np.log(np.clip(head.predict_proba(X), 1e-12, None))
+        margins = svm.pipeline_.decision_function(X)
+        svm_classes = list(svm.pipeline_.classes_)
+        if margins.ndim == 1:  # two classes: one margin, positive for classes_[1]
+            margins = np.column_stack([-margins, margins])
+        out = np.full((len(X), len(classes)), -1e3)
+        head_index = {c: i for i, c in enumerate(head.classes_)}
+        lp = np.full((len(X), len(classes)), np.log(1e-12))
+        for j, c in enumerate(classes):
+            if c in svm_classes:
+                out[:, j] = margins[:, svm_classes.index(c)]
+            if c in head_index:
+                lp[:, j] = log_p[:, head_index[c]]
+        return lp, out
+
+    def _choose_weight(self, X: list[str], y: np.ndarray) -> tuple[float, dict[str, float]]:
+        from sklearn.model_selection import StratifiedKFold
+
+        _, counts = np.unique(y, return_counts=True)
+        folds = min(self.cv_folds, int(counts.min()))
+        if folds < 2 or len(counts) < 2:
+            return DEFAULT_WEIGHT, {}
+        texts = np.asarray(X, dtype=object)
+        correct = np.zeros(len(WEIGHT_GRID))
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+        for train, held in splitter.split(texts, y):
+            head, svm = self._members()
+            fit_x, held_x = list(texts[train]), list(texts[held])
+            head.fit(fit_x, list(y[train]))
+            svm.fit(fit_x, list(y[train]))
+            log_p, margins = self._scores(head, svm, held_x, self.classes_)
+            for i, w in enumerate(WEIGHT_GRID):
+                guess = self.classes_[np.argmax(log_p + w * margins, axis=1)]
+                correct[i] += np.sum(guess == y[held])
+        accuracy = correct / len(y)
+        best = int(np.argmax(accuracy))  # first of equals: the smallest weight
+        scores = {f"{w:g}": round(float(a), 6) for w, a in zip(WEIGHT_GRID, accuracy, strict=True)}
+        return float(WEIGHT_GRID[best]), scores
+
+    # -- training and prediction ------------------------------------------------------------
+
+    def _fit(self, X: list[str] | None, y: list[str] | None) -> None:
+        assert X is not None and y is not None
+        labels = np.asarray(y, dtype=object)
+        if self.weight is None:
+            self.weight_, self.cv_accuracy_ = self._choose_weight(X, labels)
+        else:
+            self.weight_, self.cv_accuracy_ = float(self.weight), {}
+        self.head_, self.svm_ = self._members()
+        self.head_.fit(X, y)
+        self.svm_.fit(X, y)
+
+    def _combined(self, X: list[str]) -> np.ndarray:
+        log_p, margins = self._scores(self.head_, self.svm_, X, self.classes_)
+        return np.asarray(log_p + self.weight_ * margins)
+
+    def _predict(self, X: list[str]) -> np.ndarray:
+        return np.asarray(self.classes_[np.argmax(self._combined(X), axis=1)], dtype=object)
+
+    def _predict_proba(self, X: list[str]) -> np.ndarray:
+        return np.asarray(np.exp(_log_softmax(self._combined(X))))
+
+    @contextmanager
+    def uncached(self) -> Iterator[None]:
+        with super().uncached(), self.head_.uncached():
+            yield
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def _save_state(self, path: Path) -> None:
+        self.head_.save(path / "head")
+        self.svm_.save(path / "svm")
+        state = {"weight": self.weight_, "cv_accuracy": self.cv_accuracy_}
+        (path / _STATE).write_text(json.dumps(state, indent=2, sort_keys=True))
+
+    def _load_state(self, path: Path) -> None:
+        head, svm = EmbeddingHead.load(path / "head"), TfidfLinear.load(path / "svm")
+        assert isinstance(head, EmbeddingHead) and isinstance(svm, TfidfLinear)  # load checks
+        self.head_, self.svm_ = head, svm
+        state = json.loads((path / _STATE).read_text())
+        self.weight_ = float(state["weight"])
+        self.cv_accuracy_ = dict(state.get("cv_accuracy") or {})
+
+    def _parameter_count(self) -> int:
+        return self.head_._parameter_count() + self.svm_._parameter_count()
