@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -9,7 +10,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,7 +24,12 @@ from crossover.evaluation.runner import TrialData, plan, run
 from crossover.evaluation.store import TrialStore
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies import registry
-from crossover.study import Study
+from crossover.study import Study, _clean
+
+if TYPE_CHECKING:
+    from crossover.costs import Scenario
+    from crossover.costs.sheet import Pricing
+    from crossover.recommend import Recommendation
 
 __all__ = ["compare", "parse_strategies", "write_outputs"]
 
@@ -241,8 +247,15 @@ def compare(
     return study
 
 
-def write_outputs(study: Study, out: str | Path) -> dict[str, Path]:
-    """Write ``study.json``, ``leaderboard.csv`` and ``learning_curve.csv`` into ``out``."""
+def write_outputs(
+    study: Study,
+    out: str | Path,
+    *,
+    pricing: Pricing | None = None,
+    recommendation: Recommendation | None = None,
+) -> dict[str, Path]:
+    """Write ``study.json``, ``leaderboard.csv`` and ``learning_curve.csv`` into ``out``, and
+    with a pricing, ``decision.json`` and ``costs.csv`` (see :func:`write_decision`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -252,4 +265,42 @@ def write_outputs(study: Study, out: str | Path) -> dict[str, Path]:
     }
     study.leaderboard.to_csv(paths["leaderboard"], index=False, float_format="%.6g")
     study.learning_curve.to_csv(paths["learning_curve"], index=False, float_format="%.6g")
+    if pricing is not None and recommendation is not None:
+        paths.update(write_decision(pricing, recommendation, out))
     return paths
+
+
+def decide(
+    study: Study, scenario: Scenario | str | Path | None = None
+) -> tuple[Pricing, Recommendation]:
+    """Price ``study`` under ``scenario`` (a Scenario, a YAML path, or None for the defaults)
+    and apply the recommendation rule; nothing is recomputed."""
+    from crossover.costs import Scenario, load_scenario
+    from crossover.costs.sheet import price
+    from crossover.recommend import decide as apply_rule
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    pricing = price(study, scenario)
+    return pricing, apply_rule(study, pricing)
+
+
+def write_decision(
+    pricing: Pricing, recommendation: Recommendation, out: str | Path
+) -> dict[str, Path]:
+    """Write ``decision.json`` (scenario, assumptions, cost sheets, break-evens, the
+    recommendation) and ``costs.csv`` (one row per candidate) into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    decision = out / "decision.json"
+    payload = {
+        "schema_version": 1,
+        "pricing": pricing.to_dict(),
+        "recommendation": recommendation.to_dict(),
+    }
+    tmp = decision.with_suffix(".json.part")
+    tmp.write_text(json.dumps(_clean(payload), indent=2, allow_nan=False))
+    tmp.replace(decision)
+    costs = out / "costs.csv"
+    pricing.table().to_csv(costs, index=False, float_format="%.6g")
+    return {"decision": decision, "costs": costs}

@@ -131,6 +131,23 @@ class Study:
         """The strategy with the highest headline score."""
         return max(self.statistics, key=lambda s: self.statistics[s][self.headline]["score"])
 
+    def paired_delta(self, a: str, b: str, metric: str | None = None) -> dict[str, Any]:
+        """Score of leaderboard strategy ``a`` minus ``b`` on the same test rows: the point
+        difference, its paired-bootstrap 95 % interval, and whether it excludes zero."""
+        metric = metric or self.headline
+        board = {r.trial.strategy: r for r in self.leaderboard_results}
+        preds = {k: np.asarray(board[k].predictions, dtype=object) for k in (a, b)}
+        boot = bootstrap(
+            np.asarray(self.y_true, dtype=object),
+            preds,
+            n_resamples=int(self.settings.get("n_resamples", 2000)),
+            seed=int(self.settings.get("seed", 0)),
+            metrics=(metric,),
+        )
+        low, high = percentile_interval(boot.samples[a][metric] - boot.samples[b][metric])
+        delta = float(board[a].metrics[metric] - board[b].metrics[metric])
+        return {"delta": delta, "ci_low": low, "ci_high": high, "significant": low > 0 or high < 0}
+
     def _compute_statistics(self) -> dict[str, dict[str, dict[str, Any]]]:
         y_true = np.asarray(self.y_true, dtype=object)
         board = self.leaderboard_results
@@ -162,11 +179,10 @@ class Study:
                 }
         return stats
 
-    def _compute_curves(self) -> dict[str, Any]:
-        from crossover.evaluation.learning_curve import curve_table, describe, labels_needed
-
+    def curve_points(self) -> pd.DataFrame:
+        """One row per trial: strategy, kind, budget, n_labels, n_classes, seed, score, fit_s
+        (and the leaderboard interval for trials on the leaderboard)."""
         metric = self.headline
-        y_true = np.asarray(self.y_true, dtype=object)
         rows = []
         for r in self.results:
             row: dict[str, Any] = {
@@ -183,7 +199,14 @@ class Study:
                 stats = self.statistics[r.trial.strategy][metric]
                 row["score_ci_low"], row["score_ci_high"] = stats["ci_low"], stats["ci_high"]
             rows.append(row)
-        points = pd.DataFrame(rows)
+        return pd.DataFrame(rows)
+
+    def _compute_curves(self) -> dict[str, Any]:
+        from crossover.evaluation.learning_curve import curve_table, describe, labels_needed
+
+        metric = self.headline
+        y_true = np.asarray(self.y_true, dtype=object)
+        points = self.curve_points()
         table = curve_table(points)
         pretrained = [r for r in self.results if r.kind == "pretrained"]
         best_pre = max(pretrained, key=lambda r: r.metrics[metric]) if pretrained else None

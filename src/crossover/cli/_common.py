@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from crossover.costs.sheet import Pricing
+    from crossover.recommend import Recommendation
     from crossover.study import Study
 
 P = ParamSpec("P")
@@ -142,3 +144,50 @@ def pd_na() -> Any:
     import pandas as pd
 
     return pd.NA
+
+
+def print_decision(pricing: Pricing, recommendation: Recommendation) -> None:
+    """The cost sheet per candidate, then the recommendation, its reasons and flip points."""
+    from rich.console import Console
+    from rich.table import Table
+
+    scenario = pricing.scenario
+    volume = scenario.volume.predictions_per_month
+    table = Table(
+        title=(
+            f"costs at {volume:,.0f} predictions a month over {scenario.horizon_months} months "
+            f"(scenario: {scenario.source}; prices of {pricing.catalog_as_of})"
+        )
+    )
+    for column in (
+        "strategy",
+        "hosting",
+        "setup $",
+        "labels to buy",
+        "$ / 1M pred.",
+        "$ / month",
+        "$ horizon",
+        "days to prod.",
+    ):
+        table.add_column(column, justify="left" if column in ("strategy", "hosting") else "right")
+    for s in pricing.sheets:
+        table.add_row(
+            s.strategy,
+            s.hosting,
+            f"{s.setup_usd:,.0f}",
+            f"{s.labels_to_buy:,}",
+            _fmt(s.usd_per_million, 2),
+            f"{s.monthly_usd:,.0f}",
+            f"{s.horizon_usd:,.0f}",
+            f"{s.days_to_production:.0f}",
+        )
+    console = Console(width=max(150, Console().width))
+    console.print(table)
+    if recommendation.choice:
+        console.print(f"Recommended: [bold]{recommendation.choice}[/bold] ({recommendation.kind})")
+    else:
+        console.print("[bold]No candidate meets the scenario's constraints.[/bold]")
+    for reason in recommendation.reasons:
+        console.print(f"- {reason}")
+    for flip in recommendation.flip_points:
+        console.print(f"- Flip point: {flip['text']}")

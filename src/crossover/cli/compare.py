@@ -6,7 +6,12 @@ from pathlib import Path
 
 import typer
 
-from crossover.cli._common import print_leaderboard, print_learning_curves, user_errors
+from crossover.cli._common import (
+    print_decision,
+    print_leaderboard,
+    print_learning_curves,
+    user_errors,
+)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -30,10 +35,14 @@ def run_compare(
     target: float | None = None,
     all_budgets: bool = False,
     time_budget: float | None = None,
+    scenario: Path | None = None,
 ) -> None:
-    """Load, compare, print and write; shared by ``compare`` and ``demo``."""
-    from crossover._api import compare, write_outputs
+    """Load, compare, price, decide, print and write; shared by ``compare`` and ``demo``."""
+    from crossover._api import compare, decide, write_outputs
+    from crossover.costs import load_catalog, load_scenario
     from crossover.data import load
+
+    assumptions = load_scenario(scenario).check(load_catalog())  # bad scenario: fail first
 
     dataset = load(
         data,
@@ -62,11 +71,10 @@ def run_compare(
     )
     print_leaderboard(study)
     print_learning_curves(study)
-    paths = write_outputs(study, out)
-    typer.echo(
-        f"wrote {paths['study']}, {paths['leaderboard']} and {paths['learning_curve']} "
-        f"({study.duration_s:.1f} s)"
-    )
+    pricing, recommendation = decide(study, assumptions)
+    print_decision(pricing, recommendation)
+    paths = write_outputs(study, out, pricing=pricing, recommendation=recommendation)
+    typer.echo(f"wrote {', '.join(str(p) for p in paths.values())} ({study.duration_s:.1f} s)")
 
 
 @user_errors
@@ -82,7 +90,7 @@ def compare_command(
     strategies: str | None = typer.Option(
         None,
         "--strategies",
-        help="Comma-separated strategy keys (default: the three defaults; add text.setfit).",
+        help="Comma-separated strategy keys (default: the four defaults; add text.setfit).",
     ),
     model: str = typer.Option(
         DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
@@ -119,6 +127,13 @@ def compare_command(
     time_budget: float | None = typer.Option(
         None, "--time-budget", help="Seconds of training per text.setfit trial."
     ),
+    scenario: Path | None = typer.Option(
+        None,
+        "--scenario",
+        readable=False,
+        help="YAML: volume, hardware, label and engineer prices, constraints (default: the "
+        "documented defaults; see `crossover prices`).",
+    ),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     run_compare(
@@ -139,4 +154,5 @@ def compare_command(
         target=target,
         all_budgets=all_budgets,
         time_budget=time_budget,
+        scenario=scenario,
     )

@@ -14,8 +14,12 @@ from crossover.cli.compare import DEFAULT_MODEL, run_compare
 def demo_command(
     out: Path = typer.Option(Path("crossover-demo"), "--out", help="Output folder."),
     model: str = typer.Option(DEFAULT_MODEL, "--model", help="Sentence-transformers model."),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", readable=False, help="YAML business assumptions (see compare)."
+    ),
 ) -> None:
-    """Compare the three strategies on the bundled support tickets (1,200+ rows, 12 intents)."""
+    """Compare the default strategies on the bundled support tickets (1,300 rows, 12 intents),
+    price them under the scenario and recommend one."""
     from crossover.data import example_path
 
     data = example_path("support_tickets")
@@ -33,4 +37,5 @@ def demo_command(
         seed=0,
         use_cache=True,
         strict=False,
+        scenario=scenario,
     )

@@ -59,6 +59,9 @@ class TrialResult:
     embedding_model: str | None = None
     n_classes: int = 0
     execution: dict[str, Any] = field(default_factory=dict)
+    #: For a model behind a paid API: ``model`` (the provider's id) and the measured
+    #: ``input_tokens_per_prediction`` / ``output_tokens_per_prediction``; None when self-hosted.
+    api: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

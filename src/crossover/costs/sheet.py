@@ -1,0 +1,427 @@
+"""Cost sheets: what each candidate of a study costs to build and to run under a scenario.
+
+Every figure comes from a measurement in the study (fit seconds, batch throughput, tokens per
+prediction), a dated catalog price, or a scenario assumption; each sheet's ``notes`` say which.
+
+The monthly cost of a candidate at ``V`` predictions a month is
+
+    serving(V) + retraining + maintenance
+
+- self-hosted: ``serving(V) = price_per_hour * max(min_instances * 730, V * hours_per_prediction)``
+  (the instance hours the volume needs at the measured throughput, scaled to the serving
+  machine's vCPUs and divided by the utilisation, and never fewer than the always-on floor;
+  fractional instances, i.e. perfect autoscaling, are assumed);
+- API: ``serving(V) = V * (input tokens * input price + output tokens * output price)``;
+- retraining: the training compute cost once every ``retraining.every_months`` (trained
+  candidates only); maintenance: engineer days a month by kind * day rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from itertools import combinations, pairwise
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from crossover.costs.catalog import Catalog, load_catalog
+from crossover.costs.scenario import Scenario
+
+if TYPE_CHECKING:
+    from crossover.study import Study
+
+__all__ = [
+    "HOURS_PER_MONTH",
+    "BreakEven",
+    "CostSheet",
+    "Overtake",
+    "Pricing",
+    "break_even_volumes",
+    "price",
+]
+
+HOURS_PER_MONTH = 730.0
+_MIN_BILLED_S = 60.0  # EC2 on-demand Linux: per-second billing, 60-second minimum
+
+
+@dataclass
+class CostSheet:
+    """What one candidate costs; ``_usd`` figures are US dollars, volumes are predictions."""
+
+    strategy: str
+    kind: str
+    hosting: str  # "self-hosted" or "api"
+    serving_machine: str  # the catalog machine, or the API model
+    score: float
+    ci_low: float
+    ci_high: float
+    latency_p95_ms: float
+    # setup
+    train_hours: float
+    train_usd: float
+    labels_needed: int | None
+    labels_to_buy: int
+    labels_usd: float
+    engineering_days: float
+    engineering_usd: float
+    setup_usd: float
+    # running
+    usd_per_million: float  # volume-proportional serving cost per 1M predictions
+    fixed_serving_usd_per_month: float  # the always-on floor (self-hosted)
+    retraining_usd_per_month: float
+    maintenance_usd_per_month: float
+    monthly_usd: float  # at the scenario volume, month 1
+    horizon_usd: float  # setup + every month of the horizon, with growth
+    days_to_production: float
+    notes: list[str] = field(default_factory=list)
+
+    def monthly_at(self, volume: float) -> float:
+        """Monthly cost at ``volume`` predictions a month."""
+        serving = max(self.fixed_serving_usd_per_month, volume / 1e6 * self.usd_per_million)
+        return serving + self.retraining_usd_per_month + self.maintenance_usd_per_month
+
+    def instances_at(self, volume: float, usd_per_hour: float) -> float:
+        """Average instances running at ``volume`` (self-hosted; 0 for an API)."""
+        if self.hosting == "api" or usd_per_hour <= 0:
+            return 0.0
+        serving = max(self.fixed_serving_usd_per_month, volume / 1e6 * self.usd_per_million)
+        return serving / (HOURS_PER_MONTH * usd_per_hour)
+
+    def cumulative(self, volumes: list[float]) -> np.ndarray:
+        """Setup plus the running cost up to and including each month of ``volumes``."""
+        monthly = np.array([self.monthly_at(v) for v in volumes])
+        return self.setup_usd + np.cumsum(monthly)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CostSheet:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """Where two monthly cost lines cross: ``volumes`` empty means never (for V >= 0)."""
+
+    a: str
+    b: str
+    volumes: list[float]
+    cheaper_below: str | None  # the cheaper candidate at volumes under the first crossing
+    cheaper_above: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Overtake:
+    """The first month at which ``later`` (dearer to set up) becomes cheaper in total."""
+
+    cheaper_first: str
+    later: str
+    month: int | None  # None: not within the horizon
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Pricing:
+    """Every candidate's sheet, the pairwise break-evens and overtakes, and what was assumed."""
+
+    sheets: list[CostSheet]
+    break_evens: list[BreakEven]
+    overtakes: list[Overtake]
+    scenario: Scenario
+    catalog_as_of: str
+    assumptions: list[str]
+    serving_usd_per_hour: float = 0.0
+
+    def horizon_volumes(self, volume: float | None = None) -> list[float]:
+        """Monthly volumes over the horizon, starting at ``volume`` (the scenario's by default)."""
+        start = self.scenario.volume.predictions_per_month if volume is None else volume
+        growth = self.scenario.volume.growth_per_month
+        return [start * (1 + growth) ** m for m in range(self.scenario.horizon_months)]
+
+    def horizon_usd(self, strategy: str, volume: float | None = None) -> float:
+        return float(self.sheet(strategy).cumulative(self.horizon_volumes(volume))[-1])
+
+    def sheet(self, strategy: str) -> CostSheet:
+        return next(s for s in self.sheets if s.strategy == strategy)
+
+    def table(self) -> pd.DataFrame:
+        """One row per candidate: the columns of COST_COLUMNS."""
+        return pd.DataFrame([{c: getattr(s, c) for c in COST_COLUMNS} for s in self.sheets])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.to_dict(),
+            "scenario_source": self.scenario.source,
+            "catalog_as_of": self.catalog_as_of,
+            "serving_usd_per_hour": self.serving_usd_per_hour,
+            "assumptions": self.assumptions,
+            "sheets": [s.to_dict() for s in self.sheets],
+            "break_evens": [b.to_dict() for b in self.break_evens],
+            "overtakes": [o.to_dict() for o in self.overtakes],
+        }
+
+
+COST_COLUMNS = [
+    "strategy",
+    "kind",
+    "hosting",
+    "setup_usd",
+    "labels_to_buy",
+    "usd_per_million",
+    "monthly_usd",
+    "horizon_usd",
+    "days_to_production",
+]
+
+COST_GLOSSARY = {
+    "hosting": "self-hosted (on the serving machine) or api (billed per token by a provider)",
+    "setup_usd": "training compute + labels to buy + engineering days, US dollars, once",
+    "labels_to_buy": "labels needed (for the scenario's minimum metric, else the rows trained "
+    "on) minus the labels owned",
+    "usd_per_million": "serving cost per 1M predictions at the measured throughput, US dollars",
+    "monthly_usd": "serving + retraining + maintenance at the scenario volume, month 1",
+    "horizon_usd": "setup + every month of the horizon (with volume growth): cost of ownership",
+    "days_to_production": "calendar days of the engineering setup (5 working days a week)",
+}
+
+
+def _labels_needed(study: Study, strategy: str, target: float | None) -> tuple[int | None, str]:
+    """Labels a trained strategy needs: for ``target`` from its learning curve, else the
+    rows it was trained on for the leaderboard."""
+    board = next(r for r in study.leaderboard_results if r.trial.strategy == strategy)
+    if target is None:
+        return board.n_train, f"the {board.n_train:,} rows it was trained on"
+    from crossover.evaluation.learning_curve import labels_needed
+
+    points = study.curve_points()
+    needed = [n for n in labels_needed(points[points.strategy == strategy], {}, target=target)]
+    n_classes = max(board.n_classes, 1)
+    if not needed:
+        return board.n_train, f"the {board.n_train:,} rows it was trained on"
+    item = needed[0]
+    if item.target_reached_at is not None:
+        budget = item.target_reached_at
+        if budget == "full":
+            return board.n_train, f"{target:g} reached with all {board.n_train:,} rows"
+        n = int(budget) * n_classes
+        return n, f"{target:g} reached at {budget} per class in the learning curve"
+    if item.target_estimate is not None and math.isfinite(item.target_estimate):
+        n = math.ceil(item.target_estimate) * n_classes
+        return n, (
+            f"{target:g} estimated at about {item.target_estimate:.0f} per class "
+            "(extrapolated from the learning curve)"
+        )
+    return None, f"{target:g} not reached in the learning curve, nor by its extrapolation"
+
+
+def price(
+    study: Study, scenario: Scenario | None = None, catalog: Catalog | None = None
+) -> Pricing:
+    """Price every leaderboard candidate of ``study`` under ``scenario``."""
+    scenario = scenario or Scenario()
+    catalog = catalog or load_catalog()
+    serving = catalog.machine(scenario.hardware.serving, field_name="hardware.serving")
+    training = catalog.machine(scenario.hardware.training, field_name="hardware.training")
+    cores = int(study.environment.get("cpu_count") or 1)
+    day_rate = (
+        scenario.engineering.usd_per_day
+        if scenario.engineering.usd_per_day is not None
+        else catalog.engineer_usd_per_day
+    )
+    label_price = (
+        scenario.labels.usd_per_label
+        if scenario.labels.usd_per_label is not None
+        else catalog.usd_per_label
+    )
+    owned = (
+        scenario.labels.owned
+        if scenario.labels.owned is not None
+        else int(study.split.get("train_rows") or 0)
+    )
+    months = scenario.horizon_months
+    growth = scenario.volume.growth_per_month
+    volumes = [scenario.volume.predictions_per_month * (1 + growth) ** m for m in range(months)]
+    serving_usd_per_hour = serving.usd_per_hour
+    target = scenario.constraints.min_metric
+    assumptions = [
+        f"Measured on {study.environment.get('cpu', 'this machine')} with {cores} cores; "
+        f"throughput and fit time scaled by vCPUs to {serving.name} ({serving.vcpus} vCPUs) for "
+        f"serving and {training.name} ({training.vcpus} vCPUs) for training, assuming linear "
+        "scaling and no GPU speed-up (the measured code ran on CPU). Estimates, not measurements.",
+        f"Serving at {scenario.hardware.utilisation:.0%} average utilisation, at least "
+        f"{scenario.hardware.min_instances} instance(s) always on ({HOURS_PER_MONTH:.0f} h a "
+        "month each), fractional instances above that (autoscaling).",
+        f"Hardware: {serving.name} ${serving.usd_per_hour}/h, {training.name} "
+        f"${training.usd_per_hour}/h ({serving.source}).",
+        f"Labels: ${label_price:g} each; {owned:,} owned"
+        + (" (the study's training rows)" if scenario.labels.owned is None else "")
+        + (f" ({catalog.labels_source})" if scenario.labels.usd_per_label is None else "."),
+        f"Engineering: ${day_rate:g} a day"
+        + (f" ({catalog.engineering_source})" if scenario.engineering.usd_per_day is None else "")
+        + "; setup and maintenance days by kind are assumptions "
+        f"({scenario.engineering.setup_days.model_dump()} days to set up, "
+        f"{scenario.engineering.maintenance_days_per_month.model_dump()} days a month).",
+        (
+            f"Retrained every {scenario.retraining.every_months:g} months on the owned labels "
+            "(training compute only)."
+            if scenario.retraining.every_months
+            else "Never retrained."
+        ),
+    ]
+    board_stats = study.statistics
+    sheets = []
+    for r in study.leaderboard_results:
+        name, kind = r.trial.strategy, r.kind
+        stats = board_stats[name][study.headline]
+        notes: list[str] = []
+        needed: int | None
+        if r.kind == "pretrained":
+            train_hours, train_usd, needed, needed_note = 0.0, 0.0, 0, "none: no training rows"
+        else:
+            seconds = r.fit_s * cores / training.vcpus
+            billed = max(seconds, _MIN_BILLED_S)
+            train_hours = billed / 3600
+            train_usd = train_hours * training.usd_per_hour
+            notes.append(
+                f"training: {r.fit_s:.1f} s measured on {cores} cores, about {seconds:.1f} s on "
+                f"{training.name} (estimate; billed {billed:.0f} s)"
+            )
+            needed, needed_note = _labels_needed(study, name, target)
+        to_buy = max(0, (needed or 0) - owned)
+        notes.append(f"labels needed: {needed_note}")
+        eng_days = scenario.engineering.setup_days.of(kind)
+        if r.api:
+            api = catalog.api_price(str(r.api["model"]))
+            per_prediction = (
+                float(r.api.get("input_tokens_per_prediction", 0)) * api.input_usd_per_mtok
+                + float(r.api.get("output_tokens_per_prediction", 0)) * api.output_usd_per_mtok
+            ) / 1e6
+            per_million, fixed, hosting = per_prediction * 1e6, 0.0, "api"
+            notes.append(
+                f"serving: {r.api.get('input_tokens_per_prediction')} input + "
+                f"{r.api.get('output_tokens_per_prediction')} output tokens per prediction "
+                f"(measured) at {api.model}'s price ({api.source})"
+            )
+        else:
+            hosting = "self-hosted"
+            rate = r.throughput_rows_s * serving.vcpus / cores
+            if not (rate > 0 and math.isfinite(rate)):
+                per_million = float("nan")
+                notes.append("serving: no measured throughput; cost per prediction unknown")
+            else:
+                hours_per_million = 1e6 / (rate * scenario.hardware.utilisation) / 3600
+                per_million = hours_per_million * serving.usd_per_hour
+                notes.append(
+                    f"serving: {r.throughput_rows_s:,.0f} rows/s measured in batches, about "
+                    f"{rate:,.0f} rows/s on {serving.name} (estimate)"
+                )
+            fixed = scenario.hardware.min_instances * HOURS_PER_MONTH * serving.usd_per_hour
+        every = scenario.retraining.every_months
+        retrain = train_usd / every if every and kind != "pretrained" else 0.0
+        maintenance = scenario.engineering.maintenance_days_per_month.of(kind) * day_rate
+        labels_usd = to_buy * label_price
+        sheet = CostSheet(
+            strategy=name,
+            kind=kind,
+            hosting=hosting,
+            serving_machine=str(r.api["model"]) if r.api else serving.name,
+            score=float(stats["score"]),
+            ci_low=float(stats["ci_low"]),
+            ci_high=float(stats["ci_high"]),
+            latency_p95_ms=float(r.latency_p95_ms),
+            train_hours=train_hours,
+            train_usd=train_usd,
+            labels_needed=needed,
+            labels_to_buy=to_buy,
+            labels_usd=labels_usd,
+            engineering_days=eng_days,
+            engineering_usd=eng_days * day_rate,
+            setup_usd=train_usd + labels_usd + eng_days * day_rate,
+            usd_per_million=per_million,
+            fixed_serving_usd_per_month=fixed,
+            retraining_usd_per_month=retrain,
+            maintenance_usd_per_month=maintenance,
+            monthly_usd=0.0,
+            horizon_usd=0.0,
+            days_to_production=eng_days * 7 / 5,
+            notes=notes,
+        )
+        sheet.monthly_usd = sheet.monthly_at(scenario.volume.predictions_per_month)
+        sheet.horizon_usd = float(sheet.cumulative(volumes)[-1])
+        sheets.append(sheet)
+    return Pricing(
+        sheets=sheets,
+        break_evens=[break_even_volumes(a, b) for a, b in combinations(sheets, 2)],
+        overtakes=[o for a, b in combinations(sheets, 2) if (o := _overtake(a, b, volumes))],
+        scenario=scenario,
+        catalog_as_of=catalog.as_of,
+        assumptions=assumptions,
+        serving_usd_per_hour=serving_usd_per_hour,
+    )
+
+
+def _line_pieces(sheet: CostSheet) -> tuple[float, float, float]:
+    """(floor, slope per prediction, constant): monthly = max(floor, slope*V) + constant."""
+    constant = sheet.retraining_usd_per_month + sheet.maintenance_usd_per_month
+    return sheet.fixed_serving_usd_per_month, sheet.usd_per_million / 1e6, constant
+
+
+def break_even_volumes(a: CostSheet, b: CostSheet) -> BreakEven:
+    """The monthly volumes at which the monthly cost lines of ``a`` and ``b`` cross.
+
+    Both lines are piecewise linear in the volume (flat at the always-on floor, then
+    proportional), so the difference is linear between the kinks; each segment is solved
+    exactly. A line that is nowhere cheaper than the other never crosses it.
+    """
+    fa, sa, ca = _line_pieces(a)
+    fb, sb, cb = _line_pieces(b)
+    if not all(math.isfinite(x) for x in (fa, sa, ca, fb, sb, cb)):
+        return BreakEven(a.strategy, b.strategy, [], None, None)
+    kinks = sorted({f / s for f, s in ((fa, sa), (fb, sb)) if s > 0 and f > 0})
+    edges = [0.0, *kinks, math.inf]
+
+    def diff(v: float) -> float:
+        return (max(fa, sa * v) + ca) - (max(fb, sb * v) + cb)
+
+    crossings: list[float] = []
+    for lo, hi in pairwise(edges):
+        # On [lo, hi] each line is either flat or proportional: diff = p + q * v.
+        mid = lo + 1.0 if math.isinf(hi) else (lo + hi) / 2
+        qa = sa if sa * mid >= fa else 0.0
+        qb = sb if sb * mid >= fb else 0.0
+        q = qa - qb
+        p = diff(mid) - q * mid
+        if q == 0:
+            continue  # parallel on this segment: equal everywhere or nowhere, no single point
+        v = -p / q
+        if lo <= v <= hi and (not crossings or not math.isclose(v, crossings[-1])):
+            crossings.append(float(v))
+
+    def cheaper(v: float) -> str | None:
+        d = diff(v)
+        return None if math.isclose(d, 0.0, abs_tol=1e-9) else (a.strategy if d < 0 else b.strategy)
+
+    first = crossings[0] if crossings else None
+    below = cheaper(first / 2 if first else 1e6)
+    above = cheaper(crossings[-1] * 2 + 1.0) if crossings else below
+    return BreakEven(a.strategy, b.strategy, crossings, below, above)
+
+
+def _overtake(a: CostSheet, b: CostSheet, volumes: list[float]) -> Overtake | None:
+    """When the one with the lower setup becomes the dearer in total, month by month."""
+    first, later = (a, b) if a.setup_usd <= b.setup_usd else (b, a)
+    if first.setup_usd == later.setup_usd:
+        return None
+    gap = later.cumulative(volumes) - first.cumulative(volumes)
+    if later.monthly_at(volumes[0]) >= first.monthly_at(volumes[0]) and gap[-1] > 0:
+        return None  # the dearer set-up also costs more to run: it never catches up
+    month = next((m + 1 for m, g in enumerate(gap) if g < 0), None)
+    return Overtake(first.strategy, later.strategy, month)
