@@ -75,6 +75,11 @@ def test_demo_writes_study_and_leaderboard(tmp_path: Path) -> None:
     assert set(board.kind) == {"pretrained", "custom", "hybrid"}
     assert (board.score > 0.5).all()
     assert "text.embedding-head" in result.output
+    decision = json.loads((tmp_path / "demo" / "decision.json").read_text())
+    choice = decision["recommendation"]["choice"]
+    assert choice in set(board.strategy)
+    assert f"Recommended: {choice}" in result.output
+    assert (tmp_path / "demo" / "costs.csv").exists()
 
 
 @pytest.mark.slow
@@ -91,6 +96,8 @@ def test_banking77_accuracy_floors(tmp_path: Path) -> None:
     scores = dict(zip(study.leaderboard.strategy, study.leaderboard.score, strict=True))
     assert scores["text.tfidf-linear"] >= 0.88
     assert scores["text.embedding-head"] >= 0.90
+    # Issue 3's full-data target (BERT fine-tuned, published: 93.66); measured 0.944.
+    assert scores["text.ensemble"] >= 0.937
     assert scores["text.zero-shot-embeddings"] >= 0.55
     assert study.split["test_rows"] == 3080
     # The hybrid beats the pretrained baseline beyond test-set noise.

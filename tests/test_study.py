@@ -34,6 +34,7 @@ def test_compare_measures_every_default_strategy_on_the_same_rows(study: crossov
         "text.zero-shot-embeddings",
         "text.tfidf-linear",
         "text.embedding-head",
+        "text.ensemble",
     }
     assert set(board.kind) == {"pretrained", "custom", "hybrid"}
     assert board.score.is_monotonic_decreasing
@@ -42,7 +43,7 @@ def test_compare_measures_every_default_strategy_on_the_same_rows(study: crossov
     assert (board.delta_vs_best <= 0).all()
     n_test = study.split["test_rows"]
     assert all(len(r.predictions) == n_test for r in study.results)
-    assert len(study.results) == 1 + 2 * (1 + 2 * 2)  # pretrained; 2 trained x (full + 2x2)
+    assert len(study.results) == 1 + 3 * (1 + 2 * 2)  # pretrained; 3 trained x (full + 2x2)
     assert study.split["train_rows"] + n_test == 45
     assert study.environment["cpu_count"] >= 1
     assert study.environment["versions"]["scikit-learn"]
@@ -113,7 +114,7 @@ def test_study_learning_curve_table_and_labels_needed(study: crossover.Study) ->
     assert list(pretrained.budget_per_class) == [0]
     assert list(pretrained.n_labels) == [0]
     needed = {n["strategy"]: n for n in study.curves["labels_needed"]}
-    assert set(needed) == {"text.embedding-head", "text.tfidf-linear"}
+    assert set(needed) == {"text.embedding-head", "text.ensemble", "text.tfidf-linear"}
     assert needed["text.tfidf-linear"]["target"] == 0.8
     assert study.curves["summary"]
     assert all(line.startswith("text.") for line in study.curves["summary"])

@@ -1,0 +1,160 @@
+"""The recommendation rule: constraints, statistical ties, cost, flip points."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from crossover.costs import Scenario
+from crossover.costs.sheet import price
+from crossover.recommend import decide
+from tests.costs._fixtures import make_study, result
+
+API = {
+    "model": "gpt-4o-mini",
+    "input_tokens_per_prediction": 200,
+    "output_tokens_per_prediction": 10,
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_litellm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "litellm", None)
+
+
+def _study():  # type: ignore[no-untyped-def]
+    # hyb and cust disagree on 6 of 400 rows, 4 one way and 2 the other (tied); pre is
+    # 20 points below (significant).
+    return make_study(
+        result("pre", "pretrained", n_wrong=120, throughput=50.0, p95_ms=8.0),
+        result("cust", "custom", n_wrong=40, fit_s=10.0, throughput=5000.0, p95_ms=1.0),
+        result("hyb", "hybrid", n_wrong=38, offset=4, fit_s=30.0, throughput=100.0, p95_ms=9.0),
+    )
+
+
+def _decide(scenario: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+    study = _study()
+    pricing = price(study, Scenario.from_dict(scenario or {}))
+    return study, pricing, decide(study, pricing)
+
+
+def test_tied_best_candidates_are_split_by_cost_over_the_horizon() -> None:
+    study, pricing, rec = _decide()
+    assert study.paired_delta("hyb", "cust")["significant"] is False
+    assert set(rec.tied) == {"hyb", "cust"}
+    # The hybrid needs fewer engineer days (8 against 10) and less maintenance: cheaper.
+    assert pricing.horizon_usd("hyb") < pricing.horizon_usd("cust")
+    assert (rec.choice, rec.kind) == ("hyb", "hybrid")
+    assert "statistically tied with cust" in rec.reasons[0]
+    assert "points above the pre-trained model pre" in rec.reasons[1]
+    assert "a month at 1M predictions" in rec.reasons[2]
+
+
+def test_a_significantly_better_candidate_wins_even_when_dearer() -> None:
+    study = make_study(
+        result("pre", "pretrained", n_wrong=120),
+        result("cust", "custom", n_wrong=40),
+        result("hyb", "hybrid", n_wrong=0),
+    )
+    pricing = price(
+        study,
+        Scenario.from_dict(
+            {"engineering": {"setup_days": {"pretrained": 1, "custom": 1, "hybrid": 50}}}
+        ),
+    )
+    assert pricing.horizon_usd("hyb") > pricing.horizon_usd("cust")
+    rec = decide(study, pricing)
+    assert rec.choice == "hyb" and rec.tied == ["hyb"]
+
+
+@pytest.mark.parametrize(
+    ("constraints", "dropped", "why"),
+    [
+        ({"min_metric": 0.85}, "pre", "accuracy 0.700 is below the minimum 0.85"),
+        ({"max_p95_latency_ms": 5}, "hyb", "p95 latency 9.0 ms"),
+        ({"deadline_days": 12}, "cust", "about 14 calendar days of engineering"),
+        ({"max_monthly_usd": 1000}, "cust", "above the budget of $1,000"),
+    ],
+)
+def test_constraints_drop_candidates_and_say_why(
+    constraints: dict,
+    dropped: str,
+    why: str,  # type: ignore[type-arg]
+) -> None:
+    _, _, rec = _decide({"constraints": constraints})
+    assert dropped in rec.dropped
+    assert any(why in reason for reason in rec.dropped[dropped]), rec.dropped
+    assert rec.choice != dropped
+    assert any(reason.startswith(f"{dropped} is excluded: ") for reason in rec.reasons)
+
+
+def test_on_premises_excludes_external_apis() -> None:
+    study = make_study(
+        result("api", "pretrained", n_wrong=40, throughput=float("nan"), api=API),
+        result("cust", "custom", n_wrong=40),
+    )
+    pricing = price(study, Scenario.from_dict({"constraints": {"on_premises": True}}))
+    rec = decide(study, pricing)
+    assert rec.choice == "cust"
+    assert "external API" in rec.dropped["api"][0]
+
+
+def test_no_candidate_left_says_so() -> None:
+    _, _, rec = _decide({"constraints": {"min_metric": 0.99}})
+    assert rec.choice is None and rec.kind is None
+    assert set(rec.dropped) == {"pre", "cust", "hyb"}
+    assert rec.reasons[0].startswith("No candidate meets every constraint")
+
+
+def test_volume_flip_point_is_where_the_choice_changes() -> None:
+    # An API model tied with a self-hosted custom one: cheap at low volume, dear at high.
+    study = make_study(
+        result("api", "pretrained", n_wrong=40, throughput=float("nan"), api=API),
+        result("cust", "custom", n_wrong=41, fit_s=10.0, throughput=5000.0),
+    )
+    scenario = Scenario.from_dict({"volume": {"predictions_per_month": 1e5}})
+    rec = decide(study, price(study, scenario))
+    assert rec.choice == "api"
+    flip = next(f for f in rec.flip_points if f["kind"] == "volume")
+    assert (flip["from"], flip["to"]) == ("api", "cust")
+    v = flip["value"]
+    below = decide(study, price(study, scenario.with_volume(v * 0.99)))
+    above = decide(study, price(study, scenario.with_volume(v * 1.01)))
+    assert (below.choice, above.choice) == ("api", "cust")
+    # The flip is where the horizon costs are equal.
+    p = price(study, scenario.with_volume(v))
+    assert p.horizon_usd("api") == pytest.approx(p.horizon_usd("cust"), rel=1e-6)
+
+
+def test_metric_flip_point_names_the_next_choice() -> None:
+    engineering = {
+        "setup_days": {"pretrained": 3, "custom": 1, "hybrid": 8},
+        "maintenance_days_per_month": {"pretrained": 0.5, "custom": 0.5, "hybrid": 1},
+    }
+    _, _, rec = _decide({"engineering": engineering})
+    assert rec.choice == "cust"  # tied with hyb and now cheaper
+    flip = next(f for f in rec.flip_points if f["kind"] == "metric")
+    assert flip["value"] == pytest.approx(0.9)
+    assert flip["to"] == "hyb"
+    assert "above 0.900, hyb is the choice" in flip["text"]
+
+
+def test_comparison_table_has_every_row_for_every_kind_with_measured_values() -> None:
+    _, pricing, rec = _decide()
+    assert list(rec.comparison) == [
+        "Initial cost",
+        "Development time",
+        "Infrastructure",
+        "Data requirement",
+        "Customization",
+        "Accuracy",
+        "Maintenance",
+    ]
+    for row in rec.comparison.values():
+        assert set(row) == {"pretrained", "custom", "hybrid"}
+    assert rec.comparison_strategies == {"pretrained": "pre", "custom": "cust", "hybrid": "hyb"}
+    assert "0.905" in rec.comparison["Accuracy"]["hybrid"]
+    assert f"${pricing.sheet('cust').setup_usd:,.0f}" in rec.comparison["Initial cost"]["custom"]
+    assert "1,000 labelled rows" in rec.comparison["Data requirement"]["custom"]
+    assert "no labelled rows" in rec.comparison["Data requirement"]["pretrained"]
