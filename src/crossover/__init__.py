@@ -3,14 +3,18 @@
 >>> import crossover
 >>> study = crossover.compare("tickets.csv")          # doctest: +SKIP
 >>> study.leaderboard                                  # doctest: +SKIP
+>>> pricing, choice = crossover.decide(study, "scenario.yaml")  # doctest: +SKIP
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from crossover._api import compare, write_outputs
+from crossover._api import compare, decide, write_decision, write_outputs
+from crossover.costs import Scenario, load_scenario
+from crossover.costs.sheet import CostSheet, Pricing
 from crossover.data import Dataset, TaskSpec, load
 from crossover.errors import ConfigError, CrossoverError, DataError, ModelError
 from crossover.evaluation.runner import Trial, TrialResult
+from crossover.recommend import Recommendation
 from crossover.strategies import Strategy, register, registry
 from crossover.study import Study, load_study
 
@@ -21,10 +25,14 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "ConfigError",
+    "CostSheet",
     "CrossoverError",
     "DataError",
     "Dataset",
     "ModelError",
+    "Pricing",
+    "Recommendation",
+    "Scenario",
     "Strategy",
     "Study",
     "TaskSpec",
@@ -32,9 +40,12 @@ __all__ = [
     "TrialResult",
     "__version__",
     "compare",
+    "decide",
     "load",
+    "load_scenario",
     "load_study",
     "register",
     "registry",
+    "write_decision",
     "write_outputs",
 ]

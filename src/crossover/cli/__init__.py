@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from crossover.cli import compare, demo
+from crossover.cli import advise, compare, costs, demo, prices
 from crossover.cli._common import version_callback
 
 __all__ = ["app", "main"]
@@ -30,8 +30,11 @@ def _root(
     """Pre-trained, custom, or hybrid? Measure it on your own data, then ship the winner."""
 
 
+app.command("advise")(advise.advise_command)
 app.command("compare")(compare.compare_command)
+app.command("costs")(costs.costs_command)
 app.command("demo")(demo.demo_command)
+app.command("prices")(prices.prices_command)
 
 
 def main() -> None:
