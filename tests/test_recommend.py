@@ -46,7 +46,7 @@ def test_tied_best_candidates_are_split_by_cost_over_the_horizon() -> None:
     # The hybrid needs fewer engineer days (8 against 10) and less maintenance: cheaper.
     assert pricing.horizon_usd("hyb") < pricing.horizon_usd("cust")
     assert (rec.choice, rec.kind) == ("hyb", "hybrid")
-    assert "statistically tied with cust" in rec.reasons[0]
+    assert "statistically tied with cust, but cheaper over 24 months than cust" in rec.reasons[0]
     assert "points above the pre-trained model pre" in rec.reasons[1]
     assert "a month at 1M predictions" in rec.reasons[2]
 

@@ -184,16 +184,17 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
         at = needed[choice].get("beats_pretrained_at")
         if at is None:
             return None
-        return {
-            "kind": "labels",
-            "value": at,
-            "from": choice,
-            "to": pretrained,
-            "text": (
+        if at == "full":
+            text = (
+                f"{choice} beats the pre-trained {pretrained} significantly with the full "
+                "training set; learning curves (--budgets) say from how few labels it does."
+            )
+        else:
+            text = (
                 f"{choice} beats the pre-trained {pretrained} significantly from {at} labels per "
                 f"class; with fewer, {pretrained} is as good and needs no labels."
-            ),
-        }
+            )
+        return {"kind": "labels", "value": at, "from": choice, "to": pretrained, "text": text}
     if kind == "pretrained":
         beating = [
             (n["beats_pretrained_at"], s)
@@ -313,9 +314,15 @@ def decide(study: Study, pricing: Pricing) -> Recommendation:
         lead += ", the best of the candidates that meet the constraints"
         others = [t for t in tied if t != choice]
         if others:
-            lead += (
-                f" (statistically tied with {', '.join(others)}, but cheaper over {horizon} months)"
-            )
+            own = pricing.horizon_usd(choice)
+            cheaper = [t for t in others if own < pricing.horizon_usd(t) * (1 - 1e-9)]
+            same = [t for t in others if t not in cheaper]
+            parts = []
+            if cheaper:
+                parts.append(f"but cheaper over {horizon} months than {', '.join(cheaper)}")
+            if same:
+                parts.append(f"and higher-scoring at the same cost as {', '.join(same)}")
+            lead += f" (statistically tied with {', '.join(others)}, " + "; ".join(parts) + ")"
     else:
         d = decider.paired(choice, best.strategy)
         lead += (
