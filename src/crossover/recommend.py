@@ -68,6 +68,8 @@ class Recommendation:
 def _money(value: float) -> str:
     if not math.isfinite(value):
         return "unknown"
+    if value == 0:
+        return "$0"
     return f"${value:,.0f}" if abs(value) >= 10 else f"${value:,.2f}"
 
 
