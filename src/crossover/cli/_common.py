@@ -191,3 +191,18 @@ def print_decision(pricing: Pricing, recommendation: Recommendation) -> None:
         console.print(f"- {reason}")
     for flip in recommendation.flip_points:
         console.print(f"- Flip point: {flip['text']}")
+    crossings = [b for b in pricing.break_evens if b.volumes]
+    if crossings:
+        console.print("Break-even volumes (monthly cost lines cross):")
+    for b in crossings:
+        where = ", ".join(f"{v:,.0f}" for v in b.volumes)
+        console.print(
+            f"  {b.a} / {b.b}: {where} predictions a month; "
+            f"{b.cheaper_below} is cheaper below, {b.cheaper_above} above"
+        )
+    for o in pricing.overtakes:
+        if o.month is not None:
+            console.print(
+                f"  {o.later} costs more to set up than {o.cheaper_first} but is cheaper in "
+                f"total from month {o.month}"
+            )
