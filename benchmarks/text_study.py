@@ -39,11 +39,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cold_runs):
             cache = Path(tmp) / f"cache-cold-{i}"
-            wall, _ = run_once(cache, Path(tmp) / "out")
+            wall, _ = run_once(cache, Path(tmp) / f"out-cold-{i}")
             cold.append(wall)
             print(f"cold run {i + 1}: {wall:.1f} s", flush=True)
         for i in range(args.warm_runs):
-            wall, study = run_once(Path(tmp) / "cache-cold-0", Path(tmp) / "out")
+            # A new output folder each run: the same one would resume its finished trials.
+            wall, study = run_once(Path(tmp) / "cache-cold-0", Path(tmp) / f"out-warm-{i}")
             warm.append(wall)
             print(f"warm run {i + 1}: {wall:.1f} s", flush=True)
 

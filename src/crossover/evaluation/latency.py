@@ -29,7 +29,7 @@ def measure_latency(
     texts: Sequence[str],
     *,
     max_single_calls: int = 200,
-    max_seconds: float = 3.0,
+    max_seconds: float = 1.5,
     batch_size: int = 64,
     max_batches: int = 16,
 ) -> Latency:
