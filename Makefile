@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH_VERSION := 2.13.0
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: demo test browser lint typecheck check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,19 @@ $(VENV)/.test-stamp: pyproject.toml $(VENV)/.install-stamp
 demo: $(VENV)/.install-stamp
 	$(VENV)/bin/crossover demo
 
-test: $(VENV)/.test-stamp
+test: $(VENV)/.test-stamp browser
 	$(PY) -m pytest
+
+# The report's browser test needs Debian's chromium (never a browser downloaded at run time).
+# Installed here when missing and possible (root or password-less sudo); else the test skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "chromium is missing and cannot be installed: the browser test will skip"; exit 0; fi; \
+	  echo "installing chromium (Debian package) for the report's browser test"; \
+	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium >/dev/null) \
+	  || echo "could not install chromium: the browser test will skip"; }
 
 lint: $(VENV)/.test-stamp
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -216,6 +216,7 @@ def compare(
     study = Study(
         results=results,
         y_true=split.test[dataset.spec.target].astype(str).tolist(),
+        x_test=split.test[text_col].astype(str).tolist(),
         task=task.name,
         headline=task.headline,
         spec=dataset.spec.to_dict(),
@@ -253,9 +254,11 @@ def write_outputs(
     *,
     pricing: Pricing | None = None,
     recommendation: Recommendation | None = None,
+    report: bool = True,
 ) -> dict[str, Path]:
-    """Write ``study.json``, ``leaderboard.csv`` and ``learning_curve.csv`` into ``out``, and
-    with a pricing, ``decision.json`` and ``costs.csv`` (see :func:`write_decision`)."""
+    """Write ``study.json``, ``leaderboard.csv`` and ``learning_curve.csv`` into ``out``; with
+    a pricing, ``decision.json`` and ``costs.csv`` (see :func:`write_decision`); and unless
+    ``report`` is false, ``report.html`` and ``summary.md``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -267,6 +270,10 @@ def write_outputs(
     study.learning_curve.to_csv(paths["learning_curve"], index=False, float_format="%.6g")
     if pricing is not None and recommendation is not None:
         paths.update(write_decision(pricing, recommendation, out))
+    if report:
+        from crossover.report import render
+
+        paths.update(render(study, out, pricing=pricing, recommendation=recommendation))
     return paths
 
 

@@ -114,6 +114,8 @@ class Study:
     created_at: str = ""
     statistics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     curves: dict[str, Any] = field(default_factory=dict)
+    #: The test rows' inputs, in the order of ``y_true`` (the report quotes the confusions).
+    x_test: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.statistics and self.results:
@@ -304,6 +306,7 @@ class Study:
                 "curves": self.curves,
                 "results": [r.to_dict() for r in self.results],
                 "y_true": self.y_true,
+                "x_test": self.x_test,
             }
         )
         return out
@@ -331,6 +334,7 @@ class Study:
             created_at=str(data.get("created_at", "")),
             statistics=data["statistics"],
             curves=data.get("curves", {}),
+            x_test=list(data.get("x_test") or []),
         )
 
     @classmethod

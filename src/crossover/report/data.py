@@ -1,0 +1,297 @@
+"""``ReportData``: everything the report shows, filled from a study (and its pricing and
+recommendation when there are some), as plain values the templates only lay out.
+
+Nothing here writes HTML: the Jinja2 templates do. Paths of the machine that ran the study
+are reduced to file names, so that a report can be shared.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from crossover.report import plots
+
+if TYPE_CHECKING:
+    from crossover.costs.sheet import Pricing
+    from crossover.recommend import Recommendation
+    from crossover.study import Study
+
+__all__ = ["ReportData"]
+
+_ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:\\|~/|/)(?:[^\s'\"/\\]+[/\\])+[^\s'\"/\\]*")
+_EXAMPLES_PER_CONFUSION = 3
+_TOP_CONFUSIONS = 10
+_EXAMPLE_CHARS = 200
+
+
+def scrub(text: str) -> str:
+    """``text`` with every absolute path reduced to its last part (the file name)."""
+    return _ABSOLUTE_PATH.sub(lambda m: PurePath(m.group(0).replace("\\", "/")).name, text)
+
+
+def _money(value: float) -> str:
+    if not math.isfinite(value):
+        return "-"
+    return f"${value:,.0f}" if abs(value) >= 10 or value == 0 else f"${value:,.2f}"
+
+
+def _num(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+@dataclass
+class ReportData:
+    """The report's content; see :meth:`from_study`."""
+
+    title: str
+    created_at: str
+    task: str
+    metric: str
+    verdict: dict[str, Any] | None
+    leaderboard: list[dict[str, Any]]
+    charts: dict[str, str | None]
+    learning_summary: list[str]
+    cost_rows: list[dict[str, Any]]
+    break_evens: list[str]
+    assumptions: list[str]
+    comparison: dict[str, dict[str, str]]
+    comparison_columns: dict[str, str]
+    confusion: dict[str, Any] | None
+    data_summary: list[tuple[str, str]]
+    warnings: list[str]
+    run: list[tuple[str, str]]
+    glossary: list[tuple[str, str]]
+    missing: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_study(
+        cls,
+        study: Study,
+        pricing: Pricing | None = None,
+        recommendation: Recommendation | None = None,
+    ) -> ReportData:
+        metric = study.headline
+        board = study.leaderboard
+        records = [
+            {str(k): v for k, v in r.items()} for r in board.astype(object).to_dict("records")
+        ]
+        rows: list[dict[str, Any]] = [
+            {
+                "strategy": str(r["strategy"]),
+                "kind": str(r["kind"]),
+                "score": float(r["score"]),
+                "ci_low": float(r["ci_low"]),
+                "ci_high": float(r["ci_high"]),
+                "delta": _num(r["delta_vs_best"], 3),
+                "significant": (
+                    ""
+                    if r["significant"] is None or r["significant"] is _na()
+                    else ("yes" if r["significant"] else "no")
+                ),
+                "fit_s": _num(r["fit_s"], 1),
+                "p50": _num(r["latency_p50_ms"], 1),
+                "p95": _num(r["latency_p95_ms"], 1),
+                "rows_s": _num(r["throughput_rows_s"], 0),
+                "size_mb": _num(r["size_mb"], 1),
+            }
+            for r in records
+        ]
+        missing: list[str] = []
+        charts: dict[str, str | None] = {"forest": plots.forest_chart(rows, metric)}
+        curves = study.curves or {}
+        charts["learning_curve"] = plots.learning_curve_chart(
+            curves.get("table", []), curves.get("labels_needed", []), metric
+        )
+        if charts["learning_curve"] is None:
+            missing.append(
+                "Learning curves: this study measured one training budget. Run `crossover "
+                "compare` without `--budgets full` (default budgets 2,4,8,16,32,64,full) to see "
+                "how many labels each strategy needs."
+            )
+        latency = {r.trial.strategy: r for r in study.leaderboard_results}
+        names: list[str] = [r["strategy"] for r in rows]
+        kinds: list[str] = [r["kind"] for r in rows]
+        scores: list[float] = [r["score"] for r in rows]
+        charts["quality_latency"] = plots.pareto_chart(
+            names,
+            kinds,
+            [float(latency[n].latency_p95_ms) for n in names],
+            scores,
+            title=f"{metric} against p95 latency (one row, measured)",
+            x_title="p95 latency, ms (log)",
+            metric=metric,
+            log_x=True,
+        )
+        verdict = None
+        cost_rows: list[dict[str, Any]] = []
+        break_evens: list[str] = []
+        assumptions: list[str] = []
+        comparison: dict[str, dict[str, str]] = {}
+        columns: dict[str, str] = {}
+        if pricing is not None and recommendation is not None:
+            charts["cost"] = plots.cost_chart(pricing)
+            charts["quality_cost"] = plots.pareto_chart(
+                names,
+                kinds,
+                [pricing.sheet(n).monthly_usd for n in names],
+                scores,
+                title=f"{metric} against cost per month at the scenario volume",
+                x_title="US dollars per month (log)",
+                metric=metric,
+                log_x=True,
+            )
+            verdict = {
+                "choice": recommendation.choice,
+                "kind": recommendation.kind,
+                "reasons": [scrub(r) for r in recommendation.reasons],
+                "flips": [scrub(f["text"]) for f in recommendation.flip_points],
+                "rule": recommendation.rule,
+                "scenario": scrub(pricing.scenario.source),
+            }
+            cost_rows = [
+                {
+                    "strategy": s.strategy,
+                    "hosting": s.hosting,
+                    "setup": _money(s.setup_usd),
+                    "labels_to_buy": f"{s.labels_to_buy:,}",
+                    "per_million": _money(s.usd_per_million),
+                    "monthly": _money(s.monthly_usd),
+                    "horizon": _money(s.horizon_usd),
+                    "days": f"{s.days_to_production:.0f}",
+                    "notes": [scrub(n) for n in s.notes],
+                }
+                for s in pricing.sheets
+            ]
+            for b in pricing.break_evens:
+                if b.volumes:
+                    where = ", ".join(f"{v:,.0f}" for v in b.volumes)
+                    break_evens.append(
+                        f"{b.a} and {b.b} cost the same at {where} predictions a month; "
+                        f"{b.cheaper_below} is cheaper below, {b.cheaper_above} above."
+                    )
+                else:
+                    cheaper = b.cheaper_below or "neither"
+                    break_evens.append(f"{b.a} and {b.b} never cross: {cheaper} is cheaper.")
+            for o in pricing.overtakes:
+                if o.month is not None:
+                    break_evens.append(
+                        f"{o.later} costs more to set up than {o.cheaper_first} but is cheaper "
+                        f"in total from month {o.month}."
+                    )
+            assumptions = [scrub(a) for a in pricing.assumptions]
+            comparison = recommendation.comparison
+            columns = recommendation.comparison_strategies
+        else:
+            charts["cost"] = charts["quality_cost"] = None
+            missing.append(
+                "Costs and the recommendation: this report was rendered without a pricing. "
+                "Run `crossover report study.json --scenario scenario.yaml` (or `crossover "
+                "costs`) to price every candidate and choose one."
+            )
+        focus: str | None = rows[0]["strategy"] if rows else None
+        if recommendation is not None and recommendation.choice:
+            focus = recommendation.choice
+        confusion = _confusion(study, focus) if focus else None
+        if confusion is not None:
+            charts["confusion"] = plots.confusion_chart(
+                confusion["labels"], confusion["matrix"], focus or ""
+            )
+        else:
+            charts["confusion"] = None
+        dataset, split, settings = study.dataset, study.split, study.settings
+        data_summary = [
+            ("source", scrub(str(dataset.get("source", "-")))),
+            ("rows", f"{dataset.get('rows', '-'):,}" if dataset.get("rows") else "-"),
+            ("classes", str(dataset.get("classes", "-"))),
+            (
+                "rows per class",
+                f"{dataset.get('rows_per_class_min', '-')} to "
+                f"{dataset.get('rows_per_class_max', '-')}",
+            ),
+            ("imbalance (largest / smallest class)", _num(dataset.get("imbalance_ratio"), 1)),
+            ("split", scrub(str(study.split.get("description", "-")))),
+            (
+                "train / test rows",
+                f"{split.get('train_rows')} / {split.get('test_rows')}",
+            ),
+            ("fingerprint", str(dataset.get("fingerprint", "-"))),
+        ]
+        env = study.environment
+        versions = env.get("versions", {}) or {}
+        run = [
+            ("command", scrub(str(study.settings.get("command") or "-"))),
+            ("created", study.created_at or "-"),
+            ("time taken", f"{study.duration_s:.1f} s"),
+            ("CPU", f"{env.get('cpu', '-')} ({env.get('cpu_count', '-')} cores)"),
+            ("GPU", str(env.get("gpu") or "none")),
+            ("memory", f"{env.get('memory_gb', '-')} GiB"),
+            ("Python", str(env.get("python", "-"))),
+            ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
+            ("model", str(study.settings.get("model", "-"))),
+            (
+                "seed, resamples",
+                f"{settings.get('seed')}, {settings.get('n_resamples')}",
+            ),
+            ("data fingerprint", str(dataset.get("fingerprint", "-"))),
+        ]
+        from crossover.costs.sheet import COST_GLOSSARY
+        from crossover.study import GLOSSARY
+
+        glossary = sorted({**GLOSSARY, **COST_GLOSSARY}.items())
+        return cls(
+            title=f"crossover: {study.task} on {scrub(str(dataset.get('source', 'your data')))}",
+            created_at=study.created_at,
+            task=study.task,
+            metric=metric,
+            verdict=verdict,
+            leaderboard=rows,
+            charts=charts,
+            learning_summary=list(curves.get("summary", [])),
+            cost_rows=cost_rows,
+            break_evens=break_evens,
+            assumptions=assumptions,
+            comparison=comparison,
+            comparison_columns=columns,
+            confusion=confusion,
+            data_summary=data_summary,
+            warnings=[scrub(w) for w in dataset.get("warnings", [])],
+            run=run,
+            glossary=glossary,
+            missing=missing,
+        )
+
+
+def _na() -> Any:
+    import pandas as pd
+
+    return pd.NA
+
+
+def _confusion(study: Study, strategy: str) -> dict[str, Any] | None:
+    result = next((r for r in study.leaderboard_results if r.trial.strategy == strategy), None)
+    if result is None or not study.y_true:
+        return None
+    truth, guess = study.y_true, result.predictions
+    labels = sorted(set(truth) | set(guess))
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for t, p in zip(truth, guess, strict=True):
+        matrix[index[t]][index[p]] += 1
+    pairs = Counter((t, p) for t, p in zip(truth, guess, strict=True) if t != p)
+    texts = study.x_test if len(study.x_test) == len(truth) else []
+    top = []
+    for (t, p), count in pairs.most_common(_TOP_CONFUSIONS):
+        examples = [
+            texts[i][:_EXAMPLE_CHARS]
+            for i in range(len(truth))
+            if texts and truth[i] == t and guess[i] == p
+        ][:_EXAMPLES_PER_CONFUSION]
+        top.append({"true": t, "predicted": p, "count": count, "examples": examples})
+    return {"strategy": strategy, "labels": labels, "matrix": matrix, "top": top}
