@@ -107,7 +107,10 @@ class ReportData:
         charts: dict[str, str | None] = {"forest": plots.forest_chart(rows, metric)}
         curves = study.curves or {}
         charts["learning_curve"] = plots.learning_curve_chart(
-            curves.get("table", []), curves.get("labels_needed", []), metric
+            curves.get("table", []),
+            curves.get("labels_needed", []),
+            metric,
+            n_classes=int(study.dataset.get("classes") or 0),
         )
         if charts["learning_curve"] is None:
             missing.append(

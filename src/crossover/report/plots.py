@@ -84,7 +84,10 @@ def forest_chart(rows: Sequence[dict[str, Any]], metric: str) -> str | None:
 
 
 def learning_curve_chart(
-    table: Sequence[dict[str, Any]], labels_needed: Sequence[dict[str, Any]], metric: str
+    table: Sequence[dict[str, Any]],
+    labels_needed: Sequence[dict[str, Any]],
+    metric: str,
+    n_classes: int = 0,
 ) -> str | None:
     """Mean score by labels per class (log axis), with intervals; the pre-trained strategy as a
     flat dashed line; "beats the pre-trained model" and "reaches the target" points marked."""
@@ -100,7 +103,7 @@ def learning_curve_chart(
     for i, strategy in enumerate(strategies):
         rows = [r for r in trained if r["strategy"] == strategy]
         rows.sort(key=lambda r: r["n_labels"])
-        per_class = [_per_class(r) for r in rows]
+        per_class = [_per_class(r, n_classes) for r in rows]
         xs[strategy] = {str(r["budget_per_class"]): x for r, x in zip(rows, per_class, strict=True)}
         colour = _PALETTE[i % len(_PALETTE)]
         fig.add_trace(
@@ -169,8 +172,7 @@ def learning_curve_chart(
     return _json(fig)
 
 
-def _per_class(row: dict[str, Any]) -> float:
-    n_classes = row.get("n_classes") or 0
+def _per_class(row: dict[str, Any], n_classes: int) -> float:
     budget = row["budget_per_class"]
     if isinstance(budget, int | float) and not isinstance(budget, bool):
         return float(budget)
