@@ -80,6 +80,9 @@ def test_demo_writes_study_and_leaderboard(tmp_path: Path) -> None:
     assert choice in set(board.strategy)
     assert f"Recommended: {choice}" in result.output
     assert (tmp_path / "demo" / "costs.csv").exists()
+    html = (tmp_path / "demo" / "report.html").read_text()
+    assert f"Recommended: {choice}" in html
+    assert (tmp_path / "demo" / "summary.md").read_text().count(choice) >= 2
 
 
 @pytest.mark.slow

@@ -116,3 +116,21 @@ def test_compare_with_a_scenario_writes_the_decision(tmp_path: Path) -> None:
     board = json.loads((out / "study.json").read_text())["leaderboard"]
     assert choice in {row["strategy"] for row in board}
     assert f"Recommended: {choice}" in res.stdout
+
+
+def test_report_renders_again_from_a_saved_study(study_json: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered"
+    res = CliRunner().invoke(app, ["report", str(study_json), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "Recommended: cust (custom)" in html
+    assert (out / "summary.md").read_text().startswith("# crossover: text-classification")
+    assert json.loads((out / "decision.json").read_text())["recommendation"]["choice"] == "cust"
+
+
+def test_report_with_a_bad_scenario_exits_2(study_json: Path, tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("horizon_months: 0\n")
+    res = CliRunner().invoke(app, ["report", str(study_json), "--scenario", str(scenario)])
+    assert res.exit_code == 2 and "horizon_months" in res.stderr
+    assert not (study_json.parent / "report.html").exists()
