@@ -9,6 +9,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from crossover._api import compare, decide, write_decision, write_outputs
+from crossover.artifacts import LoadedModel, export_model, export_strategy, load_model
 from crossover.costs import Scenario, load_scenario
 from crossover.costs.sheet import CostSheet, Pricing
 from crossover.data import Dataset, TaskSpec, load
@@ -29,6 +30,7 @@ __all__ = [
     "CrossoverError",
     "DataError",
     "Dataset",
+    "LoadedModel",
     "ModelError",
     "Pricing",
     "Recommendation",
@@ -41,7 +43,10 @@ __all__ = [
     "__version__",
     "compare",
     "decide",
+    "export_model",
+    "export_strategy",
     "load",
+    "load_model",
     "load_scenario",
     "load_study",
     "register",

@@ -241,11 +241,21 @@ def compare(
             "all_budgets": all_budgets,
             "plan": plan_summary,
             "command": command or shlex.join(sys.argv),
+            "data_paths": _data_paths(dataset),
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     study.duration_s = round(time.perf_counter() - started, 2)
     return study
+
+
+def _data_paths(dataset: Dataset) -> dict[str, str]:
+    """Absolute paths of the data files, so that ``export`` can train on them again."""
+    out = {}
+    for key, value in (("data", dataset.source), ("test", dataset.test_source)):
+        if value and Path(str(value)).is_file():
+            out[key] = str(Path(str(value)).resolve())
+    return out
 
 
 def write_outputs(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from crossover.cli import advise, compare, costs, demo, prices, report
+from crossover.cli import advise, compare, costs, demo, export, prices, report
 from crossover.cli._common import version_callback
 
 __all__ = ["app", "main"]
@@ -34,6 +34,7 @@ app.command("advise")(advise.advise_command)
 app.command("compare")(compare.compare_command)
 app.command("costs")(costs.costs_command)
 app.command("demo")(demo.demo_command)
+app.command("export")(export.export_command)
 app.command("prices")(prices.prices_command)
 app.command("report")(report.report_command)
 

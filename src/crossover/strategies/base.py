@@ -170,8 +170,12 @@ class Strategy(ABC):
         return path
 
     @classmethod
-    def load(cls, directory: str | Path) -> Strategy:
-        """Read a strategy written by ``save``; the class is chosen by the saved key."""
+    def load(cls, directory: str | Path, *, overrides: dict[str, Any] | None = None) -> Strategy:
+        """Read a strategy written by ``save``; the class is chosen by the saved key.
+
+        ``overrides`` replaces saved constructor parameters that name a place rather than a
+        learned value (e.g. ``model``: where an exported copy of the encoder now lives).
+        """
         from crossover.strategies.registry import registry
 
         path = Path(directory)
@@ -187,8 +191,12 @@ class Strategy(ABC):
         target = registry.get(meta["key"])
         if cls is not Strategy and not issubclass(target, cls):
             raise ModelError(f"{path} holds {meta['key']}, not {cls.key}")
+        params = dict(meta["params"])
+        for name, value in (overrides or {}).items():
+            if name in params:
+                params[name] = value
         try:
-            instance = target(**meta["params"])
+            instance = target(**params)
         except TypeError as exc:
             raise ConfigError(f"{path}: saved parameters do not fit {meta['key']}: {exc}") from exc
         instance.classes_ = np.array(meta["classes"], dtype=object)

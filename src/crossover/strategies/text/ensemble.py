@@ -168,7 +168,9 @@ class Ensemble(EmbeddingStrategy):
         (path / _STATE).write_text(json.dumps(state, indent=2, sort_keys=True))
 
     def _load_state(self, path: Path) -> None:
-        head, svm = EmbeddingHead.load(path / "head"), TfidfLinear.load(path / "svm")
+        where = {"model": self.model, "cache_dir": self.cache_dir, "use_cache": self.use_cache}
+        head = EmbeddingHead.load(path / "head", overrides=where)
+        svm = TfidfLinear.load(path / "svm")
         assert isinstance(head, EmbeddingHead) and isinstance(svm, TfidfLinear)  # load checks
         self.head_, self.svm_ = head, svm
         state = json.loads((path / _STATE).read_text())

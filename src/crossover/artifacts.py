@@ -1,0 +1,344 @@
+"""Model directories: a fitted strategy exported with everything it needs to answer requests.
+
+Layout of ``MODEL_DIR``::
+
+    manifest.json     format version, task, strategy key and kind, labels, input schema, the
+                      study's metrics for it, library versions, creation time, and the SHA-256
+                      of every other file
+    strategy/         the strategy's own state (``Strategy.save``: JSON + skops files, and for
+                      a fine-tuned encoder its safetensors folder)
+    encoder/          for strategies built on a sentence-embedding model, a copy of that model
+                      (safetensors weights, configuration, tokenizer): no download to serve it
+
+:func:`load_model` checks the format version and every hash first, refuses any file the
+manifest does not list and any file in a pickle-based format, and only then reads the
+weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from crossover.errors import ConfigError, DataError, ModelError
+
+if TYPE_CHECKING:
+    from crossover.strategies.base import Strategy
+    from crossover.study import Study
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LoadedModel",
+    "export_model",
+    "export_strategy",
+    "load_model",
+]
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+#: Weight formats that can execute code when read; never written, never read.
+UNSAFE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".h5"})
+_ENCODER_SUFFIXES = frozenset({".safetensors", ".json", ".txt", ".model", ".md"})
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("crossover", "scikit-learn", "numpy", "skops", "sentence-transformers", "torch"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def _copy_encoder(source: Path, target: Path) -> None:
+    """Copy a sentence-embedding model folder, safe formats only."""
+    copied = 0
+    for path in _files(source):
+        relative = path.relative_to(source)
+        if any(part.startswith(".") for part in relative.parts):
+            continue  # caches and lock files of the hub client
+        if path.suffix in UNSAFE_SUFFIXES:
+            continue  # a pickle-based duplicate of the weights; safetensors is required below
+        if path.suffix not in _ENCODER_SUFFIXES and path.name not in ("LICENSE", "README"):
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        copied += path.suffix == ".safetensors"
+    if not copied:
+        raise ModelError(
+            f"{source}: the embedding model has no safetensors weights; crossover exports only "
+            "safe weight formats (convert it with `safetensors` first)"
+        )
+
+
+def export_strategy(
+    strategy: Strategy,
+    out: str | Path,
+    *,
+    metrics: dict[str, Any] | None = None,
+    trained_on: dict[str, Any] | None = None,
+) -> Path:
+    """Write a fitted ``strategy`` as a self-describing model directory ``out``.
+
+    ``out`` must not exist or be empty; the directory is assembled next to it and moved in
+    place at the end, so a failed export leaves nothing half-written.
+    """
+    from crossover.strategies.text._embedding import EmbeddingStrategy
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out} exists and is not empty; choose a new --out folder")
+    strategy._check_fitted()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as tmp:
+        staging = Path(tmp) / "model"
+        staging.mkdir()
+        strategy.save(staging / "strategy")
+        encoder = None
+        if isinstance(strategy, EmbeddingStrategy) and strategy.embedding_model():
+            resolved = strategy._embedder().resolved
+            _copy_encoder(resolved.path, staging / "encoder")
+            encoder = {"id": strategy.model, "format": resolved.format, "path": "encoder"}
+        unsafe = [p for p in _files(staging) if p.suffix in UNSAFE_SUFFIXES]
+        if unsafe:
+            raise ModelError(f"{strategy.key} wrote {unsafe[0].name}: not a safe weight format")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "task": strategy.task,
+            "strategy": strategy.key,
+            "kind": strategy.kind,
+            "summary": strategy.summary,
+            "labels": [str(c) for c in strategy.classes_],
+            "has_proba": bool(strategy.has_proba),
+            "input_schema": {
+                "type": "object",
+                "properties": {"text": {"type": "string", "minLength": 1}},
+                "required": ["text"],
+                "description": "one text to classify",
+            },
+            "embedding_model": encoder,
+            "metrics": metrics or {},
+            "trained_on": trained_on or {},
+            "versions": _versions(),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": {p.relative_to(staging).as_posix(): _sha256(p) for p in _files(staging)},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        if out.exists():
+            out.rmdir()
+        shutil.move(str(staging), out)
+    return out
+
+
+class LoadedModel:
+    """A model directory, verified and loaded: what ``crossover serve`` answers with."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], strategy: Strategy) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.strategy = strategy
+        self.labels: list[str] = [str(c) for c in strategy.classes_]
+        self.has_proba = bool(strategy.has_proba)
+        encoder = manifest.get("embedding_model") or None
+        self.embedding_model: str | None = encoder["id"] if encoder else None
+        self._encoder_path = directory / encoder["path"] if encoder else None
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return [str(v) for v in self.strategy.predict(texts)]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        if not self.has_proba:
+            raise ModelError(f"{self.manifest['strategy']} gives no class probabilities")
+        return np.asarray(self.strategy.predict_proba(texts), dtype=np.float64)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Sentence embeddings from the model's own encoder (normalised as the model does)."""
+        if self._encoder_path is None:
+            raise ModelError(f"{self.manifest['strategy']} is not built on an embedding model")
+        from crossover.models import get_embedder
+
+        embedder = get_embedder(str(self._encoder_path), use_cache=False)
+        return np.asarray(embedder.encode(texts, use_cache=False), dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"LoadedModel({self.manifest['strategy']!r}, {len(self.labels)} labels)"
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such model folder")
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise ModelError(f"{directory}: no {MANIFEST}; not a crossover model folder") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{directory}/{MANIFEST} is not readable JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        found = manifest.get("format_version") if isinstance(manifest, dict) else None
+        raise ModelError(
+            f"{directory}: model format version {found!r} is unknown (this crossover reads "
+            f"{FORMAT_VERSION}); export the model again with this version"
+        )
+    return manifest
+
+
+def verify(directory: str | Path) -> dict[str, Any]:
+    """Check the manifest, every listed hash, and that nothing unlisted or unsafe is there."""
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not listed:
+        raise ModelError(f"{directory}/{MANIFEST} lists no files")
+    present = {p.relative_to(directory).as_posix() for p in _files(directory)} - {MANIFEST}
+    unlisted = sorted(present - set(listed))
+    if unlisted:
+        raise ModelError(f"{directory}: {unlisted[0]} is not in the manifest; refusing the folder")
+    for name, expected in listed.items():
+        path = directory / name
+        if Path(name).suffix in UNSAFE_SUFFIXES:
+            raise ModelError(f"{directory}: {name} is a pickle-based format; refusing the folder")
+        if not path.is_file():
+            raise ModelError(f"{directory}: {name} is missing; the folder is incomplete")
+        if _sha256(path) != expected:
+            raise ModelError(
+                f"{directory}: {name} does not match its SHA-256 in the manifest "
+                "(changed or truncated); refusing the folder"
+            )
+    return manifest
+
+
+def load_model(directory: str | Path) -> LoadedModel:
+    """Verify ``directory`` (see :func:`verify`) and load it; a ``ModelError`` otherwise."""
+    from crossover.strategies.base import Strategy
+
+    directory = Path(directory)
+    manifest = verify(directory)
+    overrides: dict[str, Any] = {}
+    encoder = manifest.get("embedding_model")
+    if encoder:
+        overrides = {"model": str(directory / encoder["path"]), "cache_dir": None}
+    try:
+        strategy = Strategy.load(directory / "strategy", overrides=overrides)
+    except (ConfigError, DataError) as exc:
+        raise ModelError(f"{directory}: cannot load the strategy ({exc})") from exc
+    if strategy.key != manifest.get("strategy"):
+        raise ModelError(f"{directory}: holds {strategy.key}, manifest says {manifest['strategy']}")
+    return LoadedModel(directory, manifest, strategy)
+
+
+def export_model(
+    study_dir: str | Path,
+    out: str | Path,
+    *,
+    strategy: str | None = None,
+    recommended: bool = False,
+    data: str | Path | None = None,
+    test: str | Path | None = None,
+    scenario: str | Path | None = None,
+) -> Path:
+    """Train the chosen strategy of a saved study on all its labelled rows and export it.
+
+    The rows are read again from the study's data files (or ``data`` / ``test``) and must have
+    the fingerprint the study recorded. "All labelled rows" are the training and the test rows:
+    the test set has done its job (the study's metrics, which the manifest carries, were
+    measured on it before).
+    """
+    from crossover.data import load
+    from crossover.strategies import registry
+    from crossover.study import load_study
+
+    study_dir = Path(study_dir)
+    study_path = study_dir / "study.json" if study_dir.is_dir() else study_dir
+    study = load_study(study_path)
+    key = _choose(study, strategy, recommended, scenario)
+    paths = study.settings.get("data_paths") or {}
+    source = Path(data) if data else (Path(paths["data"]) if paths.get("data") else None)
+    if source is None or not source.exists():
+        where = f" ({source} is gone)" if source else ""
+        raise ConfigError(
+            f"the study's data file is not available{where}; pass it with --data FILE "
+            "(and --test FILE if the study had a fixed test set)"
+        )
+    test_path = Path(test) if test else (Path(paths["test"]) if paths.get("test") else None)
+    spec = study.spec
+    dataset = load(
+        source,
+        text=spec["inputs"][0],
+        label=spec["target"],
+        test=test_path,
+        label_descriptions=spec.get("label_descriptions"),
+    )
+    if dataset.fingerprint != study.dataset.get("fingerprint"):
+        raise DataError(
+            f"{source}: its rows differ from those the study measured (fingerprint "
+            f"{dataset.fingerprint} against {study.dataset.get('fingerprint')}); compare again"
+        )
+    frames = [dataset.frame] + ([dataset.test] if dataset.test is not None else [])
+    import pandas as pd
+
+    rows = pd.concat(frames, ignore_index=True)
+    text, target = spec["inputs"][0], spec["target"]
+    board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
+    params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
+    fitted = registry.get(key)(**params).fit(
+        rows[text].astype(str).tolist(),
+        rows[target].astype(str).tolist(),
+        label_descriptions=spec.get("label_descriptions"),
+    )
+    metrics = {
+        "headline": study.headline,
+        **{m: dict(v) for m, v in study.statistics.get(key, {}).items()},
+        "measured_on": f"{study.split.get('test_rows')} held-out test rows of the study",
+    }
+    trained_on = {
+        "rows": len(rows),
+        "data_fingerprint": dataset.fingerprint,
+        "study_created_at": study.created_at,
+    }
+    return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)
+
+
+def _choose(
+    study: Study, strategy: str | None, recommended: bool, scenario: str | Path | None
+) -> str:
+    board = [r.trial.strategy for r in study.leaderboard_results]
+    if (strategy is None) == (not recommended):
+        raise ConfigError("choose one: --strategy KEY or --recommended")
+    if strategy is not None:
+        if strategy not in board:
+            raise ConfigError(
+                f"strategy {strategy!r} is not in this study; it has {', '.join(board)}"
+            )
+        return strategy
+    from crossover._api import decide
+
+    _, recommendation = decide(study, scenario)
+    if recommendation.choice is None:
+        raise ConfigError(
+            "the scenario's constraints leave no candidate to recommend; choose one with "
+            "--strategy KEY or relax the scenario"
+        )
+    return recommendation.choice

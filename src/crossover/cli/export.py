@@ -1,0 +1,51 @@
+"""``crossover export``: train the chosen strategy on every labelled row and write a model
+directory that ``crossover serve`` (or ``crossover.load_model``) reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from crossover.cli._common import user_errors
+
+
+@user_errors
+def export_command(
+    study: Path = typer.Argument(
+        ..., readable=False, help="A compare output folder (or its study.json)."
+    ),
+    out: Path = typer.Option(..., "--out", help="The model folder to write (new or empty)."),
+    strategy: str | None = typer.Option(None, "--strategy", help="The strategy key to export."),
+    recommended: bool = typer.Option(
+        False, "--recommended", help="Export the strategy the recommendation chose."
+    ),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", readable=False, help="Scenario for --recommended (default: defaults)."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", readable=False, help="The study's data file, if it moved."
+    ),
+    test: Path | None = typer.Option(
+        None, "--test", readable=False, help="The study's fixed test set, if it moved."
+    ),
+) -> None:
+    """Train on all labelled rows (training and test) and export with a hashed manifest."""
+    from crossover.artifacts import export_model, load_model
+
+    path = export_model(
+        study,
+        out,
+        strategy=strategy,
+        recommended=recommended,
+        data=data,
+        test=test,
+        scenario=scenario,
+    )
+    model = load_model(path)  # what serve will do: proves the folder verifies and loads
+    manifest = model.manifest
+    typer.echo(
+        f"exported {manifest['strategy']} ({manifest['kind']}, {len(model.labels)} labels, "
+        f"trained on {manifest['trained_on'].get('rows')} rows) to {path}"
+    )
+    typer.echo(f"serve it: crossover serve {path}")
