@@ -12,8 +12,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crossover.errors import ConfigError
 
 __all__ = ["ApiPrice", "Catalog", "HardwarePrice", "load_catalog"]
@@ -138,19 +136,15 @@ def _require(mapping: Any, key: str, where: str) -> Any:
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read a catalog YAML (the packaged one by default)."""
+    from crossover.costs.scenario import parse_yaml, read_yaml
+
     if path is None:
-        text = resources.files("crossover.costs").joinpath("catalog.yaml").read_text("utf-8")
         where = "crossover/costs/catalog.yaml"
+        text = resources.files("crossover.costs").joinpath("catalog.yaml").read_text("utf-8")
+        raw = parse_yaml(text, where)
     else:
         where = str(path)
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the price catalog ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
+        raw = read_yaml(path, "price catalog")
     try:
         hardware = {
             name: HardwarePrice(

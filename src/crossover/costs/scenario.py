@@ -150,17 +150,25 @@ class Scenario(_Section):
         return self.model_copy(update={"constraints": constraints})
 
 
-def load_scenario(path: str | Path | None) -> Scenario:
-    """The scenario in a YAML file, or the defaults for None."""
-    if path is None:
-        return Scenario()
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The parsed YAML in ``path``; a ConfigError naming the file when unreadable or invalid."""
     where = str(path)
     try:
         text = Path(path).read_text("utf-8")
     except OSError as exc:
-        raise ConfigError(f"{where}: cannot read the scenario ({exc.strerror})") from exc
+        raise ConfigError(f"{where}: cannot read the {what} ({exc.strerror})") from exc
+    return parse_yaml(text, where)
+
+
+def parse_yaml(text: str, where: str) -> Any:
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
-    return Scenario.from_dict(raw or {}, where=where)
+
+
+def load_scenario(path: str | Path | None) -> Scenario:
+    """The scenario in a YAML file, or the defaults for None."""
+    if path is None:
+        return Scenario()
+    return Scenario.from_dict(read_yaml(path, "scenario") or {}, where=str(path))
