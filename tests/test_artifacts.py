@@ -28,7 +28,7 @@ def _fit(key: str, data: pd.DataFrame) -> Strategy:
     cls = registry.get(key)
     kwargs = {"model": FAST_MODEL} if "model" in cls._param_names() else {}
     if key == "text.setfit":
-        kwargs.update(max_pairs=64, epochs=1)
+        kwargs.update(max_pairs=64, num_iterations=1)
     return cls(**kwargs).fit(data["text"].tolist(), data["label"].tolist())
 
 
