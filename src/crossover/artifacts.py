@@ -239,7 +239,12 @@ def load_model(directory: str | Path) -> LoadedModel:
     overrides: dict[str, Any] = {}
     encoder = manifest.get("embedding_model")
     if encoder:
-        overrides = {"model": str(directory / encoder["path"]), "cache_dir": None}
+        # No embedding cache when serving: request texts must not be written to disk.
+        overrides = {
+            "model": str(directory / encoder["path"]),
+            "cache_dir": None,
+            "use_cache": False,
+        }
     try:
         strategy = Strategy.load(directory / "strategy", overrides=overrides)
     except (ConfigError, DataError) as exc:

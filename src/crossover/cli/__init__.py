@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from crossover.cli import advise, compare, costs, demo, export, prices, report
+from crossover.cli import advise, compare, costs, demo, export, prices, report, serve
 from crossover.cli._common import version_callback
 
 __all__ = ["app", "main"]
@@ -37,6 +37,7 @@ app.command("demo")(demo.demo_command)
 app.command("export")(export.export_command)
 app.command("prices")(prices.prices_command)
 app.command("report")(report.report_command)
+app.command("serve")(serve.serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,176 @@
+"""Request and response bodies of the HTTP API (pydantic v2).
+
+Requests are strict: unknown fields are refused (``extra="forbid"``), a text must be a JSON
+string (no number or null coerced into one), and an empty or blank text is refused. A payload in
+another server's format, such as mlflow's ``{"dataframe_split": ...}``, therefore gets a 422 that
+names the problem instead of a prediction made from whatever string could be found in it.
+
+The size limits depend on the server's ``ServeSettings``: :func:`check_limits` applies them
+after parsing (a breach is a 422 of type ``too_large``), and :func:`document_limits` writes
+them into the app's OpenAPI schema (``maxItems``, ``maxLength``) for clients and
+schema-driven tests.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+
+from crossover.serve.settings import ServeSettings
+
+__all__ = [
+    "EmbeddingData",
+    "EmbeddingsRequest",
+    "EmbeddingsResponse",
+    "ErrorBody",
+    "ErrorResponse",
+    "Health",
+    "LimitExceeded",
+    "PredictRequest",
+    "PredictResponse",
+    "Prediction",
+    "Usage",
+    "check_limits",
+    "document_limits",
+]
+
+#: A text to classify or embed: a JSON string with at least one non-blank character.
+Text = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, pattern=r"\S"),
+    Field(description="A non-empty text; it must hold at least one non-whitespace character."),
+]
+TextBatch = Annotated[list[Text], Field(min_length=1, description="One or more texts.")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PredictRequest(_Request):
+    """``{"inputs": "one text"}`` or ``{"inputs": ["a text", "another"]}``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"inputs": "where is my parcel?"}]})
+
+    inputs: Text | TextBatch = Field(
+        description="One text, or a batch of texts; each gets one prediction, in order."
+    )
+
+    def texts(self) -> list[str]:
+        return [self.inputs] if isinstance(self.inputs, str) else list(self.inputs)
+
+
+class Prediction(BaseModel):
+    label: str = Field(description="The predicted class.")
+    probabilities: dict[str, float] | None = Field(
+        description="Probability of every class (they sum to 1), or null for a model that "
+        "gives none."
+    )
+
+
+class PredictResponse(BaseModel):
+    model: str = Field(description="The strategy key of the served model.")
+    labels: list[str] = Field(description="Every class the model knows.")
+    predictions: list[Prediction] = Field(description="One per input text, in input order.")
+
+
+class EmbeddingsRequest(_Request):
+    """The OpenAI embeddings request: ``{"input": ..., "model": ...}``.
+
+    OpenAI's ``dimensions`` is not accepted: truncating the vectors of a model that was not
+    trained for it gives poorer embeddings without a word, so such a request is a 422.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"input": "where is my parcel?", "model": "any"}]}
+    )
+
+    input: Text | TextBatch = Field(description="One text, or a batch of texts.")
+    model: StrictStr | None = Field(
+        None,
+        description="Accepted for compatibility with OpenAI clients; the served model answers "
+        "whatever is named here, and the response says which model that is.",
+    )
+    encoding_format: Literal["float", "base64"] = Field(
+        "float",
+        description="'float': lists of numbers; 'base64': little-endian float32 bytes, "
+        "base64-encoded (what the openai Python client asks for by default).",
+    )
+    user: StrictStr | None = Field(None, description="Accepted and ignored.")
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = Field(
+        description="Whitespace-separated words in the input (an estimate of tokens)."
+    )
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: Usage
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorBody(BaseModel):
+    type: str = Field(description="A stable, machine-readable error kind.")
+    message: str = Field(description="What is wrong and what to do about it.")
+    details: list[dict[str, Any]] | None = Field(
+        None, description="For validation errors: one entry per problem (loc, msg, type)."
+    )
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class LimitExceeded(Exception):
+    """A request over one of the server's size limits (HTTP 422, type ``too_large``)."""
+
+
+def check_limits(texts: list[str], settings: ServeSettings) -> None:
+    """Raise ``LimitExceeded`` naming the first limit ``texts`` breaks."""
+    if len(texts) > settings.max_batch:
+        raise LimitExceeded(
+            f"the batch has {len(texts)} texts; this server accepts at most "
+            f"{settings.max_batch} per request (max_batch); split it into smaller requests"
+        )
+    for index, text in enumerate(texts):
+        if len(text) > settings.max_text_chars:
+            raise LimitExceeded(
+                f"text {index} has {len(text)} characters; this server accepts at most "
+                f"{settings.max_text_chars} (max_text_chars); shorten it"
+            )
+
+
+#: The request fields that hold texts, by schema name.
+_TEXT_FIELDS = {"PredictRequest": "inputs", "EmbeddingsRequest": "input"}
+
+
+def document_limits(openapi: dict[str, Any], settings: ServeSettings) -> dict[str, Any]:
+    """Write ``settings``' size limits into an OpenAPI schema of the app (in place)."""
+    schemas = openapi.get("components", {}).get("schemas", {})
+    for name, field in _TEXT_FIELDS.items():
+        prop = schemas.get(name, {}).get("properties", {}).get(field, {})
+        for branch in prop.get("anyOf", []):
+            if branch.get("type") == "string":
+                branch["maxLength"] = settings.max_text_chars
+            elif branch.get("type") == "array":
+                branch["maxItems"] = settings.max_batch
+                branch["items"]["maxLength"] = settings.max_text_chars
+    return openapi

@@ -1,0 +1,79 @@
+"""``ServeSettings``: the limits and options of one served model, validated once."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crossover.errors import ConfigError
+
+__all__ = ["ServeSettings"]
+
+#: Environment variable that carries the settings, as JSON, to uvicorn's worker processes.
+SETTINGS_ENV = "CROSSOVER_SERVE_SETTINGS"
+
+
+class ServeSettings(BaseModel):
+    """What a served model accepts and how it groups work.
+
+    Parameters
+    ----------
+    max_batch : int, default=256
+        Most texts in one request; a longer batch is answered 422.
+    max_text_chars : int, default=10_000
+        Most characters in one text; a longer text is answered 422.
+    api_key_env : str or None, default=None
+        Name of the environment variable that holds the API key. When set, every ``/v1``
+        route needs the key (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``). The key
+        itself is never stored here, so these settings can be logged and passed on safely.
+    max_wait_ms : float, default=5
+        Longest a request to an embedding model waits for others to share its model call.
+    max_size : int, default=64
+        Most texts in one model call (a micro-batch); a request larger than this runs alone.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_batch: int = Field(256, ge=1, le=100_000)
+    max_text_chars: int = Field(10_000, ge=1, le=10_000_000)
+    api_key_env: str | None = Field(None, min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    max_wait_ms: float = Field(5.0, ge=0, le=1_000)
+    max_size: int = Field(64, ge=1, le=100_000)
+
+    @classmethod
+    def build(cls, **values: Any) -> ServeSettings:
+        """Settings from keyword values; a ``ConfigError`` that names the bad value otherwise."""
+        try:
+            return cls(**{k: v for k, v in values.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"serve setting {name}={first.get('input')!r}: {first['msg']}"
+            ) from None
+
+    def api_key(self) -> str | None:
+        """The key from ``$api_key_env``; ``None`` when no key is configured.
+
+        Raises ``ConfigError`` when the variable is named but unset or empty: serving without
+        the key the operator asked for would be an open door.
+        """
+        if self.api_key_env is None:
+            return None
+        key = os.environ.get(self.api_key_env, "")
+        if not key.strip():
+            raise ConfigError(
+                f"--api-key-env names ${self.api_key_env}, which is not set or empty; "
+                "export the key in that variable first"
+            )
+        return key
+
+    def to_env(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_env(cls) -> ServeSettings:
+        raw = os.environ.get(SETTINGS_ENV)
+        return cls.model_validate_json(raw) if raw else cls()
