@@ -169,7 +169,8 @@ def embeddings_body(rows: list[str]) -> Any:
 
 
 def mlflow_body(rows: list[str]) -> Any:
-    return {"dataframe_split": {"columns": ["text"], "data": [[r] for r in rows]}}
+    # mlflow's faster input format for a raw-text pipeline (its dataframe_split is ~2x slower).
+    return {"inputs": rows}
 
 
 def export_models(root: Path, train_rows: int) -> tuple[Path, Path]:
