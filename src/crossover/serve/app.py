@@ -159,14 +159,14 @@ class Served:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def get_served(request: Request) -> Served:
+async def get_served(request: Request) -> Served:
     served: Served | None = getattr(request.app.state, "served", None)
     if served is None:
         raise ApiError(503, "not_ready", "the model is not loaded yet; retry when /readyz is 200")
     return served
 
 
-def get_metrics(request: Request) -> ServeMetrics:
+async def get_metrics(request: Request) -> ServeMetrics:
     metrics: ServeMetrics = request.app.state.metrics
     return metrics
 
