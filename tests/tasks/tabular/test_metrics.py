@@ -13,7 +13,7 @@ from sklearn.metrics import (
 )
 
 from crossover.errors import ConfigError, DataError
-from crossover.tabular import (
+from crossover.tasks.tabular import (
     best_threshold,
     brier,
     loss_at_threshold,

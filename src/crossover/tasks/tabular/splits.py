@@ -16,7 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from crossover.errors import ConfigError, DataError
-from crossover.tabular.columns import parse_dates
+from crossover.tasks.tabular.columns import parse_dates
 
 __all__ = [
     "SMALL_MINORITY",

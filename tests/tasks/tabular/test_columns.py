@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from crossover.errors import ConfigError, DataError
-from crossover.tabular import ColumnTypes, infer_column_types
+from crossover.tasks.tabular import ColumnTypes, infer_column_types
 from tests.conftest import shared_data
 
 N = 60

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from crossover.errors import DataError
-from crossover.tabular import check_table, infer_column_types, resolve_positive, unusable_columns
+from crossover.tasks.tabular import (
+    check_table,
+    infer_column_types,
+    resolve_positive,
+    unusable_columns,
+)
 from tests.conftest import shared_data
 
 N = 300

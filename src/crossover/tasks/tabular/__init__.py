@@ -5,9 +5,9 @@ Each is a pure function of a DataFrame or arrays; the task module and the CLI wi
 
 from __future__ import annotations
 
-from crossover.tabular.checks import check_table, resolve_positive, unusable_columns
-from crossover.tabular.columns import KINDS, ColumnTypes, Kind, infer_column_types
-from crossover.tabular.metrics import (
+from crossover.tasks.tabular.checks import check_table, resolve_positive, unusable_columns
+from crossover.tasks.tabular.columns import KINDS, ColumnTypes, Kind, infer_column_types
+from crossover.tasks.tabular.metrics import (
     ThresholdResult,
     best_threshold,
     brier,
@@ -16,7 +16,7 @@ from crossover.tabular.metrics import (
     recall_at_fpr,
     roc_auc,
 )
-from crossover.tabular.splits import default_repeats, repeated_stratified_splits, time_split
+from crossover.tasks.tabular.splits import default_repeats, repeated_stratified_splits, time_split
 
 __all__ = [
     "KINDS",

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from crossover.errors import DataError
-from crossover.tabular.columns import ColumnTypes, Kind, parse_dates
-from crossover.tabular.metrics import roc_auc
+from crossover.tasks.tabular.columns import ColumnTypes, Kind, parse_dates
+from crossover.tasks.tabular.metrics import roc_auc
 
 __all__ = [
     "LEAKAGE_SCORE",

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from crossover.errors import ConfigError, DataError
-from crossover.tabular import default_repeats, repeated_stratified_splits, time_split
+from crossover.tasks.tabular import default_repeats, repeated_stratified_splits, time_split
 from tests.conftest import shared_data
 
 
