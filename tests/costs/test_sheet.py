@@ -187,3 +187,21 @@ def test_labels_needed_for_a_minimum_metric_come_from_the_learning_curve() -> No
     assert sheet.labels_needed == 200  # 0.85 first reached at 50 per class x 4 classes
     assert sheet.labels_to_buy == 200
     assert any("50 per class" in note for note in sheet.notes)
+
+
+def test_break_even_says_when_two_lines_are_equal_below_the_crossing() -> None:
+    # Same always-on floor; b leaves it at 50M a month, a only at 100M.
+    a = _line("a", floor=100, per_million=1.0, constant=0)
+    b = _line("b", floor=100, per_million=2.0, constant=0)
+    crossing = break_even_volumes(a, b)
+    assert crossing.volumes == [pytest.approx(50e6)]
+    assert (crossing.cheaper_below, crossing.cheaper_above) == (None, "a")
+    assert crossing.describe() == (
+        "a and b cost the same at 50,000,000 predictions a month; "
+        "they cost the same below, a is cheaper above."
+    )
+    never = break_even_volumes(
+        _line("c", floor=100, per_million=1.0, constant=10),
+        _line("d", floor=200, per_million=2.0, constant=20),
+    )
+    assert never.describe() == "c and d never cross: c is cheaper at every volume."

@@ -195,11 +195,7 @@ def print_decision(pricing: Pricing, recommendation: Recommendation) -> None:
     if crossings:
         console.print("Break-even volumes (monthly cost lines cross):")
     for b in crossings:
-        where = ", ".join(f"{v:,.0f}" for v in b.volumes)
-        console.print(
-            f"  {b.a} / {b.b}: {where} predictions a month; "
-            f"{b.cheaper_below} is cheaper below, {b.cheaper_above} above"
-        )
+        console.print(f"  {b.describe()}")
     for o in pricing.overtakes:
         if o.month is not None:
             console.print(

@@ -112,6 +112,23 @@ class BreakEven:
     cheaper_below: str | None  # the cheaper candidate at volumes under the first crossing
     cheaper_above: str | None
 
+    def describe(self) -> str:
+        """One sentence: where the lines cross and which is cheaper on each side."""
+
+        def side(name: str | None, where: str) -> str:
+            return f"{name} is cheaper {where}" if name else f"they cost the same {where}"
+
+        if not self.volumes:
+            cheaper = self.cheaper_below
+            return f"{self.a} and {self.b} never cross: " + (
+                f"{cheaper} is cheaper at every volume." if cheaper else "they cost the same."
+            )
+        where = ", ".join(f"{v:,.0f}" for v in self.volumes)
+        return (
+            f"{self.a} and {self.b} cost the same at {where} predictions a month; "
+            f"{side(self.cheaper_below, 'below')}, {side(self.cheaper_above, 'above')}."
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

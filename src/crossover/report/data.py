@@ -172,16 +172,7 @@ class ReportData:
                 }
                 for s in pricing.sheets
             ]
-            for b in pricing.break_evens:
-                if b.volumes:
-                    where = ", ".join(f"{v:,.0f}" for v in b.volumes)
-                    break_evens.append(
-                        f"{b.a} and {b.b} cost the same at {where} predictions a month; "
-                        f"{b.cheaper_below} is cheaper below, {b.cheaper_above} above."
-                    )
-                else:
-                    cheaper = b.cheaper_below or "neither"
-                    break_evens.append(f"{b.a} and {b.b} never cross: {cheaper} is cheaper.")
+            break_evens = [b.describe() for b in pricing.break_evens]
             for o in pricing.overtakes:
                 if o.month is not None:
                     break_evens.append(
