@@ -32,7 +32,7 @@ def _layout(fig: go.Figure, title: str, **extra: Any) -> None:
     fig.update_layout(
         title={"text": title, "x": 0, "font": {"size": 15}},
         template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin=extra.pop("margin", {"l": 60, "r": 20, "t": 50, "b": 50}),
         height=extra.pop("height", 380),
         legend={"orientation": "h", "y": -0.2},
         **extra,
@@ -309,6 +309,7 @@ def pareto_chart(
                 name=kind,
                 text=[names[i] for i in mine],
                 textposition="top center",
+                cliponaxis=False,  # names near the plot's edge stay readable
                 marker={
                     "size": 12,
                     "color": KIND_COLOURS[kind],
@@ -322,6 +323,7 @@ def pareto_chart(
         title,
         xaxis={"title": x_title, "type": "log" if log_x else "linear"},
         yaxis={"title": metric},
+        margin={"l": 90, "r": 90, "t": 60, "b": 50},
     )
     return _json(fig)
 
