@@ -56,6 +56,7 @@ def test_scrub_reduces_absolute_paths_to_file_names() -> None:
     )
     assert scrub(r"read C:\Users\a\data.csv") == "read data.csv"
     assert scrub("accuracy 0.9 / 1.0 and 3/4") == "accuracy 0.9 / 1.0 and 3/4"
+    assert scrub("test set ../shared/data/test.csv (80 rows)") == "test set test.csv (80 rows)"
 
 
 def test_full_report_has_every_section_and_chart(full: crossover.Study, full_report: Path) -> None:

@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ReportData"]
 
-_ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:\\|~/|/)(?:[^\s'\"/\\]+[/\\])+[^\s'\"/\\]*")
+_SEGMENT = r"[^\s'\"/\\]"
+_ABSOLUTE_PATH = re.compile(
+    rf"(?:[A-Za-z]:\\|~/|/)(?:{_SEGMENT}+[/\\])+{_SEGMENT}*"  # /home/a/x.csv, C:\a\x
+    rf"|(?<![\w.])(?:\.\.?/)+(?:{_SEGMENT}+/)*{_SEGMENT}+"  # ../shared/x.csv, ./x.csv
+)
 _EXAMPLES_PER_CONFUSION = 3
 _TOP_CONFUSIONS = 10
 _EXAMPLE_CHARS = 200
