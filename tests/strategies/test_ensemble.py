@@ -41,10 +41,24 @@ def test_weight_is_chosen_by_cross_validation_on_training_rows(
     assert model.weight_ in WEIGHT_GRID
     assert set(model.cv_accuracy_) == {f"{w:g}" for w in WEIGHT_GRID}
     assert all(0.0 <= a <= 1.0 for a in model.cv_accuracy_.values())
-    # The chosen weight is the first of the best held-out accuracies.
-    best = max(model.cv_accuracy_.values())
-    first_best = next(w for w in WEIGHT_GRID if model.cv_accuracy_[f"{w:g}"] == best)
+    # The chosen weight is the first of the best held-out accuracies averaged with the
+    # neighbours' (by hand: two neighbours inside the grid, one at its ends).
+    acc = [model.cv_accuracy_[f"{w:g}"] for w in WEIGHT_GRID]
+    smooth = [
+        sum(acc[max(0, i - 1) : i + 2]) / len(acc[max(0, i - 1) : i + 2]) for i in range(len(acc))
+    ]
+    first_best = WEIGHT_GRID[smooth.index(max(smooth))]
     assert model.weight_ == first_best
+
+
+def test_plateau_prefers_the_middle_of_near_ties() -> None:
+    from crossover.strategies.text.ensemble import plateau
+
+    # A one-row lead at the edge of a plateau loses to the plateau's middle.
+    accuracy = np.array([0.90, 0.929, 0.930, 0.931, 0.925, 0.91])
+    assert int(np.argmax(accuracy)) == 3
+    assert int(np.argmax(plateau(accuracy))) == 2
+    np.testing.assert_allclose(plateau(accuracy)[0], (0.90 + 0.929) / 2)
 
 
 def test_one_row_in_a_class_falls_back_to_the_default_weight(
