@@ -87,7 +87,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+def server(
+    cmd: list[str], env: dict[str, str], ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """A server process (own process group, so its workers stop with it), ready when yielded."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
@@ -108,7 +110,7 @@ def server(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[None
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{ready_url} not ready after 600 s")
                 time.sleep(0.3)
-            yield
+            yield process
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

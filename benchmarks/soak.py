@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,35 +26,7 @@ from _banking77 import DATA, require_data
 
 from crossover.artifacts import export_strategy
 from crossover.strategies.text import TfidfLinear
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(model_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    exe = str(Path(sys.executable).with_name("crossover"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [exe, "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            sys.exit(f"the server exited with {proc.returncode} before it was ready")
-        time.sleep(0.2)
-    proc.kill()
-    sys.exit("the server was not ready within 120 s")
+from serve import free_port, server
 
 
 async def soak(url: str, texts: list[str], rate: float, seconds: float) -> tuple[list[float], int]:
@@ -102,17 +72,21 @@ def main() -> None:
             fitted = TfidfLinear().fit(train["text"].tolist(), train["category"].tolist())
             model_dir = export_strategy(fitted, Path(tmp) / "model")
         port = free_port()
-        server = start(model_dir, port)
-        try:
-            url = f"http://127.0.0.1:{port}/v1/predict"
-            process = psutil.Process(server.pid)
+        base = f"http://127.0.0.1:{port}"
+        exe = str(Path(sys.executable).with_name("crossover"))
+        cmd = [exe, "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port)]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        with server(cmd, env, f"{base}/readyz") as process:
+            url = f"{base}/v1/predict"
+            serving = psutil.Process(process.pid)
+
+            def rss() -> int:
+                return sum(p.memory_info().rss for p in [serving, *serving.children(True)])
+
             asyncio.run(soak(url, texts, args.rate, min(10.0, args.seconds)))  # warm-up
-            rss_start = sum(p.memory_info().rss for p in [process, *process.children(True)])
+            rss_start = rss()
             latencies, errors = asyncio.run(soak(url, texts, args.rate, args.seconds))
-            rss_end = sum(p.memory_info().rss for p in [process, *process.children(True)])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            rss_end = rss()
     ms = sorted(x * 1000 for x in latencies)
     p99 = ms[int(0.99 * (len(ms) - 1))]
     growth = (rss_end - rss_start) / rss_start * 100

@@ -19,6 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crossover._format import usd
 from crossover.costs.sheet import CostSheet, Pricing
 
 if TYPE_CHECKING:
@@ -65,14 +66,6 @@ class Recommendation:
         return cls(**data)
 
 
-def _money(value: float) -> str:
-    if not math.isfinite(value):
-        return "unknown"
-    if value == 0:
-        return "$0"
-    return f"${value:,.0f}" if abs(value) >= 10 else f"${value:,.2f}"
-
-
 def _volume(value: float) -> str:
     for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if value >= size:
@@ -109,8 +102,8 @@ class _Decider:
         monthly = sheet.monthly_at(volume)
         if c.max_monthly_usd is not None and monthly > c.max_monthly_usd:
             out.append(
-                f"costs {_money(monthly)} a month at {_volume(volume)} predictions, above the "
-                f"budget of {_money(c.max_monthly_usd)}"
+                f"costs {usd(monthly)} a month at {_volume(volume)} predictions, above the "
+                f"budget of {usd(c.max_monthly_usd)}"
             )
         if c.on_premises and sheet.hosting == "api":
             out.append("sends the data to an external API; the scenario keeps data on premises")
@@ -236,8 +229,8 @@ def _comparison(study: Study, pricing: Pricing) -> tuple[dict[str, dict[str, str
             continue
         r = board[s.strategy]
         table["Initial cost"][kind] = (
-            f"{_money(s.setup_usd)} (engineering {_money(s.engineering_usd)}, labels "
-            f"{_money(s.labels_usd)}, training compute {_money(s.train_usd)})"
+            f"{usd(s.setup_usd)} (engineering {usd(s.engineering_usd)}, labels "
+            f"{usd(s.labels_usd)}, training compute {usd(s.train_usd)})"
         )
         table["Development time"][kind] = (
             f"about {s.engineering_days:g} engineer days (assumed) + training {r.fit_s:.1f} s "
@@ -270,8 +263,8 @@ def _comparison(study: Study, pricing: Pricing) -> tuple[dict[str, dict[str, str
             f"{study.headline} {s.score:.3f} (95 % CI {s.ci_low:.3f}-{s.ci_high:.3f})"
         )
         table["Maintenance"][kind] = (
-            f"{_money(s.retraining_usd_per_month)} a month retraining + "
-            f"{_money(s.maintenance_usd_per_month)} engineering"
+            f"{usd(s.retraining_usd_per_month)} a month retraining + "
+            f"{usd(s.maintenance_usd_per_month)} engineering"
         )
     return table, {k: s.strategy for k, s in best_by_kind.items()}
 
@@ -331,8 +324,8 @@ def decide(study: Study, pricing: Pricing) -> Recommendation:
             f"; {best.strategy} scores {best.score:.3f}, but the difference ({d['delta']:+.3f}, "
             f"95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}) is within test-set noise and "
             f"{choice} costs less over {horizon} months "
-            f"({_money(pricing.horizon_usd(choice))} against "
-            f"{_money(pricing.horizon_usd(best.strategy))})"
+            f"({usd(pricing.horizon_usd(choice))} against "
+            f"{usd(pricing.horizon_usd(best.strategy))})"
         )
     reasons.insert(0, lead + ".")
     pretrained = [s for s in pricing.sheets if s.kind == "pretrained" and s.strategy != choice]
@@ -345,12 +338,12 @@ def decide(study: Study, pricing: Pricing) -> Recommendation:
             f"(95 % CI {d['ci_low'] * 100:.1f} to {d['ci_high'] * 100:.1f}).",
         )
     others_cost = ", ".join(
-        f"{s.strategy} {_money(s.monthly_usd)}" for s in pricing.sheets if s.strategy != choice
+        f"{s.strategy} {usd(s.monthly_usd)}" for s in pricing.sheets if s.strategy != choice
     )
     reasons.insert(
         2 if len(reasons) > 1 and chosen.kind != "pretrained" else 1,
-        f"It costs {_money(chosen.setup_usd)} to set up and {_money(chosen.monthly_usd)} a month "
-        f"at {_volume(volume)} predictions a month ({_money(pricing.horizon_usd(choice))} over "
+        f"It costs {usd(chosen.setup_usd)} to set up and {usd(chosen.monthly_usd)} a month "
+        f"at {_volume(volume)} predictions a month ({usd(pricing.horizon_usd(choice))} over "
         f"{horizon} months)" + (f"; the others a month: {others_cost}." if others_cost else "."),
     )
     flips = _volume_flips(decider, min_metric)

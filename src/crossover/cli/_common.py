@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crossover.costs.sheet import Pricing
     from crossover.recommend import Recommendation
     from crossover.study import Study
@@ -67,6 +69,8 @@ def print_leaderboard(study: Study) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from crossover._format import significance
+
     board = study.leaderboard
     table = Table(title=f"{study.headline} on {study.split['test_rows']} test rows (95 % CI)")
     for column, justify in (
@@ -84,11 +88,7 @@ def print_leaderboard(study: Study) -> None:
     ):
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in board.itertuples():
-        significant = (
-            ""
-            if row.significant is None or row.significant is pd_na()
-            else ("yes" if row.significant else "no")
-        )
+        significant = significance(row.significant)
         table.add_row(
             str(row.strategy),
             str(row.kind),
@@ -140,10 +140,20 @@ def print_learning_curves(study: Study) -> None:
         console.print(line)
 
 
-def pd_na() -> Any:
-    import pandas as pd
+def reprice(
+    study: Path, scenario: Path | None, out: Path | None
+) -> tuple[Study, Pricing, Recommendation, dict[str, Path]]:
+    """Price a saved study under a scenario (checked before the study is read), decide, and
+    write decision.json and costs.csv into ``out`` (default: beside the study)."""
+    from crossover._api import decide, write_decision
+    from crossover.costs import load_catalog, load_scenario
+    from crossover.study import load_study
 
-    return pd.NA
+    assumptions = load_scenario(scenario).check(load_catalog())
+    saved = load_study(study)
+    pricing, recommendation = decide(saved, assumptions)
+    paths = write_decision(pricing, recommendation, out or study.parent)
+    return saved, pricing, recommendation, paths
 
 
 def print_decision(pricing: Pricing, recommendation: Recommendation) -> None:

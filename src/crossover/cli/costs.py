@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from crossover.cli._common import print_decision, user_errors
+from crossover.cli._common import print_decision, reprice, user_errors
 
 
 @user_errors
@@ -38,13 +38,6 @@ def costs_command(
     constraints:   {min_metric: null, max_p95_latency_ms: null, max_monthly_usd: null,
                     on_premises: false, deadline_days: null}
     """
-    from crossover._api import decide, write_decision
-    from crossover.costs import load_catalog, load_scenario
-    from crossover.study import load_study
-
-    assumptions = load_scenario(scenario).check(load_catalog())
-    saved = load_study(study)
-    pricing, recommendation = decide(saved, assumptions)
+    _, pricing, recommendation, paths = reprice(study, scenario, out)
     print_decision(pricing, recommendation)
-    paths = write_decision(pricing, recommendation, out or study.parent)
     typer.echo(f"wrote {paths['decision']} and {paths['costs']}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from crossover.cli._common import user_errors
+from crossover.cli._common import reprice, user_errors
 
 
 @user_errors
@@ -23,15 +23,9 @@ def report_command(
     ),
 ) -> None:
     """Render the report (self-contained HTML with charts) and the Markdown summary."""
-    from crossover._api import decide, write_decision
-    from crossover.costs import load_catalog, load_scenario
     from crossover.report import render
-    from crossover.study import load_study
 
-    assumptions = load_scenario(scenario).check(load_catalog())
-    saved = load_study(study)
-    pricing, recommendation = decide(saved, assumptions)
+    saved, pricing, recommendation, written = reprice(study, scenario, out)
     folder = out or study.parent
-    written = write_decision(pricing, recommendation, folder)
     paths = render(saved, folder, pricing=pricing, recommendation=recommendation)
     typer.echo(f"wrote {paths['report']}, {paths['summary']} and {written['decision']}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from crossover._format import significance, usd
 from crossover.report import plots
 
 if TYPE_CHECKING:
@@ -36,12 +37,6 @@ _EXAMPLE_CHARS = 200
 def scrub(text: str) -> str:
     """``text`` with every absolute path reduced to its last part (the file name)."""
     return _ABSOLUTE_PATH.sub(lambda m: PurePath(m.group(0).replace("\\", "/")).name, text)
-
-
-def _money(value: float) -> str:
-    if not math.isfinite(value):
-        return "-"
-    return f"${value:,.0f}" if abs(value) >= 10 or value == 0 else f"${value:,.2f}"
 
 
 def _num(value: Any, digits: int) -> str:
@@ -94,11 +89,7 @@ class ReportData:
                 "ci_low": float(r["ci_low"]),
                 "ci_high": float(r["ci_high"]),
                 "delta": _num(r["delta_vs_best"], 3),
-                "significant": (
-                    ""
-                    if r["significant"] is None or r["significant"] is _na()
-                    else ("yes" if r["significant"] else "no")
-                ),
+                "significant": significance(r["significant"]),
                 "fit_s": _num(r["fit_s"], 1),
                 "p50": _num(r["latency_p50_ms"], 1),
                 "p95": _num(r["latency_p95_ms"], 1),
@@ -166,11 +157,11 @@ class ReportData:
                 {
                     "strategy": s.strategy,
                     "hosting": s.hosting,
-                    "setup": _money(s.setup_usd),
+                    "setup": usd(s.setup_usd, missing="-"),
                     "labels_to_buy": f"{s.labels_to_buy:,}",
-                    "per_million": _money(s.usd_per_million),
-                    "monthly": _money(s.monthly_usd),
-                    "horizon": _money(s.horizon_usd),
+                    "per_million": usd(s.usd_per_million, missing="-"),
+                    "monthly": usd(s.monthly_usd, missing="-"),
+                    "horizon": usd(s.horizon_usd, missing="-"),
                     "days": f"{s.days_to_production:.0f}",
                     "notes": [scrub(n) for n in s.notes],
                 }
@@ -264,12 +255,6 @@ class ReportData:
             glossary=glossary,
             missing=missing,
         )
-
-
-def _na() -> Any:
-    import pandas as pd
-
-    return pd.NA
 
 
 def _confusion(study: Study, strategy: str) -> dict[str, Any] | None:
