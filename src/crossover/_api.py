@@ -7,9 +7,9 @@ import os
 import shlex
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -34,32 +34,43 @@ if TYPE_CHECKING:
 __all__ = ["compare", "parse_strategies", "write_outputs"]
 
 
-def parse_strategies(value: str | list[str] | None, task: str) -> list[str]:
+def parse_strategies(
+    value: str | list[str] | None, task: str, *, has_text: bool = True
+) -> list[str]:
     """Strategy keys from a list or a comma-separated string; defaults to the task's."""
     if value is None:
-        return registry.candidates(task)
+        return registry.candidates(task, has_text=has_text)
     keys = [k.strip() for k in value.split(",")] if isinstance(value, str) else list(value)
     keys = [k for k in keys if k]
     if not keys:
         raise ConfigError("--strategies is empty; give keys such as text.tfidf-linear")
     known = set(registry.keys(task))
     for key in keys:
-        registry.get(key)  # raises with the list of known keys
+        cls = registry.get(key)  # raises with the list of known keys
         if key not in known:
             raise ConfigError(f"strategy {key!r} does not solve {task}; use one of {sorted(known)}")
+        reason = cls.unavailable_reason()
+        if reason is not None:
+            raise ConfigError(f"strategy {key!r} is unavailable on this machine: {reason}")
     if len(set(keys)) != len(keys):
         raise ConfigError(f"--strategies names a strategy twice: {keys}")
     return keys
 
 
 def _strategy_params(
-    keys: list[str], model: str, cache_dir: str | None, time_budget_s: float | None
+    keys: list[str],
+    model: str,
+    cache_dir: str | None,
+    time_budget_s: float | None,
+    column_types: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The options a user sets once for every strategy that takes them."""
     params: dict[str, dict[str, Any]] = {}
     for key in keys:
         names = registry.get(key)._param_names()
         p: dict[str, Any] = {}
+        if "column_types" in names and column_types is not None:
+            p["column_types"] = column_types
         if "model" in names:
             p["model"] = model
         if "cache_dir" in names and cache_dir is not None:
@@ -93,6 +104,16 @@ def compare(
     measure_speed: bool = True,
     progress: bool | Reporter = True,
     command: str | None = None,
+    task: str = "text-classification",
+    categorical: list[str] | None = None,
+    text_columns: list[str] | None = None,
+    drop: list[str] | None = None,
+    time: str | None = None,
+    positive: str | None = None,
+    amount: str | None = None,
+    cost_fp: float | None = None,
+    fpr: float = 0.01,
+    repeats: int | None = None,
 ) -> Study:
     """Build and measure every strategy on the same test rows; return the ``Study``.
 
@@ -133,20 +154,37 @@ def compare(
         Where finished trials are kept; a rerun with the same arguments resumes from them.
     progress : bool or Reporter, default=True
         Show a progress bar per stage (terminal and notebook).
+    task : {"text-classification", "tabular-classification"}
+        What to predict from what (ignored when ``data`` is a loaded ``Dataset``).
+    categorical, text_columns, drop, time, positive, amount : optional
+        Tables: column kinds to force, columns to leave out, the time column to split on,
+        the positive class, and the money column (see ``crossover.data.load``).
+    cost_fp : float, default=None
+        Tables, with ``amount``: the cost of reviewing one flagged row; the study then reports
+        each strategy's expected-loss threshold and the money it saves against no model.
+    fpr : float, default=0.01
+        Tables: the false-positive rate at which ``recall_at_fpr`` is read.
+    repeats : int, default=None
+        Tables: stratified splits to average over (None: 5 for a small table, else 1).
 
     Examples
     --------
     >>> study = crossover.compare("tickets.csv", text="text", label="label")  # doctest: +SKIP
     >>> study.leaderboard[["strategy", "score", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    started = time.perf_counter()
+    started = perf_counter()
     if n_resamples < 1000:
         raise ConfigError(f"n_resamples={n_resamples} is too few; use at least 1000")
     if seeds < 1:
         raise ConfigError(f"--seeds {seeds}: use 1 or more")
     if target is not None and not 0.0 < target <= 1.0:
         raise ConfigError(f"--target {target}: give a metric value between 0 and 1, e.g. 0.9")
-    budget_list = parse_budgets(budgets)
+    if not 0.0 < fpr < 1.0:
+        raise ConfigError(f"--fpr {fpr}: give a false-positive rate between 0 and 1, e.g. 0.01")
+    if repeats is not None and repeats < 1:
+        raise ConfigError(f"--repeats {repeats}: use 1 or more")
+    if cost_fp is not None and cost_fp < 0:
+        raise ConfigError(f"--cost-fp {cost_fp}: give a non-negative cost per reviewed row")
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     if n_jobs < 1:
         raise ConfigError(f"--jobs {n_jobs}: use 1 or more")
@@ -165,16 +203,39 @@ def compare(
             test=test,
             label_descriptions=label_descriptions,
             strict=strict,
+            task=task,
+            categorical=categorical or (),
+            text_columns=text_columns or (),
+            drop=drop or (),
+            time=time,
+            positive=positive,
+            amount=amount,
         )
     )
-    task = tasks.get(dataset.spec.task)
-    keys = parse_strategies(strategies, task.name)
-    split = task.split(dataset, seed)
-    text_col, label_col = dataset.spec.inputs[0], dataset.spec.target
+    spec = dataset.spec
+    if cost_fp is not None and spec.amount is None:
+        raise ConfigError("--cost-fp needs --amount COLUMN: the money a missed positive loses")
+    the_task = tasks.get(spec.task)
+    is_table = spec.column_types is not None
+    table_text = [c for c, k in (spec.column_types or {}).items() if k == "text"]
+    budget_list = parse_budgets(budgets if budgets is not None else the_task.default_budgets)
+    keys = parse_strategies(strategies, the_task.name, has_text=bool(table_text) or not is_table)
+    unavailable = registry.unavailable(the_task.name)
+    for key, reason in unavailable.items():
+        reporter.message(f"{key} is not compared: {reason}")
+    splits = the_task.all_splits(dataset, seed, repeats)
+    split = splits[0]
+    label_col = spec.target
+    inputs: str | list[str] = list(spec.inputs) if is_table else spec.inputs[0]
+    if len(splits) > 1:
+        reporter.message(
+            f"small table: the leaderboard is the mean over {len(splits)} stratified splits "
+            "(--repeats), with intervals that carry the split-to-split spread"
+        )
     with tempfile.TemporaryDirectory(prefix="crossover-nocache-") as scratch:
         # Without the persistent cache, texts are still embedded once per run: in a scratch cache.
         cache_dir = None if use_cache else scratch
-        params = _strategy_params(keys, model, cache_dir, time_budget_s)
+        params = _strategy_params(keys, model, cache_dir, time_budget_s, spec.column_types)
         trials, plan_summary = plan(
             keys,
             params,
@@ -184,6 +245,7 @@ def compare(
             budgets=budget_list,
             seeds=seeds,
             all_budgets=all_budgets,
+            extra_splits=[sp.split_id for sp in splits[1:]],
         )
         if plan_summary["skipped_budgets"]:
             reporter.message(
@@ -195,16 +257,26 @@ def compare(
                 f"{key} runs at budgets up to {limit} per class only (pass all_budgets / "
                 "--all-budgets for more); it is not on the leaderboard"
             )
-        trial_data = TrialData.from_split(
-            split, text_col, label_col, dataset.spec.label_descriptions, task.name
-        )
+        options = {"positive": spec.positive, "fpr": fpr}
+        trial_data = {
+            sp.split_id: TrialData.from_split(
+                sp,
+                inputs,
+                label_col,
+                spec.label_descriptions,
+                the_task.name,
+                options=options,
+                text_columns=table_text,
+            )
+            for sp in splits
+        }
         # A scratch cache dies with this run: keeping its trials would let a rerun reuse them
         # under a different cache path, which the trial hash would not match anyway.
         store = TrialStore(trials_dir) if trials_dir is not None and use_cache else None
         results = run(
             trials,
             trial_data,
-            task,
+            the_task,
             reporter=reporter,
             measure_speed=measure_speed,
             store=store,
@@ -215,15 +287,17 @@ def compare(
             result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later
     study = Study(
         results=results,
-        y_true=split.test[dataset.spec.target].astype(str).tolist(),
-        x_test=split.test[text_col].astype(str).tolist(),
-        task=task.name,
-        headline=task.headline,
-        spec=dataset.spec.to_dict(),
+        y_true=split.test[spec.target].astype(str).tolist(),
+        x_test=[] if is_table else split.test[spec.inputs[0]].astype(str).tolist(),
+        task=the_task.name,
+        headline=the_task.headline_for(dataset),
+        spec=spec.to_dict(),
         dataset={**dataset.summary(), "inferred": dataset.inferred},
         split={
-            "description": split.description,
+            "description": split.description
+            + (f"; leaderboard over {len(splits)} such splits" if len(splits) > 1 else ""),
             "split_id": split.split_id,
+            "split_ids": [sp.split_id for sp in splits],
             "train_rows": len(split.train),
             "test_rows": len(split.test),
         },
@@ -242,11 +316,35 @@ def compare(
             "plan": plan_summary,
             "command": command or shlex.join(sys.argv),
             "data_paths": _data_paths(dataset),
+            "fpr": fpr,
+            "cost_fp": cost_fp,
+            "repeats": len(splits),
+            "unavailable": unavailable,
+            "load": {"task": spec.task, **dataset.options},
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    study.duration_s = round(time.perf_counter() - started, 2)
+    if spec.amount is not None and cost_fp is not None and spec.positive is not None:
+        study.thresholds = _thresholds(study, split.test[spec.amount].to_numpy(), cost_fp, seed)
+    study.duration_s = round(perf_counter() - started, 2)
     return study
+
+
+def _thresholds(study: Study, amounts: Any, cost_fp: float, seed: int) -> dict[str, Any]:
+    """Per leaderboard strategy: the expected-loss threshold and the money it saves."""
+    import numpy as np
+
+    from crossover.tasks.tabular_classification import decision_threshold
+
+    positive = study.spec.get("positive")
+    y = (np.asarray(study.y_true, dtype=object) == positive).astype(int)
+    out = {}
+    for r in study.leaderboard_results:
+        if r.proba is None or not r.classes or positive not in r.classes:
+            continue
+        score = np.asarray(r.proba)[:, r.classes.index(positive)]
+        out[r.trial.strategy] = decision_threshold(y, score, amounts, cost_fp, seed)
+    return out
 
 
 def _data_paths(dataset: Dataset) -> dict[str, str]:

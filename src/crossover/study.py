@@ -116,6 +116,9 @@ class Study:
     curves: dict[str, Any] = field(default_factory=dict)
     #: The test rows' inputs, in the order of ``y_true`` (the report quotes the confusions).
     x_test: list[str] = field(default_factory=list)
+    #: Tables with ``--amount`` and ``--cost-fp``: per strategy, the expected-loss threshold
+    #: and the money it saves on the test rows (``tabular_classification.decision_threshold``).
+    thresholds: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.statistics and self.results:
@@ -124,9 +127,83 @@ class Study:
             self.curves = self._compute_curves()
 
     @property
+    def primary_split(self) -> str:
+        """The id of the split that holds ``y_true``, the learning curves and the latency."""
+        return str(self.split.get("split_id", ""))
+
+    def _on_primary(self, r: TrialResult) -> bool:
+        return not self.primary_split or r.trial.split_id == self.primary_split
+
+    @property
     def leaderboard_results(self) -> list[TrialResult]:
-        """The trials on the leaderboard: pretrained ones and trained ones on the full split."""
-        return [r for r in self.results if is_timed(r.trial)]
+        """The trials on the leaderboard: pretrained ones and trained ones on the full split
+        (of the primary split, when the study repeats its splits)."""
+        return [r for r in self.results if is_timed(r.trial) and self._on_primary(r)]
+
+    def split_results(self) -> dict[str, list[TrialResult]]:
+        """Each leaderboard strategy's trials on every split, in the order of ``split_ids``."""
+        ids = list(self.split.get("split_ids") or [self.primary_split])
+        out: dict[str, list[TrialResult]] = {}
+        for r in self.leaderboard_results:
+            by_split = {
+                x.trial.split_id: x
+                for x in self.results
+                if is_timed(x.trial) and x.trial.strategy == r.trial.strategy
+            }
+            out[r.trial.strategy] = [by_split[i] for i in ids if i in by_split]
+        return out
+
+    @property
+    def repeated(self) -> bool:
+        """Whether the leaderboard is measured over several splits."""
+        return any(len(v) > 1 for v in self.split_results().values())
+
+    def _resample(
+        self, results: dict[str, TrialResult], metrics: tuple[str, ...] | None = None
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """Each result's metrics on the same bootstrap resamples of the primary test rows:
+        label metrics from the predictions, score metrics (PR-AUC ...) from the probabilities."""
+        y_true = np.asarray(self.y_true, dtype=object)
+        n_resamples = int(self.settings.get("n_resamples", 2000))
+        seed = int(self.settings.get("seed", 0))
+        label_metrics = tuple(
+            m for m in ("accuracy", "macro_f1") if metrics is None or m in metrics
+        )
+        out: dict[str, dict[str, np.ndarray]] = {k: {} for k in results}
+        if label_metrics:
+            preds = {k: np.asarray(r.predictions, dtype=object) for k, r in results.items()}
+            boot = bootstrap(
+                y_true, preds, n_resamples=n_resamples, seed=seed, metrics=label_metrics
+            )
+            for k in results:
+                out[k].update(boot.samples[k])
+        scored = {k: r for k, r in results.items() if r.proba is not None and r.classes}
+        if scored:
+            from crossover.evaluation.bootstrap import _resample_counts
+            from crossover.evaluation.score_bootstrap import (
+                binary_score_samples,
+                multiclass_score_samples,
+            )
+
+            counts = _resample_counts(len(y_true), n_resamples, seed)
+            fpr = float(self.settings.get("fpr") or 0.01)
+            for k, r in scored.items():
+                classes = np.asarray(r.classes, dtype=object)
+                proba = np.asarray(r.proba, dtype=np.float64)
+                if len(classes) == 2:
+                    positive = self.spec.get("positive")
+                    col = int(np.flatnonzero(classes == positive)[0]) if positive in classes else 1
+                    y = (y_true == classes[col]).astype(int)
+                    samples = binary_score_samples(y, proba[:, col], counts, fpr=fpr)
+                else:
+                    index = {c: i for i, c in enumerate(classes)}
+                    known = np.array([v in index for v in y_true])
+                    codes = np.array([index[v] for v in y_true[known]])
+                    samples = multiclass_score_samples(codes, proba[known], counts[:, known])
+                for metric, values in samples.items():
+                    if metric in r.metrics and (metrics is None or metric in metrics):
+                        out[k][metric] = values
+        return out
 
     @property
     def best(self) -> str:
@@ -137,37 +214,69 @@ class Study:
         """Score of leaderboard strategy ``a`` minus ``b`` on the same test rows: the point
         difference, its paired-bootstrap 95 % interval, and whether it excludes zero."""
         metric = metric or self.headline
-        board = {r.trial.strategy: r for r in self.leaderboard_results}
-        preds = {k: np.asarray(board[k].predictions, dtype=object) for k in (a, b)}
-        boot = bootstrap(
-            np.asarray(self.y_true, dtype=object),
-            preds,
-            n_resamples=int(self.settings.get("n_resamples", 2000)),
-            seed=int(self.settings.get("seed", 0)),
-            metrics=(metric,),
-        )
-        low, high = percentile_interval(boot.samples[a][metric] - boot.samples[b][metric])
-        delta = float(board[a].metrics[metric] - board[b].metrics[metric])
+        if self.repeated:
+            groups = self.split_results()
+            diffs = _paired_split_values(groups[a], groups[b], metric)
+            delta = float(np.mean(diffs))
+            low, high = corrected_t_interval(diffs, self._test_train_ratio())
+        else:
+            board = {r.trial.strategy: r for r in self.leaderboard_results}
+            samples = self._resample({k: board[k] for k in (a, b)}, (metric,))
+            low, high = percentile_interval(samples[a][metric] - samples[b][metric])
+            delta = float(board[a].metrics[metric] - board[b].metrics[metric])
         return {"delta": delta, "ci_low": low, "ci_high": high, "significant": low > 0 or high < 0}
 
+    def _test_train_ratio(self) -> float:
+        train = float(self.split.get("train_rows") or 1)
+        return float(self.split.get("test_rows") or 0) / train
+
+    def _repeated_statistics(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Mean over the splits, with the corrected resampled t interval (Nadeau & Bengio)
+        for each score and for each paired difference to the best strategy."""
+        groups = self.split_results()
+        ratio = self._test_train_ratio()
+
+        def mean(name: str, metric: str) -> float:
+            return float(np.mean([r.metrics[metric] for r in groups[name]]))
+
+        best = max(groups, key=lambda s: mean(s, self.headline))
+        stats: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, results in groups.items():
+            stats[name] = {}
+            shared = set.intersection(*(set(r.metrics) for r in results))
+            best_metrics = set.intersection(*(set(r.metrics) for r in groups[best]))
+            for metric in sorted(shared & best_metrics):
+                values = np.array([r.metrics[metric] for r in results])
+                low, high = corrected_t_interval(values, ratio)
+                diffs = _paired_split_values(results, groups[best], metric)
+                d_low, d_high = corrected_t_interval(diffs, ratio)
+                stats[name][metric] = {
+                    "score": float(values.mean()),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "delta": float(np.mean(diffs)),
+                    "delta_ci_low": d_low,
+                    "delta_ci_high": d_high,
+                    "significant": None if name == best else bool(d_high < 0 or d_low > 0),
+                    "splits": len(values),
+                }
+        return stats
+
     def _compute_statistics(self) -> dict[str, dict[str, dict[str, Any]]]:
-        y_true = np.asarray(self.y_true, dtype=object)
+        if self.repeated:
+            return self._repeated_statistics()
         board = self.leaderboard_results
-        preds = {r.trial.strategy: np.asarray(r.predictions, dtype=object) for r in board}
-        boot = bootstrap(
-            y_true,
-            preds,
-            n_resamples=int(self.settings.get("n_resamples", 2000)),
-            seed=int(self.settings.get("seed", 0)),
-        )
+        samples = self._resample({r.trial.strategy: r for r in board})
         point = {r.trial.strategy: r.metrics for r in board}
         best = max(point, key=lambda s: point[s][self.headline])
         stats: dict[str, dict[str, dict[str, Any]]] = {}
-        for name, metric_samples in boot.samples.items():
+        for name, metric_samples in samples.items():
             stats[name] = {}
             for metric, values in metric_samples.items():
+                if metric not in samples[best]:
+                    continue
                 low, high = percentile_interval(values)
-                diff = values - boot.samples[best][metric]
+                diff = values - samples[best][metric]
                 d_low, d_high = percentile_interval(diff)
                 is_best = name == best
                 stats[name][metric] = {
@@ -183,10 +292,29 @@ class Study:
 
     def curve_points(self) -> pd.DataFrame:
         """One row per trial: strategy, kind, budget, n_labels, n_classes, seed, score, fit_s
-        (and the leaderboard interval for trials on the leaderboard)."""
+        (and the leaderboard interval for trials on the leaderboard).
+
+        Only the primary split's trials: with repeated splits the learning curves are measured
+        on the first split, so a leaderboard trial's interval here is its test-set bootstrap
+        on that split (the leaderboard's own interval is across splits)."""
         metric = self.headline
         rows = []
+        intervals: dict[str, tuple[float, float]] = {}
+        if self.repeated:
+            board = {r.trial.strategy: r for r in self.leaderboard_results}
+            samples = self._resample(board, (metric,))
+            intervals = {
+                k: percentile_interval(v[metric]) for k, v in samples.items() if metric in v
+            }
+        else:
+            intervals = {
+                k: (v[metric]["ci_low"], v[metric]["ci_high"])
+                for k, v in self.statistics.items()
+                if metric in v
+            }
         for r in self.results:
+            if not self._on_primary(r) or metric not in r.metrics:
+                continue
             row: dict[str, Any] = {
                 "strategy": r.trial.strategy,
                 "kind": r.kind,
@@ -197,9 +325,8 @@ class Study:
                 "score": r.metrics[metric],
                 "fit_s": r.fit_s,
             }
-            if is_timed(r.trial) and r.trial.strategy in self.statistics:
-                stats = self.statistics[r.trial.strategy][metric]
-                row["score_ci_low"], row["score_ci_high"] = stats["ci_low"], stats["ci_high"]
+            if is_timed(r.trial) and r.trial.strategy in intervals:
+                row["score_ci_low"], row["score_ci_high"] = intervals[r.trial.strategy]
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -207,30 +334,24 @@ class Study:
         from crossover.evaluation.learning_curve import curve_table, describe, labels_needed
 
         metric = self.headline
-        y_true = np.asarray(self.y_true, dtype=object)
         points = self.curve_points()
         table = curve_table(points)
-        pretrained = [r for r in self.results if r.kind == "pretrained"]
+        on_primary = [r for r in self.results if self._on_primary(r) and metric in r.metrics]
+        pretrained = [r for r in on_primary if r.kind == "pretrained"]
         best_pre = max(pretrained, key=lambda r: r.metrics[metric]) if pretrained else None
         significance: dict[tuple[str, int | str], tuple[float, float, float]] = {}
         if best_pre is not None:
             # Same resamples for every trial: the seed-mean of a strategy's per-resample score
             # minus the pretrained one's is a paired difference on the test rows.
-            trained = [r for r in self.results if r.kind != "pretrained"]
-            preds = {r.trial.hash: np.asarray(r.predictions, dtype=object) for r in trained}
-            preds[best_pre.trial.hash] = np.asarray(best_pre.predictions, dtype=object)
-            boot = bootstrap(
-                y_true,
-                preds,
-                n_resamples=int(self.settings.get("n_resamples", 2000)),
-                seed=int(self.settings.get("seed", 0)),
-                metrics=(metric,),
-            )
-            base = boot.samples[best_pre.trial.hash][metric]
+            trained = [r for r in on_primary if r.kind != "pretrained"]
+            chosen = {r.trial.hash: r for r in trained}
+            chosen[best_pre.trial.hash] = best_pre
+            samples = self._resample(chosen, (metric,))
+            base = samples[best_pre.trial.hash][metric]
             groups: dict[tuple[str, int | str], list[np.ndarray]] = {}
             for r in trained:
                 key = (r.trial.strategy, r.trial.budget)
-                groups.setdefault(key, []).append(boot.samples[r.trial.hash][metric])
+                groups.setdefault(key, []).append(samples[r.trial.hash][metric])
             for key, samples in groups.items():
                 diff = np.mean(samples, axis=0) - base
                 low, high = percentile_interval(diff)
@@ -307,6 +428,7 @@ class Study:
                 "results": [r.to_dict() for r in self.results],
                 "y_true": self.y_true,
                 "x_test": self.x_test,
+                "thresholds": self.thresholds,
             }
         )
         return out
@@ -335,11 +457,40 @@ class Study:
             statistics=data["statistics"],
             curves=data.get("curves", {}),
             x_test=list(data.get("x_test") or []),
+            thresholds=dict(data.get("thresholds") or {}),
         )
 
     @classmethod
     def from_json(cls, path: str | Path) -> Study:
         return load_study(path)
+
+
+def corrected_t_interval(
+    values: np.ndarray, test_train_ratio: float, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Interval of the mean of per-split values from repeated random splits.
+
+    The corrected resampled t interval of Nadeau & Bengio (2003): the splits share training
+    rows, so their values are correlated and the plain t interval is too narrow; the variance
+    of the mean is taken as ``(1 / J + n_test / n_train) * s^2`` instead of ``s^2 / J``.
+    """
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, mean
+    scale = np.sqrt((1.0 / len(values) + test_train_ratio) * values.var(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * scale)
+    return mean - half, mean + half
+
+
+def _paired_split_values(a: list[TrialResult], b: list[TrialResult], metric: str) -> np.ndarray:
+    """``a``'s metric minus ``b``'s on each split both were measured on."""
+    other = {r.trial.split_id: r.metrics[metric] for r in b}
+    return np.array(
+        [r.metrics[metric] - other[r.trial.split_id] for r in a if r.trial.split_id in other]
+    )
 
 
 def load_study(path: str | Path) -> Study:

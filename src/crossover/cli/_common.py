@@ -72,7 +72,14 @@ def print_leaderboard(study: Study) -> None:
     from crossover._format import significance
 
     board = study.leaderboard
-    table = Table(title=f"{study.headline} on {study.split['test_rows']} test rows (95 % CI)")
+    n_splits = len(study.split.get("split_ids") or [])
+    where = (
+        f"mean over {n_splits} splits of {study.split['test_rows']} test rows (95 % CI "
+        "across splits)"
+        if study.repeated
+        else f"on {study.split['test_rows']} test rows (95 % CI)"
+    )
+    table = Table(title=f"{study.headline} {where}")
     for column, justify in (
         ("strategy", "left"),
         ("kind", "left"),
@@ -111,6 +118,26 @@ def print_leaderboard(study: Study) -> None:
         f"Best: [bold]{best.strategy}[/bold] ({best.kind}), {study.headline} "
         f"{best.score:.3f} [{best.ci_low:.3f}, {best.ci_high:.3f}]{tied}."
     )
+    print_thresholds(study, console)
+
+
+def print_thresholds(study: Study, console: Any) -> None:
+    """Tables with --amount and --cost-fp: each strategy's threshold and the money it saves."""
+    if not study.thresholds:
+        return
+    amount = study.spec.get("amount")
+    first = next(iter(study.thresholds.values()))
+    console.print(
+        f"Decision threshold (flag rows scoring at or above it; reviewing one costs "
+        f"{first['cost_fp']:g}, a missed positive loses its {amount!r}), on the "
+        f"{first['rows']} test rows, threshold chosen on one half and scored on the other:"
+    )
+    for strategy, t in sorted(study.thresholds.items(), key=lambda kv: -kv[1]["saved"]):
+        console.print(
+            f"  {strategy}: threshold {t['threshold']:.4g}, loss {t['loss']:,.0f} against "
+            f"{t['no_model_loss']:,.0f} without a model: saves {t['saved']:,.0f} "
+            f"({t['saved_per_1k_rows']:,.0f} per 1,000 rows)"
+        )
 
 
 def print_learning_curves(study: Study) -> None:
@@ -123,7 +150,10 @@ def print_learning_curves(study: Study) -> None:
         return  # no budgets beyond the leaderboard's
     budgets = sorted({b for b in curve["budget_per_class"] if b not in (0, "0", "full")}, key=int)
     columns = [*budgets, "full"]
-    table = Table(title=f"learning curves: mean {study.headline} over seeds, by labels per class")
+    where = " (on the first split)" if study.repeated else ""
+    table = Table(
+        title=f"learning curves{where}: mean {study.headline} over seeds, by labels per class"
+    )
     table.add_column("strategy", no_wrap=True)
     for b in columns:
         table.add_column(str(b), justify="right")

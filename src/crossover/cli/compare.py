@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
@@ -14,6 +15,28 @@ from crossover.cli._common import (
 )
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+TASKS = ("text-classification", "tabular-classification")
+
+
+def _columns(value: str | None) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``; None -> ``[]``."""
+    return [c.strip() for c in (value or "").split(",") if c.strip()]
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """The options of ``--task tabular-classification`` (ignored for texts)."""
+
+    task: str = "text-classification"
+    categorical: list[str] = field(default_factory=list)
+    text_columns: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    time: str | None = None
+    positive: str | None = None
+    amount: str | None = None
+    cost_fp: float | None = None
+    fpr: float = 0.01
+    repeats: int | None = None
 
 
 def run_compare(
@@ -36,6 +59,7 @@ def run_compare(
     all_budgets: bool = False,
     time_budget: float | None = None,
     scenario: Path | None = None,
+    table: TableOptions | None = None,
 ) -> None:
     """Load, compare, price, decide, print and write; shared by ``compare`` and ``demo``."""
     from crossover._api import compare, decide, write_outputs
@@ -44,6 +68,7 @@ def run_compare(
 
     assumptions = load_scenario(scenario).check(load_catalog())  # bad scenario: fail first
 
+    table = table or TableOptions()
     dataset = load(
         data,
         text=text,
@@ -51,6 +76,13 @@ def run_compare(
         test=test,
         label_descriptions=label_descriptions,
         strict=strict,
+        task=table.task,
+        categorical=table.categorical,
+        text_columns=table.text_columns,
+        drop=table.drop,
+        time=table.time,
+        positive=table.positive,
+        amount=table.amount,
     )
     for role, column in dataset.inferred.items():
         typer.secho(f"inferred --{role} {column}", fg="cyan", err=True)
@@ -68,6 +100,9 @@ def run_compare(
         time_budget_s=time_budget,
         trials_dir=out / "trials",
         progress=True,
+        cost_fp=table.cost_fp,
+        fpr=table.fpr,
+        repeats=table.repeats,
     )
     print_leaderboard(study)
     print_learning_curves(study)
@@ -109,10 +144,11 @@ def compare_command(
     strict: bool = typer.Option(
         False, "--strict", help="Fail on rows with empty texts instead of dropping them."
     ),
-    budgets: str = typer.Option(
-        "2,4,8,16,32,64,full",
+    budgets: str | None = typer.Option(
+        None,
         "--budgets",
-        help="Labelled rows per class for learning curves, and/or 'full'.",
+        help="Labelled rows per class for learning curves, and/or 'full' (default: "
+        "2,4,8,16,32,64,full for texts, 8,16,32,64,128,256,full for tables).",
     ),
     seeds: int = typer.Option(3, "--seeds", help="Stratified subsamples per budget."),
     jobs: int | None = typer.Option(
@@ -134,8 +170,44 @@ def compare_command(
         help="YAML: volume, hardware, label and engineer prices, constraints (default: the "
         "documented defaults; see `crossover prices`).",
     ),
+    task: str = typer.Option(
+        "text-classification",
+        "--task",
+        help="text-classification (one text column) or tabular-classification (a table).",
+    ),
+    categorical: str | None = typer.Option(
+        None, "--categorical", help="Tables: comma-separated columns to treat as categorical."
+    ),
+    text_columns: str | None = typer.Option(
+        None, "--text-columns", help="Tables: comma-separated free-text columns (embedded)."
+    ),
+    drop: str | None = typer.Option(
+        None, "--drop", help="Tables: comma-separated columns to leave out."
+    ),
+    time: str | None = typer.Option(
+        None, "--time", help="Tables: train on the past, test on the most recent rows of COL."
+    ),
+    positive: str | None = typer.Option(
+        None, "--positive", help="Tables: the positive class (default: the rarer of two)."
+    ),
+    amount: str | None = typer.Option(
+        None, "--amount", help="Tables: the money column a missed positive loses."
+    ),
+    cost_fp: float | None = typer.Option(
+        None, "--cost-fp", help="Tables, with --amount: cost of reviewing one false alarm."
+    ),
+    fpr: float = typer.Option(
+        0.01, "--fpr", help="Tables: false-positive rate at which recall is reported."
+    ),
+    repeats: int | None = typer.Option(
+        None, "--repeats", help="Tables: stratified splits to average (default: 5 if small)."
+    ),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
+    if task not in TASKS:
+        from crossover.errors import ConfigError
+
+        raise ConfigError(f"--task {task!r}: use one of {', '.join(TASKS)}")
     run_compare(
         data,
         test=test,
@@ -155,4 +227,16 @@ def compare_command(
         all_budgets=all_budgets,
         time_budget=time_budget,
         scenario=scenario,
+        table=TableOptions(
+            task=task,
+            categorical=_columns(categorical),
+            text_columns=_columns(text_columns),
+            drop=_columns(drop),
+            time=time,
+            positive=positive,
+            amount=amount,
+            cost_fp=cost_fp,
+            fpr=fpr,
+            repeats=repeats,
+        ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ import yaml
 from crossover.data._columns import infer_columns
 from crossover.data._dataset import Dataset, TaskSpec, fingerprint_frame
 from crossover.data._read import SUPPORTED_SUFFIXES, read_table
+from crossover.data._tabular import labels_as_text, prepare_table
 from crossover.data._validate import check_classes, check_test, clean_rows
 from crossover.errors import DataError
 
@@ -35,16 +37,18 @@ _EXAMPLES = Path(__file__).parent / "examples"
 
 
 def example_path(name: str = "support_tickets") -> Path:
-    """Path of a bundled example data set (``support_tickets``)."""
+    """Path of a bundled example data set (``support_tickets``, ``fraud_transactions``)."""
     return _EXAMPLES / f"{name}.csv"
 
 
-def _as_frame(data: str | Path | pd.DataFrame, warnings: list[str]) -> tuple[pd.DataFrame, str]:
+def _as_frame(
+    data: str | Path | pd.DataFrame, warnings: list[str], *, typed: bool = False
+) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
         if data.empty:
             raise DataError("<DataFrame>: the DataFrame is empty; it holds no rows")
         return data, "<DataFrame>"
-    return read_table(data, warnings), str(data)
+    return read_table(data, warnings, typed=typed), str(data)
 
 
 def load_label_descriptions(path: str | Path) -> dict[str, str]:
@@ -94,8 +98,14 @@ def load(
     label_descriptions: str | Path | dict[str, str] | None = None,
     strict: bool = False,
     task: str = "text-classification",
+    categorical: Sequence[str] = (),
+    text_columns: Sequence[str] = (),
+    drop: Sequence[str] = (),
+    time: str | None = None,
+    positive: str | None = None,
+    amount: str | None = None,
 ) -> Dataset:
-    """Read and validate a labelled text data set.
+    """Read and validate a labelled data set: texts, or a table (``task="tabular-classification"``).
 
     Parameters
     ----------
@@ -109,6 +119,16 @@ def load(
         Label -> description, used by pretrained strategies instead of the bare label names.
     strict : bool, default=False
         Raise instead of dropping rows with an empty text or label.
+    task : {"text-classification", "tabular-classification"}
+    categorical, text_columns, drop : sequence of str
+        Tables only: columns to treat as categorical or as free text whatever they hold, and
+        columns to leave out (the others' kinds are inferred).
+    time : str, default=None
+        Tables only: train on the past and test on the most recent rows of this column.
+    positive : str, default=None
+        Tables only: the positive class of a binary label (default: the rarer class).
+    amount : str, default=None
+        Tables only: the money column the decision threshold is priced with.
 
     Returns
     -------
@@ -119,8 +139,23 @@ def load(
     DataError
         With a one-line message naming the file, the column or the value, and what to do.
     """
+    if task == "tabular-classification":
+        return _load_table(
+            data,
+            label=label,
+            test=test,
+            categorical=categorical,
+            text_columns=text_columns,
+            drop=drop,
+            time=time,
+            positive=positive,
+            amount=amount,
+        )
     if task != "text-classification":
-        raise DataError(f"unknown task {task!r}; this version supports 'text-classification'")
+        raise DataError(
+            f"unknown task {task!r}; this version supports 'text-classification' and "
+            "'tabular-classification'"
+        )
     warnings: list[str] = []
     frame, source = _as_frame(data, warnings)
     text_col, label_col, inferred = infer_columns(frame, text, label, source)
@@ -153,3 +188,81 @@ def load(
     for w in warnings:
         logger.warning(w)
     return Dataset(frame, spec, test_frame, source, test_source, warnings, inferred)
+
+
+def _load_table(
+    data: str | Path | pd.DataFrame,
+    *,
+    label: str | None,
+    test: str | Path | pd.DataFrame | None,
+    categorical: Sequence[str],
+    text_columns: Sequence[str],
+    drop: Sequence[str],
+    time: str | None,
+    positive: str | None,
+    amount: str | None,
+) -> Dataset:
+    warnings: list[str] = []
+    frame, source = _as_frame(data, warnings, typed=True)
+    table, kinds, chosen, label_col = prepare_table(
+        frame,
+        source,
+        label=label,
+        categorical=categorical,
+        text_columns=text_columns,
+        drop=drop,
+        time=time,
+        positive=positive,
+        amount=amount,
+        warnings=warnings,
+    )
+    test_frame: pd.DataFrame | None = None
+    test_source: str | None = None
+    if test is not None:
+        raw_test, test_source = _as_frame(test, warnings, typed=True)
+        missing = [c for c in table.columns if c not in raw_test.columns]
+        if missing:
+            raise DataError(
+                f"{test_source}: no column(s) {', '.join(map(repr, missing))}, which the "
+                "training data has; the test set needs the same columns"
+            )
+        raw_test = raw_test[raw_test[label_col].notna()]
+        test_frame = raw_test[list(table.columns)].reset_index(drop=True)
+        test_frame[label_col] = labels_as_text(raw_test[label_col]).to_numpy()
+        unseen = sorted(set(test_frame[label_col]) - set(table[label_col]))
+        if unseen:
+            raise DataError(
+                f"{test_source}: label(s) {unseen[:5]} do not occur in the training data; "
+                "a model cannot predict a class it never saw"
+            )
+    inputs = tuple(kinds)
+    spec = TaskSpec(
+        "tabular-classification",
+        inputs,
+        label_col,
+        positive=chosen,
+        time=time,
+        amount=amount,
+        column_types=kinds,
+    )
+    inferred = {"label": label_col} if label is None else {}
+    options = {
+        "categorical": list(categorical),
+        "text_columns": list(text_columns),
+        "drop": list(drop),
+        "time": time,
+        "positive": positive,
+        "amount": amount,
+    }
+    for w in warnings:
+        logger.warning(w)
+    return Dataset(
+        table,
+        spec,
+        test_frame,
+        source,
+        test_source,
+        warnings,
+        inferred,
+        {k: v for k, v in options.items() if v},
+    )

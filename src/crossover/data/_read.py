@@ -58,10 +58,12 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def read_table(path: str | Path, warnings: list[str]) -> pd.DataFrame:
+def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) -> pd.DataFrame:
     """Read CSV, TSV, JSON Lines (or a JSON array of records) or Parquet into a DataFrame.
 
-    Every string cell is read as text (no type guessing on labels such as ``"01"``).
+    Every string cell is read as text (no type guessing on labels such as ``"01"``), unless
+    ``typed``: then CSV/TSV columns get pandas' types (numbers, with ``NA``, ``null`` and the
+    like as missing), as a table's numeric features need.
     Problems become a ``DataError`` naming the file; warnings are appended to ``warnings``.
     """
     path = Path(path)
@@ -89,12 +91,13 @@ def read_table(path: str | Path, warnings: list[str]) -> pd.DataFrame:
             text = _decode(raw, path, warnings)
             if suffix in _TEXT_FORMATS:
                 sep = _TEXT_FORMATS[suffix]
+                kinds: dict[str, object] = (
+                    {} if typed else {"dtype": str, "keep_default_na": False, "na_values": [""]}
+                )
                 frame = pd.read_csv(
                     io.StringIO(text),
                     sep=sep,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[""],
+                    **kinds,  # type: ignore[arg-type]
                     # Tab-separated exports rarely quote; a stray quote must not swallow rows.
                     quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
                 )

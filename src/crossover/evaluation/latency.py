@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from crossover.strategies.base import Strategy
 
@@ -26,7 +27,7 @@ class Latency:
 
 def measure_latency(
     strategy: Strategy,
-    texts: Sequence[str],
+    texts: Sequence[str] | pd.DataFrame,
     *,
     max_single_calls: int = 200,
     max_seconds: float = 1.5,
@@ -37,26 +38,39 @@ def measure_latency(
 
     Each half stops at ``max_seconds`` (after at least 10 single calls and 2 batches), so a
     slow model costs seconds, not minutes. Caches are bypassed: this is real inference.
+    ``texts`` may be a DataFrame of a table strategy's input rows.
     """
-    texts = [str(t) for t in texts] or ["example"]
+    if isinstance(texts, pd.DataFrame):
+        frame = texts.reset_index(drop=True)
+        n = len(frame)
+
+        def rows(idx: list[int]) -> object:
+            return frame.iloc[idx]
+    else:
+        items = [str(t) for t in texts] or ["example"]
+        n = len(items)
+
+        def rows(idx: list[int]) -> object:
+            return [items[i] for i in idx]
+
     with strategy.uncached():
-        strategy.predict(texts[:1])  # warm-up: lazy loads and first-call allocations
+        strategy.predict(rows([0]))  # warm-up: lazy loads and first-call allocations
         single: list[float] = []
         start = time.perf_counter()
         for i in range(max_single_calls):
             t0 = time.perf_counter()
-            strategy.predict([texts[i % len(texts)]])
+            strategy.predict(rows([i % n]))
             single.append(time.perf_counter() - t0)
             if len(single) >= 10 and time.perf_counter() - start > max_seconds:
                 break
-        rows = 0
+        n_rows = 0
         batches = 0
         start = time.perf_counter()
         while batches < max_batches:
-            offset = (batches * batch_size) % len(texts)
-            batch = (texts[offset:] + texts[:offset])[:batch_size]
-            strategy.predict(batch)
-            rows += len(batch)
+            offset = (batches * batch_size) % n
+            batch = [(offset + j) % n for j in range(min(batch_size, n))]
+            strategy.predict(rows(batch))
+            n_rows += len(batch)
             batches += 1
             if batches >= 2 and time.perf_counter() - start > max_seconds:
                 break
@@ -65,7 +79,7 @@ def measure_latency(
     return Latency(
         latency_p50_ms=float(np.percentile(ms, 50)),
         latency_p95_ms=float(np.percentile(ms, 95)),
-        throughput_rows_s=float(rows / elapsed),
+        throughput_rows_s=float(n_rows / elapsed),
         single_row_calls=len(single),
-        batch_rows=rows,
+        batch_rows=n_rows,
     )

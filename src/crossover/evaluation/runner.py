@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,32 +40,82 @@ __all__ = [
     "prefetch_embeddings",
     "run",
     "run_trial",
+    "take_rows",
 ]
 
 
 @dataclass(frozen=True)
 class TrialData:
-    """The rows every trial of a study sees (picklable, sent once to each worker)."""
+    """The rows every trial of a study sees on one split (picklable, sent once to each worker).
 
-    train_x: list[str]
+    ``train_x`` and ``test_x`` are lists of texts, or DataFrames of the input columns for a
+    table. ``options`` carries what the metrics need besides the rows (``positive``, ``fpr``);
+    ``text_columns`` names a table's free-text columns (embedded before any trial runs).
+    """
+
+    train_x: list[str] | pd.DataFrame
     train_y: list[str]
-    test_x: list[str]
+    test_x: list[str] | pd.DataFrame
     y_true: np.ndarray
     label_descriptions: dict[str, str] | None
     task: str
+    options: dict[str, Any] = field(default_factory=dict)
+    text_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_split(
-        cls, split: Split, text: str, label: str, descriptions: dict[str, str] | None, task: str
+        cls,
+        split: Split,
+        text: str | Sequence[str],
+        label: str,
+        descriptions: dict[str, str] | None,
+        task: str,
+        *,
+        options: dict[str, Any] | None = None,
+        text_columns: Sequence[str] = (),
     ) -> TrialData:
+        """Texts from column ``text``, or a table of the columns ``text`` when it is a list."""
+        train_x: list[str] | pd.DataFrame
+        test_x: list[str] | pd.DataFrame
+        if isinstance(text, str):
+            train_x = split.train[text].astype(str).tolist()
+            test_x = split.test[text].astype(str).tolist()
+        else:
+            train_x = split.train[list(text)].reset_index(drop=True)
+            test_x = split.test[list(text)].reset_index(drop=True)
         return cls(
-            train_x=split.train[text].astype(str).tolist(),
+            train_x=train_x,
             train_y=split.train[label].astype(str).tolist(),
-            test_x=split.test[text].astype(str).tolist(),
+            test_x=test_x,
             y_true=split.test[label].astype(str).to_numpy(dtype=object),
             label_descriptions=descriptions,
             task=task,
+            options=dict(options or {}),
+            text_columns=tuple(text_columns),
         )
+
+    def texts(self, which: str = "all") -> list[str]:
+        """The texts a pre-trained encoder reads: ``"train"`` rows' or ``"all"`` rows'."""
+        parts = [self.train_x] if which == "train" else [self.train_x, self.test_x]
+        out: list[str] = []
+        for part in parts:
+            if isinstance(part, pd.DataFrame):
+                for column in self.text_columns:
+                    out.extend(part[column].fillna("").astype(str).tolist())
+            else:
+                out.extend(part)
+        return out
+
+    @property
+    def texts_per_row(self) -> int:
+        return len(self.text_columns) if isinstance(self.train_x, pd.DataFrame) else 1
+
+
+def take_rows(x: list[str] | pd.DataFrame, rows: Sequence[int]) -> list[str] | pd.DataFrame:
+    """The rows at positions ``rows`` of a list of texts or of a table."""
+    if isinstance(x, pd.DataFrame):
+        return x.iloc[list(rows)].reset_index(drop=True)
+    return [x[i] for i in rows]
 
 
 def is_timed(trial: Trial) -> bool:
@@ -83,13 +133,16 @@ def plan(
     budgets: Sequence[Budget] = (FULL,),
     seeds: int = 1,
     all_budgets: bool = False,
+    extra_splits: Sequence[str] = (),
 ) -> tuple[list[Trial], dict[str, Any]]:
     """The trials of a study and a summary of the plan.
 
     A pretrained strategy gets one trial (budget 0). A trained strategy gets one trial on the
     full split (seed ``seed``, the leaderboard's) and one per (budget, seed) for the other
     budgets, seeds ``seed .. seed + seeds - 1``. A strategy with ``max_default_budget`` runs
-    only up to it (and not on the full split) unless ``all_budgets``.
+    only up to it (and not on the full split) unless ``all_budgets``. ``extra_splits`` are
+    the ids of further splits the leaderboard is measured on (repeated splits of a small
+    table): each strategy gets one more leaderboard trial on each.
     """
     if label is not None:
         kept, skipped = plan_budgets(budgets, split.train[label])
@@ -102,12 +155,14 @@ def plan(
         p = dict(params.get(key, {}))
         if not cls.needs_labels:
             trials.append(Trial(key, p, 0, seed, split.split_id))
+            trials.extend(Trial(key, p, 0, seed, sid) for sid in extra_splits)
             continue
         limit = None if all_budgets else cls.max_default_budget
         if limit is not None:
             limited[key] = limit
         else:
             trials.append(Trial(key, p, FULL, seed, split.split_id))
+            trials.extend(Trial(key, p, FULL, seed, sid) for sid in extra_splits)
         for budget in kept:
             if budget == FULL or (limit is not None and int(budget) > limit):
                 continue
@@ -118,6 +173,7 @@ def plan(
         "seeds": seeds,
         "limited": limited,
         "trials": len(trials),
+        "splits": 1 + len(extra_splits),
     }
     return trials, summary
 
@@ -182,7 +238,7 @@ def measure_encode_rates(
 def run_trial(
     trial: Trial,
     data: TrialData,
-    metrics: dict[str, Any],
+    task: Task,
     *,
     measure_speed: bool = True,
     encode_s_per_text: dict[str, float] | None = None,
@@ -192,16 +248,21 @@ def run_trial(
     rows = sample_budget(
         pd.Series(data.train_y), trial.budget if trial.budget else FULL, trial.seed
     )
-    train_x = [data.train_x[i] for i in rows]
+    train_x = take_rows(data.train_x, rows)
     train_y = [data.train_y[i] for i in rows]
+    proba = None
     with PeakMemory() as memory:
         t0 = time.perf_counter()
         strategy.fit(train_x, train_y, label_descriptions=data.label_descriptions)
         fit_wall_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        predictions = strategy.predict(data.test_x)
+        if task.needs_proba:
+            proba = strategy.predict_proba(data.test_x)
+            predictions = np.asarray(strategy.classes_[np.argmax(proba, axis=1)], dtype=object)
+        else:
+            predictions = strategy.predict(data.test_x)
         predict_s = time.perf_counter() - t0
-    scores = {name: float(fn(data.y_true, predictions)) for name, fn in metrics.items()}
+    scores = task.evaluate(data.y_true, predictions, proba, strategy.classes_, data.options)
     p50 = p95 = throughput = size_mb = float("nan")
     parameters = 0
     if measure_speed:
@@ -215,13 +276,14 @@ def run_trial(
     # rate measured without cache (see measure_encode_rates).
     encode_train_s = 0.0
     if model is not None and strategy.needs_labels and encode_s_per_text:
-        encode_train_s = len(train_x) * encode_s_per_text.get(model, 0.0)
+        n_texts = len(train_y) * data.texts_per_row
+        encode_train_s = n_texts * encode_s_per_text.get(model, 0.0)
     return TrialResult(
         trial=trial,
         kind=strategy.kind,
         metrics=scores,
         predictions=[str(p) for p in predictions],
-        n_train=len(train_x) if strategy.needs_labels else 0,
+        n_train=len(train_y) if strategy.needs_labels else 0,
         fit_s=fit_wall_s + encode_train_s,
         fit_wall_s=fit_wall_s,
         encode_train_s=encode_train_s,
@@ -235,6 +297,8 @@ def run_trial(
         embedding_model=model,
         n_classes=len(strategy.classes_),
         execution={"pid": os.getpid(), "worker": False},
+        proba=None if proba is None else np.round(proba, 6).tolist(),
+        classes=None if proba is None else [str(c) for c in strategy.classes_],
     )
 
 
@@ -243,24 +307,27 @@ def run_trial(
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(data: TrialData, rates: dict[str, float]) -> None:
+def _init_worker(datas: dict[str, TrialData], rates: dict[str, float]) -> None:
     # Two workers on two cores: one thread each, or BLAS and torch oversubscribe the machine.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    _WORKER.update(data=data, rates=rates)
+    _WORKER.update(datas=datas, rates=rates)
 
 
 def _run_in_worker(trial: Trial) -> TrialResult:
     from crossover import tasks
     from crossover.models.embeddings import _load_model
 
-    data: TrialData = _WORKER["data"]
-    metrics = tasks.get(data.task).metrics
+    data: TrialData = _WORKER["datas"][trial.split_id]
     result = run_trial(
-        trial, data, metrics, measure_speed=False, encode_s_per_text=_WORKER["rates"]
+        trial,
+        data,
+        tasks.get(data.task),
+        measure_speed=False,
+        encode_s_per_text=_WORKER["rates"],
     )
     result.execution = {
         "pid": os.getpid(),
@@ -273,7 +340,7 @@ def _run_in_worker(trial: Trial) -> TrialResult:
 
 def _run_parallel(
     trials: list[Trial],
-    data: TrialData,
+    datas: dict[str, TrialData],
     rates: dict[str, float],
     jobs: int,
     on_done: Any,
@@ -283,7 +350,7 @@ def _run_parallel(
     # spawn, not fork: a forked copy of a process that has started torch's threads can hang.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(data, rates)
+        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(datas, rates)
     ) as pool:
         futures = [pool.submit(_run_in_worker, trial) for trial in trials]
         for future in as_completed(futures):
@@ -292,7 +359,7 @@ def _run_parallel(
 
 def run(
     trials: list[Trial],
-    data: TrialData,
+    data: TrialData | dict[str, TrialData],
     task: Task,
     *,
     reporter: Reporter | None = None,
@@ -302,11 +369,17 @@ def run(
 ) -> list[TrialResult]:
     """Run every trial not already in ``store``; return all results in the order of ``trials``.
 
-    Texts are embedded first, once per model, in this process; the timed trials run here;
-    the learning-curve trials run in ``jobs`` worker processes (here when ``jobs`` is 1).
+    ``data`` is the rows of the one split, or the rows of each split by split id (the first
+    is the primary split: only its leaderboard trials have their speed measured). Texts are
+    embedded first, once per model, in this process; the leaderboard trials run here; the
+    learning-curve trials run in ``jobs`` worker processes (here when ``jobs`` is 1).
     """
     if reporter is None:
         reporter = SilentReporter()
+    datas = data if isinstance(data, dict) else {t.split_id: data for t in trials}
+    if not datas:
+        datas = {"": data} if isinstance(data, TrialData) else {}
+    primary = next(iter(datas.values()))
     results: dict[str, TrialResult] = {}
     todo: list[Trial] = []
     for trial in trials:
@@ -327,8 +400,9 @@ def run(
         if store is not None:
             store.put(result)
 
-    prefetch_embeddings(todo, data.train_x + data.test_x, reporter)
-    rates = measure_encode_rates(todo, data.train_x) if measure_speed else {}
+    prefetch_embeddings(todo, primary.texts(), reporter)
+    rates = measure_encode_rates(todo, primary.texts("train")) if measure_speed else {}
+    primary_id = next(iter(datas))
     timed = [t for t in todo if is_timed(t)]
     curve = [t for t in todo if not is_timed(t)]
     if timed:
@@ -337,9 +411,9 @@ def run(
                 finished(
                     run_trial(
                         trial,
-                        data,
-                        task.metrics,
-                        measure_speed=measure_speed,
+                        datas.get(trial.split_id, primary),
+                        task,
+                        measure_speed=measure_speed and trial.split_id == primary_id,
                         encode_s_per_text=rates,
                     )
                 )
@@ -355,14 +429,14 @@ def run(
                 advance(done[0], None)
 
             if jobs > 1 and len(curve) > 1:
-                _run_parallel(curve, data, rates, min(jobs, len(curve)), curve_done)
+                _run_parallel(curve, datas, rates, min(jobs, len(curve)), curve_done)
             else:
                 for trial in curve:
                     curve_done(
                         run_trial(
                             trial,
-                            data,
-                            task.metrics,
+                            datas.get(trial.split_id, primary),
+                            task,
                             measure_speed=False,
                             encode_s_per_text=rates,
                         )

@@ -62,6 +62,10 @@ class TrialResult:
     #: For a model behind a paid API: ``model`` (the provider's id) and the measured
     #: ``input_tokens_per_prediction`` / ``output_tokens_per_prediction``; None when self-hosted.
     api: dict[str, Any] | None = None
+    #: Class probabilities of the test rows (rows x ``classes``), for tasks scored on them
+    #: (ROC-AUC, PR-AUC); None for tasks scored on labels only.
+    proba: list[list[float]] | None = None
+    classes: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -54,6 +54,9 @@ class Strategy(ABC):
     max_default_budget : int or None
         Learning curves run it only up to this many labels per class (and not on the full
         split) unless asked for every budget; None for no limit.
+    input_kind : {"text", "table"}
+        What ``X`` is: a sequence of texts (each made a ``str``), or a table (a pandas
+        DataFrame, one row per example; its index is reset).
     """
 
     key: ClassVar[str]
@@ -64,6 +67,7 @@ class Strategy(ABC):
     has_proba: ClassVar[bool] = False
     default: ClassVar[bool] = True
     max_default_budget: ClassVar[int | None] = None
+    input_kind: ClassVar[Literal["text", "table"]] = "text"
 
     classes_: np.ndarray
     label_descriptions_: dict[str, str]
@@ -89,19 +93,36 @@ class Strategy(ABC):
 
     # -- training and prediction ------------------------------------------------------------
 
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why the strategy cannot run on this machine (a package or weights are missing),
+        or None when it can. A study lists unavailable strategies with the reason."""
+        return None
+
+    def _inputs(self, X: Any) -> Any:
+        """``X`` as ``_fit`` and ``_predict`` take it: a list of str, or a DataFrame."""
+        if self.input_kind == "table":
+            import pandas as pd
+
+            if not isinstance(X, pd.DataFrame):
+                X = pd.DataFrame(X)
+            return X.reset_index(drop=True)
+        return [str(t) for t in X]
+
     def fit(
         self,
-        X: Sequence[str],
+        X: Any,
         y: Sequence[str],
         *,
         label_descriptions: dict[str, str] | None = None,
     ) -> Self:
-        """Train on texts ``X`` with labels ``y``; returns ``self``.
+        """Train on ``X`` (texts, or a DataFrame for a table strategy) with labels ``y``;
+        returns ``self``.
 
         A pretrained strategy receives only the sorted label set and the descriptions; the
         rows never reach its ``_fit``.
         """
-        texts = [str(t) for t in X]
+        texts = self._inputs(X)
         labels = [str(v) for v in y]
         if len(texts) != len(labels):
             raise ValueError(f"X has {len(texts)} rows but y has {len(labels)}")
@@ -121,25 +142,25 @@ class Strategy(ABC):
         if not hasattr(self, "classes_"):
             raise ModelError(f"{self.key} is not fitted yet; call fit() or load() first")
 
-    def predict(self, X: Sequence[str]) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """Predicted labels, one per input."""
         self._check_fitted()
-        return self._predict([str(t) for t in X])
+        return self._predict(self._inputs(X))
 
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n, len(classes_)), columns in the order of ``classes_``."""
         self._check_fitted()
         if not self.has_proba:
             raise NotImplementedError(f"{self.key} does not produce class probabilities")
-        return self._predict_proba([str(t) for t in X])
+        return self._predict_proba(self._inputs(X))
 
     @abstractmethod
-    def _fit(self, X: list[str] | None, y: list[str] | None) -> None: ...
+    def _fit(self, X: Any, y: list[str] | None) -> None: ...
 
     @abstractmethod
-    def _predict(self, X: list[str]) -> np.ndarray: ...
+    def _predict(self, X: Any) -> np.ndarray: ...
 
-    def _predict_proba(self, X: list[str]) -> np.ndarray:
+    def _predict_proba(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
     @contextmanager

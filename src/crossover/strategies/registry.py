@@ -44,7 +44,8 @@ class Registry:
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        import crossover.strategies.text  # noqa: F401  (registers the built-in strategies)
+        import crossover.strategies.tabular
+        import crossover.strategies.text  # noqa: F401
 
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
@@ -66,11 +67,30 @@ class Registry:
         self._load_plugins()
         return sorted(k for k, c in self._classes.items() if task is None or c.task == task)
 
-    def candidates(self, task: str) -> list[str]:
-        """The default strategies for ``task``, pretrained first, then custom, then hybrid."""
+    def candidates(self, task: str, *, has_text: bool = True) -> list[str]:
+        """The default strategies for ``task``, pretrained first, then custom, then hybrid.
+
+        Strategies unavailable on this machine (``unavailable_reason``) are left out, and so
+        are those that read a free-text column when the table has none (``has_text``).
+        """
         order = {"pretrained": 0, "custom": 1, "hybrid": 2}
-        keys = [k for k in self.keys(task) if self._classes[k].default]
+        keys = [
+            k
+            for k in self.keys(task)
+            if self._classes[k].default
+            and self._classes[k].unavailable_reason() is None
+            and (has_text or not getattr(self._classes[k], "needs_text_column", False))
+        ]
         return sorted(keys, key=lambda k: (order[self._classes[k].kind], k))
+
+    def unavailable(self, task: str) -> dict[str, str]:
+        """The strategies of ``task`` that cannot run here, with the reason."""
+        out = {}
+        for key in self.keys(task):
+            reason = self._classes[key].unavailable_reason()
+            if reason is not None:
+                out[key] = reason
+        return out
 
 
 registry = Registry()

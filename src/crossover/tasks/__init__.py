@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from crossover.errors import ConfigError
-from crossover.tasks import text_classification
+from crossover.tasks import tabular_classification, text_classification
 from crossover.tasks._base import Split, Task
 
 __all__ = ["TASKS", "Split", "Task", "get"]
 
-TASKS: dict[str, Task] = {text_classification.TASK.name: text_classification.TASK}
+TASKS: dict[str, Task] = {
+    task.name: task for task in (text_classification.TASK, tabular_classification.TASK)
+}
 
 
 def get(name: str) -> Task:
