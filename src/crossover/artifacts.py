@@ -133,12 +133,7 @@ def export_strategy(
             "summary": strategy.summary,
             "labels": [str(c) for c in strategy.classes_],
             "has_proba": bool(strategy.has_proba),
-            "input_schema": {
-                "type": "object",
-                "properties": {"text": {"type": "string", "minLength": 1}},
-                "required": ["text"],
-                "description": "one text to classify",
-            },
+            "input_schema": _input_schema(strategy),
             "embedding_model": encoder,
             "metrics": metrics or {},
             "trained_on": trained_on or {},
@@ -151,6 +146,34 @@ def export_strategy(
             out.rmdir()
         shutil.move(str(staging), out)
     return out
+
+
+_JSON_TYPES = {
+    "numeric": {"type": ["number", "null"]},
+    "categorical": {"type": ["string", "number", "boolean", "null"]},
+    "text": {"type": ["string", "null"]},
+    "datetime": {"type": ["string", "number", "null"]},
+}
+
+
+def _input_schema(strategy: Strategy) -> dict[str, Any]:
+    """JSON Schema of one input: a text, or a table row with every input column."""
+    schema_of = getattr(strategy, "input_schema", None)
+    if strategy.input_kind == "table" and schema_of is not None:
+        kinds: dict[str, str] = schema_of()
+        return {
+            "type": "object",
+            "properties": {c: {**_JSON_TYPES[k], "x-kind": k} for c, k in kinds.items()},
+            "required": list(kinds),
+            "additionalProperties": False,
+            "description": "one table row: every input column (null for a missing value)",
+        }
+    return {
+        "type": "object",
+        "properties": {"text": {"type": "string", "minLength": 1}},
+        "required": ["text"],
+        "description": "one text to classify",
+    }
 
 
 class LoadedModel:
@@ -289,12 +312,17 @@ def export_model(
         )
     test_path = Path(test) if test else (Path(paths["test"]) if paths.get("test") else None)
     spec = study.spec
+    is_table = spec.get("column_types") is not None
+    load_options = dict(study.settings.get("load") or {})
+    load_options.pop("task", None)
     dataset = load(
         source,
-        text=spec["inputs"][0],
+        text=None if is_table else spec["inputs"][0],
         label=spec["target"],
         test=test_path,
         label_descriptions=spec.get("label_descriptions"),
+        task=spec.get("task", "text-classification"),
+        **load_options,
     )
     if dataset.fingerprint != study.dataset.get("fingerprint"):
         raise DataError(
@@ -305,18 +333,24 @@ def export_model(
     import pandas as pd
 
     rows = pd.concat(frames, ignore_index=True)
-    text, target = spec["inputs"][0], spec["target"]
+    target = spec["target"]
+    inputs = rows[list(spec["inputs"])] if is_table else rows[spec["inputs"][0]].astype(str)
     board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
     params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
     fitted = registry.get(key)(**params).fit(
-        rows[text].astype(str).tolist(),
+        inputs if is_table else inputs.tolist(),
         rows[target].astype(str).tolist(),
         label_descriptions=spec.get("label_descriptions"),
     )
     metrics = {
         "headline": study.headline,
         **{m: dict(v) for m, v in study.statistics.get(key, {}).items()},
-        "measured_on": f"{study.split.get('test_rows')} held-out test rows of the study",
+        "measured_on": f"{study.split.get('test_rows')} held-out test rows of the study"
+        + (
+            f", mean over {len(study.split['split_ids'])} splits"
+            if len(study.split.get("split_ids") or []) > 1
+            else ""
+        ),
     }
     trained_on = {
         "rows": len(rows),

@@ -49,12 +49,17 @@ GLOSSARY: dict[str, str] = {
     "kind": "pretrained (used as it is), custom (trained from scratch) or hybrid (pre-trained "
     "base adapted with your data)",
     "metric": "the headline metric the row is ranked by (higher is better)",
-    "score": "the metric on the test rows",
-    "ci_low": "lower end of the 95 % bootstrap interval of score (percentile method)",
-    "ci_high": "upper end of the 95 % bootstrap interval of score",
+    "score": "the metric on the test rows; with repeated splits (small tables), its mean over "
+    "the splits",
+    "ci_low": "lower end of the 95 % bootstrap interval of score (percentile method); with "
+    "repeated splits, of the corrected resampled t interval across the splits (Nadeau & "
+    "Bengio 2003: the variance of the mean is (1/J + n_test/n_train) times the splits' "
+    "variance, since the splits share training rows)",
+    "ci_high": "upper end of that interval",
     "delta_vs_best": "score minus the best strategy's score (0 for the best; negative = worse)",
     "significant": "whether the 95 % paired-bootstrap interval of delta_vs_best excludes 0 "
-    "(empty for the best strategy)",
+    "(with repeated splits: the corrected t interval of the per-split differences); empty for "
+    "the best strategy",
     "fit_s": "seconds to train on the training rows, including encoding them with the "
     "pre-trained model (the embedding cache skips that work, so it is charged back at a rate "
     "timed without cache on up to 512 training texts); for a pretrained strategy, encoding "
@@ -76,6 +81,14 @@ GLOSSARY: dict[str, str] = {
     "fit_s_mean": "fit seconds, mean over seeds",
     "accuracy": "share of test rows predicted correctly",
     "macro_f1": "unweighted mean of the per-class F1 scores",
+    "pr_auc": "tables: average precision of the positive class (area under the precision-recall "
+    "curve, no interpolation); a random ranking scores the positive rate. Multi-class: "
+    "one-vs-rest, macro-averaged",
+    "roc_auc": "tables: area under the ROC curve of the positive class (one-vs-rest macro "
+    "average for several classes); 0.5 is a random ranking",
+    "recall_at_fpr": "tables, binary: the share of positives caught at a threshold whose "
+    "false-positive rate is at most --fpr (default 0.01)",
+    "brier": "tables: mean squared error of the predicted probabilities (lower is better)",
 }
 
 

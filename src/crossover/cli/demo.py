@@ -1,4 +1,4 @@
-"""``crossover demo``: ``compare`` on the bundled support-tickets example."""
+"""``crossover demo``: ``compare`` on a bundled example (support tickets, or card fraud)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,70 @@ from pathlib import Path
 import typer
 
 from crossover.cli._common import user_errors
-from crossover.cli.compare import DEFAULT_MODEL, run_compare
+from crossover.cli.compare import DEFAULT_MODEL, TableOptions, run_compare
+
+EXAMPLES = ("tickets", "fraud")
+
+#: The fraud example's review cost: what one analyst review of a flagged transaction costs
+#: (an assumption of the demo, in the unit of the amount column; pass --cost-fp to compare).
+FRAUD_REVIEW_COST = 5.0
 
 
 @user_errors
 def demo_command(
-    out: Path = typer.Option(Path("crossover-demo"), "--out", help="Output folder."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output folder (default: crossover-demo, crossover-demo-fraud)."
+    ),
     model: str = typer.Option(DEFAULT_MODEL, "--model", help="Sentence-transformers model."),
     scenario: Path | None = typer.Option(
         None, "--scenario", readable=False, help="YAML business assumptions (see compare)."
     ),
+    example: str = typer.Option(
+        "tickets",
+        "--example",
+        help="tickets: 1,300 support tickets, 12 intents (text-classification); fraud: "
+        "12,000 card transactions, 3 % fraud, with merchant descriptions "
+        "(tabular-classification).",
+    ),
 ) -> None:
-    """Compare the default strategies on the bundled support tickets (1,300 rows, 12 intents),
-    price them under the scenario and recommend one."""
+    """Compare the default strategies on a bundled example, price them under the scenario
+    and recommend one."""
     from crossover.data import example_path
+    from crossover.errors import ConfigError
 
+    if example not in EXAMPLES:
+        raise ConfigError(f"--example {example!r}: use one of {', '.join(EXAMPLES)}")
+    if example == "fraud":
+        data = example_path("fraud_transactions")
+        typer.secho(
+            f"demo data: {data} (generated transactions; see make_fraud.py beside it). "
+            "Split on time: train on the first 80 % of the period, test on the rest; "
+            f"customer_id left out (2,500 values: an identifier, not a category); a flagged "
+            f"transaction costs {FRAUD_REVIEW_COST:g} to review",
+            err=True,
+        )
+        run_compare(
+            data,
+            test=None,
+            text=None,
+            label="is_fraud",
+            strategies=None,
+            model=model,
+            label_descriptions=None,
+            out=out or Path("crossover-demo-fraud"),
+            seed=0,
+            use_cache=True,
+            strict=False,
+            scenario=scenario,
+            table=TableOptions(
+                task="tabular-classification",
+                drop=["customer_id"],
+                time="timestamp",
+                amount="amount",
+                cost_fp=FRAUD_REVIEW_COST,
+            ),
+        )
+        return
     data = example_path("support_tickets")
     descriptions = data.with_name("support_tickets_labels.yaml")
     typer.secho(f"demo data: {data} with label descriptions {descriptions.name}", err=True)
@@ -33,7 +82,7 @@ def demo_command(
         strategies=None,
         model=model,
         label_descriptions=descriptions,
-        out=out,
+        out=out or Path("crossover-demo"),
         seed=0,
         use_cache=True,
         strict=False,

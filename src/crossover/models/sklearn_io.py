@@ -11,7 +11,9 @@ __all__ = ["TRUSTED_EXTRA_TYPES", "load_sklearn", "save_sklearn"]
 
 # Types trusted beyond skops' own defaults (which cover scikit-learn, numpy and scipy).
 # Anything else found in a file is refused: a model folder may come from anywhere.
-TRUSTED_EXTRA_TYPES: frozenset[str] = frozenset()
+# ``numpy.dtype``: a dtype given as an estimator parameter (OrdinalEncoder(dtype=np.float64));
+# skops stores it as the dtype's name and rebuilds it with ``numpy.dtype(name)``, no code runs.
+TRUSTED_EXTRA_TYPES: frozenset[str] = frozenset({"numpy.dtype"})
 
 
 def save_sklearn(obj: Any, path: Path) -> None:

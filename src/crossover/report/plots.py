@@ -45,8 +45,10 @@ def _json(fig: go.Figure) -> str:
     return str(pio.to_json(fig, validate=False, pretty=False))
 
 
-def forest_chart(rows: Sequence[dict[str, Any]], metric: str) -> str | None:
-    """Score and 95 % interval per strategy, best at the top."""
+def forest_chart(
+    rows: Sequence[dict[str, Any]], metric: str, interval: str = "bootstrap intervals"
+) -> str | None:
+    """Score and 95 % interval per strategy, best at the top; ``interval`` names its kind."""
     import plotly.graph_objects as go
 
     if not rows:
@@ -75,7 +77,7 @@ def forest_chart(rows: Sequence[dict[str, Any]], metric: str) -> str | None:
         )
     _layout(
         fig,
-        f"{metric} with 95 % bootstrap intervals",
+        f"{metric} with 95 % {interval}",
         height=120 + 45 * len(rows),
         xaxis={"title": metric},
         yaxis={"categoryorder": "array", "categoryarray": [r["strategy"] for r in ordered]},
