@@ -189,10 +189,14 @@ class LoadedModel:
         self.embedding_model: str | None = encoder["id"] if encoder else None
         self._encoder_path = directory / encoder["path"] if encoder else None
 
-    def predict(self, texts: list[str]) -> list[str]:
+    def predict(self, texts: Any) -> list[str]:
+        """Labels, one per input: ``texts`` is a list of texts, or for a table model
+        (``input_kind == "table"``) a pandas DataFrame of rows with every input column."""
         return [str(v) for v in self.strategy.predict(texts)]
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
+    def predict_proba(self, texts: Any) -> np.ndarray:
+        """Class probabilities, one row per input (texts or DataFrame rows, as ``predict``),
+        columns in the order of ``labels``."""
         if not self.has_proba:
             raise ModelError(f"{self.manifest['strategy']} gives no class probabilities")
         return np.asarray(self.strategy.predict_proba(texts), dtype=np.float64)
@@ -334,11 +338,13 @@ def export_model(
 
     rows = pd.concat(frames, ignore_index=True)
     target = spec["target"]
-    inputs = rows[list(spec["inputs"])] if is_table else rows[spec["inputs"][0]].astype(str)
+    inputs: Any = (
+        rows[list(spec["inputs"])] if is_table else rows[spec["inputs"][0]].astype(str).tolist()
+    )
     board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
     params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
     fitted = registry.get(key)(**params).fit(
-        inputs if is_table else inputs.tolist(),
+        inputs,
         rows[target].astype(str).tolist(),
         label_descriptions=spec.get("label_descriptions"),
     )

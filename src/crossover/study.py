@@ -359,12 +359,12 @@ class Study:
             trained = [r for r in on_primary if r.kind != "pretrained"]
             chosen = {r.trial.hash: r for r in trained}
             chosen[best_pre.trial.hash] = best_pre
-            samples = self._resample(chosen, (metric,))
-            base = samples[best_pre.trial.hash][metric]
+            resampled = self._resample(chosen, (metric,))
+            base = resampled[best_pre.trial.hash][metric]
             groups: dict[tuple[str, int | str], list[np.ndarray]] = {}
             for r in trained:
                 key = (r.trial.strategy, r.trial.budget)
-                groups.setdefault(key, []).append(samples[r.trial.hash][metric])
+                groups.setdefault(key, []).append(resampled[r.trial.hash][metric])
             for key, samples in groups.items():
                 diff = np.mean(samples, axis=0) - base
                 low, high = percentile_interval(diff)

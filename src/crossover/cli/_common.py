@@ -123,6 +123,8 @@ def print_leaderboard(study: Study) -> None:
 
 def print_thresholds(study: Study, console: Any) -> None:
     """Tables with --amount and --cost-fp: each strategy's threshold and the money it saves."""
+    from crossover.report.data import threshold_text
+
     if not study.thresholds:
         return
     amount = study.spec.get("amount")
@@ -134,7 +136,8 @@ def print_thresholds(study: Study, console: Any) -> None:
     )
     for strategy, t in sorted(study.thresholds.items(), key=lambda kv: -kv[1]["saved"]):
         console.print(
-            f"  {strategy}: threshold {t['threshold']:.4g}, loss {t['loss']:,.0f} against "
+            f"  {strategy}: threshold {threshold_text(t['threshold'])}, loss {t['loss']:,.0f} "
+            "against "
             f"{t['no_model_loss']:,.0f} without a model: saves {t['saved']:,.0f} "
             f"({t['saved_per_1k_rows']:,.0f} per 1,000 rows)"
         )

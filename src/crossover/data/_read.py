@@ -91,16 +91,22 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
             text = _decode(raw, path, warnings)
             if suffix in _TEXT_FORMATS:
                 sep = _TEXT_FORMATS[suffix]
-                kinds: dict[str, object] = (
-                    {} if typed else {"dtype": str, "keep_default_na": False, "na_values": [""]}
-                )
-                frame = pd.read_csv(
-                    io.StringIO(text),
-                    sep=sep,
-                    **kinds,  # type: ignore[arg-type]
-                    # Tab-separated exports rarely quote; a stray quote must not swallow rows.
-                    quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
-                )
+                # Tab-separated exports rarely quote; a stray quote must not swallow rows.
+                if typed:
+                    frame = pd.read_csv(
+                        io.StringIO(text),
+                        sep=sep,
+                        quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
+                    )
+                else:
+                    frame = pd.read_csv(
+                        io.StringIO(text),
+                        sep=sep,
+                        dtype=str,
+                        keep_default_na=False,
+                        na_values=[""],
+                        quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
+                    )
             elif suffix in _JSONL:
                 frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
             else:

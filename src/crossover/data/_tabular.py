@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from crossover.errors import DataError
@@ -28,8 +29,10 @@ def labels_as_text(values: pd.Series) -> pd.Series:
     kept = values.dropna()
     if pd.api.types.is_float_dtype(kept) and (kept == kept.round()).all():
         return kept.astype("int64").astype(str)
-    if pd.api.types.is_bool_dtype(kept):
-        return kept.map({True: "1", False: "0"})
+    if pd.api.types.is_bool_dtype(kept) or (
+        len(kept) and all(isinstance(v, bool | np.bool_) for v in kept)
+    ):
+        return kept.map(lambda v: "1" if v else "0")
     return kept.astype(str).str.strip()
 
 
@@ -68,6 +71,10 @@ def prepare_table(
         raise DataError(f"{source}: no column {amount!r} (--amount); name the money column")
     if amount is not None and not pd.api.types.is_numeric_dtype(frame[amount]):
         raise DataError(f"{source}: the --amount column {amount!r} must hold numbers")
+    # The label as text before any check, so that --positive names a class as it is reported
+    # ("1", not 1.0 for an integer label pandas widened for a missing value, nor True).
+    frame = frame.copy()
+    frame[label] = labels_as_text(frame[label]).reindex(frame.index)
     try:
         types = infer_column_types(
             frame, label, categorical=categorical, text_columns=text_columns, drop=drop, time=time

@@ -28,7 +28,8 @@ class BootstrapSamples:
 
 def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(values, [tail, 100.0 - tail])
+    # A resample on which a metric is undefined (no positive row drawn) is NaN: left out.
+    low, high = np.nanpercentile(values, [tail, 100.0 - tail])
     return float(low), float(high)
 
 

@@ -111,7 +111,9 @@ class TrialData:
         return len(self.text_columns) if isinstance(self.train_x, pd.DataFrame) else 1
 
 
-def take_rows(x: list[str] | pd.DataFrame, rows: Sequence[int]) -> list[str] | pd.DataFrame:
+def take_rows(
+    x: list[str] | pd.DataFrame, rows: Sequence[int] | np.ndarray
+) -> list[str] | pd.DataFrame:
     """The rows at positions ``rows`` of a list of texts or of a table."""
     if isinstance(x, pd.DataFrame):
         return x.iloc[list(rows)].reset_index(drop=True)

@@ -38,7 +38,9 @@ def _average_precision(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     recall = np.divide(tp, total, out=np.zeros_like(tp), where=total > 0)
     steps = np.diff(np.c_[np.zeros(len(tp)), recall], axis=1)
     out = (steps * precision).sum(axis=1)
-    return np.where(total[:, 0] > 0, out, np.nan)
+    # Undefined (NaN) without a positive or without a negative, like metrics.pr_auc.
+    defined = (total[:, 0] > 0) & (fp[:, -1] > 0)
+    return np.asarray(np.where(defined, out, np.nan), dtype=np.float64)
 
 
 def _roc_auc(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -46,7 +48,8 @@ def _roc_auc(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     tp0, fp0 = np.c_[zero, tp], np.c_[zero, fp]
     area = (np.diff(fp0, axis=1) * (tp0[:, 1:] + tp0[:, :-1]) / 2.0).sum(axis=1)
     denominator = tp[:, -1] * fp[:, -1]
-    return np.divide(area, denominator, out=np.full(len(tp), np.nan), where=denominator > 0)
+    auc = np.divide(area, denominator, out=np.full(len(tp), np.nan), where=denominator > 0)
+    return np.asarray(auc, dtype=np.float64)
 
 
 def _recall_at_fpr(tp: np.ndarray, fp: np.ndarray, fpr: float) -> np.ndarray:
@@ -54,7 +57,9 @@ def _recall_at_fpr(tp: np.ndarray, fp: np.ndarray, fpr: float) -> np.ndarray:
     # fp never decreases along a row, so the allowed thresholds are a prefix of it.
     last = allowed.sum(axis=1) - 1
     caught = np.where(last >= 0, tp[np.arange(len(tp)), np.maximum(last, 0)], 0.0)
-    return np.divide(caught, tp[:, -1], out=np.full(len(tp), np.nan), where=tp[:, -1] > 0)
+    defined = (tp[:, -1] > 0) & (fp[:, -1] > 0)
+    recall = np.divide(caught, tp[:, -1], out=np.full(len(tp), np.nan), where=defined)
+    return np.asarray(recall, dtype=np.float64)
 
 
 def binary_score_samples(
@@ -96,8 +101,14 @@ def multiclass_score_samples(
         pr.append(_average_precision(tp, fp))
         roc.append(_roc_auc(tp, fp))
     brier = counts @ ((proba - onehot) ** 2).sum(axis=1) / counts.sum(axis=1)
-    return {
-        "pr_auc": np.nanmean(np.vstack(pr), axis=0),
-        "roc_auc": np.nanmean(np.vstack(roc), axis=0),
-        "brier": brier,
-    }
+    return {"pr_auc": _mean_defined(pr), "roc_auc": _mean_defined(roc), "brier": brier}
+
+
+def _mean_defined(per_class: list[np.ndarray]) -> np.ndarray:
+    """Per resample, the mean over the classes where the metric is defined (NaN if none)."""
+    stacked = np.vstack(per_class)
+    defined = ~np.isnan(stacked)
+    total = np.where(defined, stacked, 0.0).sum(axis=0)
+    count = defined.sum(axis=0)
+    mean = np.divide(total, count, out=np.full(stacked.shape[1], np.nan), where=count > 0)
+    return np.asarray(mean, dtype=np.float64)

@@ -108,8 +108,9 @@ class ReportData:
         missing: list[str] = []
         n_splits = len(study.split.get("split_ids") or [])
         interval = (
-            f"corrected t intervals across {n_splits} splits" if study.repeated else "bootstrap "
-            "intervals"
+            f"corrected t intervals across {n_splits} splits"
+            if study.repeated
+            else "bootstrap intervals"
         )
         charts: dict[str, str | None] = {"forest": plots.forest_chart(rows, metric, interval)}
         curves = study.curves or {}
@@ -283,7 +284,7 @@ def _threshold_rows(study: Study) -> list[dict[str, str]]:
     return [
         {
             "strategy": name,
-            "threshold": f"{t['threshold']:.4g}",
+            "threshold": threshold_text(t["threshold"]),
             "flagged": f"{t['flagged']:,}",
             "caught": f"{t['caught']:,}",
             "loss": _num(t["loss"], 0),
@@ -293,6 +294,13 @@ def _threshold_rows(study: Study) -> list[dict[str, str]]:
         }
         for name, t in rows
     ]
+
+
+def threshold_text(value: float | None) -> str:
+    """A threshold score; ``inf`` (JSON: null) means that flagging nothing is cheapest."""
+    if value is None or not math.isfinite(value):
+        return "flag nothing"
+    return f"{value:.4g}"
 
 
 def _threshold_note(study: Study) -> str:

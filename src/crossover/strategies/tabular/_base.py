@@ -172,7 +172,7 @@ def load_gbm(path: Path, name: str, state: dict[str, Any]) -> GbmClassifier:
         booster = lightgbm.Booster(model_str=model_file.read_text())
     except lightgbm.basic.LightGBMError as exc:
         raise ModelError(f"{model_file}: not a readable LightGBM model ({exc})") from exc
-    model.model_ = _Booster(booster)
+    model.model_ = _Booster(booster)  # type: ignore[assignment]
     return model
 
 
