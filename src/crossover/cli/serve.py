@@ -32,7 +32,7 @@ def serve_command(
         "it (Authorization: Bearer KEY). The key itself never goes on the command line.",
     ),
     max_batch: int | None = typer.Option(
-        None, "--max-batch", help="Most texts per request (default 256)."
+        None, "--max-batch", help="Most texts or table rows per request (default 256)."
     ),
     max_text_chars: int | None = typer.Option(
         None, "--max-text-chars", help="Most characters per text (default 10000)."
@@ -43,7 +43,7 @@ def serve_command(
         help="Longest a request to an embedding model waits to share a model call (default 5).",
     ),
     micro_batch: int | None = typer.Option(
-        None, "--micro-batch", help="Most texts in one model call (default 64)."
+        None, "--micro-batch", help="Most texts or rows in one model call (default 64)."
     ),
 ) -> None:
     """Serve MODEL_DIR over HTTP: /v1/predict, /v1/embeddings, /metrics, docs at /docs."""

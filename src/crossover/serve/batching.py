@@ -1,12 +1,13 @@
 """``MicroBatcher``: concurrent requests share one model call.
 
-Each request puts its texts in a queue and awaits a future. One worker task takes the oldest
-request, waits at most ``max_wait_s`` (counted from when that request arrived) for others to
-fill the micro-batch up to ``max_size`` texts, runs the model once on all of them in a thread
-(so the event loop keeps accepting requests meanwhile), and hands every request its own slice
-of the results. Under light load a request waits at most ``max_wait_s``; under heavy load the
-queue fills during each model call, batches grow toward ``max_size``, and throughput rises
-because an embedding model costs far less per text in a batch than one text at a time.
+Each request puts its items (texts, or the rows of a table) in a queue and awaits a future. One
+worker task takes the oldest request, waits at most ``max_wait_s`` (counted from when that
+request arrived) for others to fill the micro-batch up to ``max_size`` items, runs the model
+once on all of them in a thread (so the event loop keeps accepting requests meanwhile), and
+hands every request its own slice of the results. Under light load a request waits at most
+``max_wait_s``; under heavy load the queue fills during each model call, batches grow toward
+``max_size``, and throughput rises because a model costs far less per item in a batch than
+one item at a time (an embedding model's encoder; a table model's per-call preprocessing).
 
 A request larger than ``max_size`` is never split: it runs as its own batch.
 """
@@ -25,6 +26,7 @@ from typing import Generic, TypeVar
 
 __all__ = ["BatcherStopped", "MicroBatcher"]
 
+T = TypeVar("T")
 R = TypeVar("R")
 logger = logging.getLogger("crossover.serve")
 
@@ -34,26 +36,26 @@ class BatcherStopped(RuntimeError):
 
 
 @dataclass
-class _Pending(Generic[R]):
-    texts: list[str]
+class _Pending(Generic[T, R]):
+    items: list[T]
     future: asyncio.Future[list[R]]
     arrived: float = field(default_factory=time.monotonic)
 
 
-class MicroBatcher(Generic[R]):
-    """Group the texts of concurrent ``submit`` calls into calls of ``fn``.
+class MicroBatcher(Generic[T, R]):
+    """Group the items of concurrent ``submit`` calls into calls of ``fn``.
 
     Parameters
     ----------
     fn : callable
-        Takes a list of texts and returns one result per text, in order. It runs in a worker
-        thread, one call at a time.
+        Takes a list of items (texts, table rows) and returns one result per item, in order.
+        It runs in a worker thread, one call at a time.
     max_size : int
-        Most texts in one call of ``fn`` (a single larger request runs alone).
+        Most items in one call of ``fn`` (a single larger request runs alone).
     max_wait_s : float
         Longest the oldest waiting request is held back to let the batch fill.
     on_batch : callable, optional
-        Called with the number of texts of every call of ``fn`` (for metrics).
+        Called with the number of items of every call of ``fn`` (for metrics).
     executor : Executor, optional
         Where ``fn`` runs; default: asyncio's default thread pool. Batchers that share one
         model should share a one-thread executor, so that the model never runs twice at once.
@@ -61,7 +63,7 @@ class MicroBatcher(Generic[R]):
 
     def __init__(
         self,
-        fn: Callable[[list[str]], Sequence[R]],
+        fn: Callable[[list[T]], Sequence[R]],
         *,
         max_size: int,
         max_wait_s: float,
@@ -75,10 +77,10 @@ class MicroBatcher(Generic[R]):
         self.max_wait_s = max_wait_s
         self.on_batch = on_batch
         self.executor = executor
-        self._queue: collections.deque[_Pending[R]] = collections.deque()
-        self._queued_texts = 0
+        self._queue: collections.deque[_Pending[T, R]] = collections.deque()
+        self._queued = 0  # items in the queue
         self._arrived = asyncio.Event()  # set while the queue is not empty
-        self._full = asyncio.Event()  # set while the queue holds max_size texts or more
+        self._full = asyncio.Event()  # set while the queue holds max_size items or more
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -101,39 +103,40 @@ class MicroBatcher(Generic[R]):
             pending = self._queue.popleft()
             if not pending.future.done():
                 pending.future.set_exception(BatcherStopped("the server is shutting down"))
-        self._queued_texts = 0
+        self._queued = 0
 
-    async def submit(self, texts: list[str]) -> list[R]:
-        """Results of ``fn`` for ``texts``, computed together with other waiting requests."""
+    async def submit(self, items: list[T]) -> list[R]:
+        """Results of ``fn`` for ``items``, computed together with other waiting requests."""
         if not self.running:
             raise BatcherStopped("the model is not being served (starting or shutting down)")
-        pending: _Pending[R] = _Pending(list(texts), asyncio.get_running_loop().create_future())
+        future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
+        pending: _Pending[T, R] = _Pending(list(items), future)
         self._queue.append(pending)
-        self._queued_texts += len(pending.texts)
+        self._queued += len(pending.items)
         self._arrived.set()
-        if self._queued_texts >= self.max_size:
+        if self._queued >= self.max_size:
             self._full.set()
         return await pending.future
 
-    def _take(self) -> list[_Pending[R]]:
+    def _take(self) -> list[_Pending[T, R]]:
         """The oldest requests that fit in one batch (always at least one if any is queued)."""
-        batch: list[_Pending[R]] = []
+        batch: list[_Pending[T, R]] = []
         size = 0
         while self._queue:
             head = self._queue[0]
             if head.future.done():  # its caller went away (cancelled)
                 self._queue.popleft()
-                self._queued_texts -= len(head.texts)
+                self._queued -= len(head.items)
                 continue
-            if batch and size + len(head.texts) > self.max_size:
+            if batch and size + len(head.items) > self.max_size:
                 break
             self._queue.popleft()
-            self._queued_texts -= len(head.texts)
+            self._queued -= len(head.items)
             batch.append(head)
-            size += len(head.texts)
+            size += len(head.items)
         if not self._queue:
             self._arrived.clear()
-        if self._queued_texts < self.max_size:
+        if self._queued < self.max_size:
             self._full.clear()
         return batch
 
@@ -144,7 +147,7 @@ class MicroBatcher(Generic[R]):
                 self._arrived.clear()
                 continue
             wait_s = self._queue[0].arrived + self.max_wait_s - time.monotonic()
-            if wait_s > 0 and self._queued_texts < self.max_size:
+            if wait_s > 0 and self._queued < self.max_size:
                 try:
                     async with asyncio.timeout(wait_s):
                         await self._full.wait()
@@ -154,15 +157,15 @@ class MicroBatcher(Generic[R]):
             if batch:
                 await self._run(batch)
 
-    async def _run(self, batch: list[_Pending[R]]) -> None:
-        texts = [text for pending in batch for text in pending.texts]
+    async def _run(self, batch: list[_Pending[T, R]]) -> None:
+        items = [item for pending in batch for item in pending.items]
         if self.on_batch is not None:
-            self.on_batch(len(texts))
+            self.on_batch(len(items))
         try:
             loop = asyncio.get_running_loop()
-            results = await loop.run_in_executor(self.executor, self.fn, texts)
-            if len(results) != len(texts):
-                raise RuntimeError(f"the model gave {len(results)} results for {len(texts)} texts")
+            results = await loop.run_in_executor(self.executor, self.fn, items)
+            if len(results) != len(items):
+                raise RuntimeError(f"the model gave {len(results)} results for {len(items)} items")
         except asyncio.CancelledError:  # stopped during the call: nobody may wait forever
             for pending in batch:
                 if not pending.future.done():
@@ -176,7 +179,7 @@ class MicroBatcher(Generic[R]):
             return
         start = 0
         for pending in batch:
-            end = start + len(pending.texts)
+            end = start + len(pending.items)
             if not pending.future.done():
                 pending.future.set_result(list(results[start:end]))
             start = end

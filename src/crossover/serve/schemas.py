@@ -9,6 +9,8 @@ The size limits depend on the server's ``ServeSettings``: :func:`check_limits` a
 after parsing (a breach is a 422 of type ``too_large``), and :func:`document_limits` writes
 them into the app's OpenAPI schema (``maxItems``, ``maxLength``) for clients and
 schema-driven tests.
+
+A table model's predict body is built from its columns: see :mod:`crossover.serve.table`.
 """
 
 from __future__ import annotations

@@ -21,9 +21,11 @@ class ServeSettings(BaseModel):
     Parameters
     ----------
     max_batch : int, default=256
-        Most texts in one request; a longer batch is answered 422.
+        Most texts (or, for a table model, rows) in one request; a longer batch is answered
+        422.
     max_text_chars : int, default=10_000
-        Most characters in one text; a longer text is answered 422.
+        Most characters in one text (or in one string value of a table row); a longer one is
+        answered 422.
     api_key_env : str or None, default=None
         Name of the environment variable that holds the API key. When set, every ``/v1``
         route needs the key (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``). The key
@@ -31,7 +33,8 @@ class ServeSettings(BaseModel):
     max_wait_ms : float, default=5
         Longest a request to an embedding model waits for others to share its model call.
     max_size : int, default=64
-        Most texts in one model call (a micro-batch); a request larger than this runs alone.
+        Most texts (or table rows) in one model call (a micro-batch); a request larger than
+        this runs alone.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
