@@ -11,6 +11,7 @@ from crossover.strategies.registry import register
 from crossover.strategies.tabular._base import (
     TabularStrategy,
     leaf_count,
+    lgbm_threads,
     load_gbm,
     min_leaf_rows,
     save_gbm,
@@ -37,7 +38,7 @@ class TabularGbm(TabularStrategy):
         imbalance: str = "none",
         learning_rate: float = 0.05,
         num_leaves: int = 31,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
         random_state: int = 0,
     ) -> None:
         self.column_types = column_types
@@ -53,7 +54,7 @@ class TabularGbm(TabularStrategy):
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
             min_child_samples=min_leaf_rows(n_rows),
-            n_jobs=self.n_jobs,
+            n_jobs=lgbm_threads(self.n_jobs),
             random_state=self.random_state,
         )
 
