@@ -231,3 +231,32 @@ def test_cli_compare_unknown_task_exits_2(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --task 'nonsense'"), result.stderr
     assert "tabular-classification" in lines[0]
+
+
+def test_export_of_a_table_study_retrains_with_its_load_options_and_serves_rows(
+    tmp_path: Path,
+) -> None:
+    """compare (time split, a dropped column) -> study.json -> export -> load_model: the model
+    is trained on every row read the same way, takes the study's input columns, and predicts."""
+    from crossover._api import write_outputs
+    from crossover.artifacts import export_model, load_model
+
+    path = tmp_path / "tx.csv"
+    frame = _table().assign(row_id=[f"r{i}" for i in range(N_ROWS)])
+    frame.to_csv(path, index=False)
+    study = _compare(path, time="ts", drop=["noise"], strategies="tabular.gbm")
+    write_outputs(study, tmp_path / "study", report=False)
+
+    model_dir = export_model(tmp_path / "study", tmp_path / "model", strategy="tabular.gbm")
+    model = load_model(model_dir)
+
+    manifest = model.manifest
+    assert manifest["task"] == TABLE
+    assert manifest["trained_on"]["rows"] == N_ROWS
+    columns = manifest["input_schema"]["required"]
+    assert set(columns) == {"signal", "amount", "channel"}  # no ts, noise, row_id or label
+    proba = model.predict_proba(frame[columns])
+    assert proba.shape == (N_ROWS, 2)
+    positive = model.labels.index("1")
+    truth = frame["y"].to_numpy() == 1
+    assert proba[truth, positive].mean() > proba[~truth, positive].mean() + 0.3
