@@ -1,6 +1,9 @@
-"""The custom tabular models: ``TablePreprocessor``, ``GbmClassifier``, ``LinearClassifier``."""
+"""The custom tabular models: ``TablePreprocessor``, ``GbmClassifier``, ``LinearClassifier``,
+``ForestClassifier`` and ``BlendClassifier``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,10 +11,18 @@ import pytest
 
 from crossover.errors import DataError, ModelError
 from crossover.tasks.tabular import infer_column_types, pr_auc, repeated_stratified_splits
-from crossover.tasks.tabular.models import GbmClassifier, LinearClassifier, TablePreprocessor
+from crossover.tasks.tabular.models import (
+    BlendClassifier,
+    ForestClassifier,
+    GbmClassifier,
+    LinearClassifier,
+    TablePreprocessor,
+    _simplex_grid,
+)
 from tests.conftest import shared_data
 
-MODELS = [GbmClassifier, LinearClassifier]
+Model = GbmClassifier | LinearClassifier | ForestClassifier | BlendClassifier
+MODELS = [GbmClassifier, LinearClassifier, ForestClassifier, BlendClassifier]
 
 
 def _table(n: int = 600, n_classes: int = 2, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -95,7 +106,7 @@ def test_table_preprocessor_names_a_missing_column() -> None:
 @pytest.mark.parametrize("model_class", MODELS)
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_model_probabilities_have_the_right_shape_and_beat_chance(
-    model_class: type[GbmClassifier | LinearClassifier], n_classes: int
+    model_class: type[Model], n_classes: int
 ) -> None:
     frame, y = _table(n_classes=n_classes)
     test_frame, test_y = _table(300, n_classes=n_classes, seed=1)
@@ -110,17 +121,19 @@ def test_model_probabilities_have_the_right_shape_and_beat_chance(
 
 @pytest.mark.parametrize("model_class", MODELS)
 def test_model_infers_column_types_when_none_are_given(
-    model_class: type[GbmClassifier | LinearClassifier],
+    model_class: type[Model],
 ) -> None:
     frame, y = _table()
     model = model_class().fit(frame, y)
-    assert "transaction_id" not in model.preprocessor_.feature_names_out_
+    fitted = model.estimators_ if isinstance(model, BlendClassifier) else [model]
+    for member in fitted:
+        assert "transaction_id" not in member.preprocessor_.feature_names_out_
     assert model.predict_proba(frame).shape == (len(frame), 2)
 
 
 @pytest.mark.parametrize("model_class", MODELS)
 def test_model_survives_unseen_categories_and_all_missing_rows(
-    model_class: type[GbmClassifier | LinearClassifier],
+    model_class: type[Model],
 ) -> None:
     frame, y = _table()
     model = model_class().fit(frame, y)
@@ -140,7 +153,7 @@ def test_model_survives_unseen_categories_and_all_missing_rows(
 
 @pytest.mark.parametrize("model_class", MODELS)
 def test_model_is_deterministic_for_a_seed(
-    model_class: type[GbmClassifier | LinearClassifier],
+    model_class: type[Model],
 ) -> None:
     frame, y = _table()
     first = model_class().fit(frame, y).predict_proba(frame)
@@ -188,7 +201,7 @@ def test_gbm_classifier_rejects_an_unknown_imbalance() -> None:
 
 @pytest.mark.parametrize("model_class", MODELS)
 def test_model_refuses_to_predict_before_fit(
-    model_class: type[GbmClassifier | LinearClassifier],
+    model_class: type[Model],
 ) -> None:
     frame, _ = _table(10)
     with pytest.raises(ModelError, match="not fitted"):
@@ -218,3 +231,193 @@ def test_gbm_classifier_on_the_credit_card_sample_reaches_pr_auc_0_90() -> None:
         model = GbmClassifier(types).fit(features.iloc[train], y[train])
         scores.append(pr_auc(y[test], model.predict_proba(features.iloc[test])[:, 1]))
     assert np.mean(scores) >= 0.90, scores
+
+
+def _dense(x: object) -> np.ndarray:
+    return np.asarray(x.todense() if hasattr(x, "todense") else x)
+
+
+def test_table_preprocessor_quantile_maps_numeric_features_to_a_normal_shape() -> None:
+    frame, y = _table(400)
+    frame = frame.assign(amount=np.random.default_rng(5).lognormal(3.0, 2.0, size=len(frame)))
+    types = infer_column_types(frame.assign(label=y), "label")
+    plain = TablePreprocessor(types, "onehot", scale=True).fit(frame)
+    mapped = TablePreprocessor(types, "onehot", scale=True, quantile=True).fit(frame)
+    column = plain.feature_names_out_.index("amount")
+    assert mapped.feature_names_out_ == plain.feature_names_out_
+    skewed = _dense(plain.transform(frame))[:, column]
+    normal = _dense(mapped.transform(frame))[:, column]
+
+    def skew(v: np.ndarray) -> float:
+        return float(np.mean(((v - v.mean()) / v.std()) ** 3))
+
+    assert skew(skewed) > 3.0 and abs(skew(normal)) < 0.5
+    assert abs(np.median(normal)) < 0.1
+    assert np.corrcoef(np.argsort(np.argsort(skewed)), np.argsort(np.argsort(normal)))[0, 1] > 0.99
+
+
+def test_table_preprocessor_quantile_works_on_fewer_rows_than_quantiles() -> None:
+    frame, y = _table(30)
+    types = infer_column_types(frame.assign(label=y), "label")
+    out = TablePreprocessor(types, "onehot", scale=True, quantile=True).fit_transform(frame)
+    assert out.shape[0] == 30 and np.isfinite(_dense(out)).all()
+
+
+def test_linear_classifier_quantile_is_off_by_default_and_changes_the_features() -> None:
+    frame, y = _table()
+    plain = LinearClassifier().fit(frame, y)
+    mapped = LinearClassifier(quantile=True).fit(frame, y)
+    assert plain.preprocessor_.quantile is False and mapped.preprocessor_.quantile is True
+    assert not np.allclose(plain.predict_proba(frame), mapped.predict_proba(frame))
+
+
+def test_forest_classifier_codes_missing_and_unseen_categories_as_minus_one() -> None:
+    frame, y = _table()
+    model = ForestClassifier(n_estimators=20).fit(frame, y)
+    new = frame.head(3).assign(colour=["purple", "red", None])
+    x = model._features(model.preprocessor_.transform(new))
+    codes = x[:, model.preprocessor_.categorical_indices_[0]]
+    assert codes[0] == -1.0 and codes[1] >= 0.0 and codes[2] == -1.0
+    assert not np.isnan(x).any()
+    assert model.model_.n_estimators == 20 and len(model.model_.estimators_) == 20
+
+
+def test_blend_classifier_defaults_to_equal_weights_of_linear_and_trees() -> None:
+    frame, y = _table()
+    model = BlendClassifier().fit(frame, y)
+    assert [type(m) for m in model.estimators_] == [LinearClassifier, ForestClassifier]
+    assert model.estimators_[0].quantile is True
+    np.testing.assert_allclose(model.weights_, [0.5, 0.5])
+
+
+def test_blend_classifier_is_the_geometric_mean_of_its_members_for_two_classes() -> None:
+    frame, y = _table()
+    model = BlendClassifier().fit(frame, y)
+    linear, trees = (np.clip(m.predict_proba(frame), 1e-4, 1.0) for m in model.estimators_)
+    logit = 0.5 * (np.log(linear[:, 1] / linear[:, 0]) + np.log(trees[:, 1] / trees[:, 0]))
+    np.testing.assert_allclose(model.predict_proba(frame)[:, 1], 1.0 / (1.0 + np.exp(-logit)))
+
+
+def test_blend_classifier_with_one_weight_gives_that_member() -> None:
+    frame, y = _table(n_classes=3)
+    test_frame, _ = _table(200, n_classes=3, seed=1)
+    blend = BlendClassifier(weights=[1.0, 0.0]).fit(frame, y)
+    alone = LinearClassifier(quantile=True).fit(frame, y).predict_proba(test_frame)
+    expected = np.clip(alone, 1e-4, 1.0)
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(blend.predict_proba(test_frame), expected, atol=1e-12)
+    np.testing.assert_allclose(blend.weights_, [1.0, 0.0])
+
+
+def test_blend_classifier_normalises_given_weights() -> None:
+    frame, y = _table()
+    model = BlendClassifier(weights=(1.0, 3.0)).fit(frame, y)
+    np.testing.assert_allclose(model.weights_, [0.25, 0.75])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_blend_classifier_cv_weights_lie_on_the_grid_and_repeat_for_a_seed(
+    n_classes: int,
+) -> None:
+    frame, y = _table(n_classes=n_classes)
+    first = BlendClassifier(weights="cv", n_folds=3, random_state=4).fit(frame, y)
+    second = BlendClassifier(weights="cv", n_folds=3, random_state=4).fit(frame, y)
+    np.testing.assert_array_equal(first.weights_, second.weights_)
+    np.testing.assert_array_equal(first.predict_proba(frame), second.predict_proba(frame))
+    assert first.weights_.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(first.weights_ * 10, np.round(first.weights_ * 10), atol=1e-9)
+
+
+def test_blend_classifier_cv_weights_drop_a_useless_member() -> None:
+    """On an XOR label a linear model is at chance: inner CV gives the trees the most weight."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=800), rng.normal(size=800)
+    frame = pd.DataFrame({"a": a, "b": b})
+    y = np.where((a > 0) ^ (b > 0), "yes", "no")
+    model = BlendClassifier(weights="cv", n_folds=3).fit(frame, y)
+    assert model.weights_[1] >= 0.8
+
+
+def test_blend_classifier_cv_falls_back_to_equal_weights_when_a_class_is_tiny() -> None:
+    frame, _ = _table(60)
+    y = np.where(np.arange(60) < 3, "rare", "common")
+    model = BlendClassifier(weights="cv", n_folds=5).fit(frame, y)
+    np.testing.assert_allclose(model.weights_, [0.5, 0.5])
+
+
+def test_blend_classifier_with_the_gbm_handles_three_classes() -> None:
+    frame, y = _table(n_classes=3)
+    model = BlendClassifier(members=("linear", "trees", "gbm")).fit(frame, y)
+    assert isinstance(model.estimators_[2], GbmClassifier)
+    proba = model.predict_proba(frame)
+    assert proba.shape == (len(frame), 3) and model.classes_.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(model.weights_, [1 / 3] * 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"members": ("linear", "knn")}, "unknown blend member"),
+        ({"members": ()}, "at least one member"),
+        ({"weights": "best"}, "weights must be"),
+        ({"weights": [1.0]}, "one non-negative number per member"),
+        ({"weights": [-1.0, 2.0]}, "one non-negative number per member"),
+        ({"weights": [0.0, 0.0]}, "not all zero"),
+    ],
+)
+def test_blend_classifier_rejects_bad_members_and_weights(
+    kwargs: dict[str, object], match: str
+) -> None:
+    frame, y = _table(100)
+    with pytest.raises(ModelError, match=match):
+        BlendClassifier(**kwargs).fit(frame, y)  # type: ignore[arg-type]
+
+
+def test_simplex_grid_sums_to_one_and_starts_nearest_to_equal() -> None:
+    grid = _simplex_grid(3, 10)
+    assert len(grid) == 66
+    assert all(w.sum() == pytest.approx(1.0) for w in grid)
+    assert np.abs(grid[0] - 1 / 3).sum() == min(np.abs(w - 1 / 3).sum() for w in grid)
+    np.testing.assert_allclose(_simplex_grid(2, 10)[0], [0.5, 0.5])
+
+
+def test_blend_classifier_on_the_credit_card_sample_beats_its_members() -> None:
+    frame = pd.read_csv(shared_data("creditcard_fraud", "creditcard_sample.csv"))
+    types = infer_column_types(frame, "Class")
+    features, y = frame.drop(columns="Class"), frame["Class"].to_numpy()
+    blend, members = [], []
+    for train, test in repeated_stratified_splits(y, n_repeats=3):
+        model = BlendClassifier(types).fit(features.iloc[train], y[train])
+        blend.append(pr_auc(y[test], model.predict_proba(features.iloc[test])[:, 1]))
+        members.append(
+            [pr_auc(y[test], m.predict_proba(features.iloc[test])[:, 1]) for m in model.estimators_]
+        )
+    assert np.mean(blend) >= 0.945, blend
+    assert np.mean(blend) > np.mean(members, axis=0).max(), (blend, members)
+
+
+def test_blend_classifier_state_round_trips_through_skops(tmp_path: Path) -> None:
+    """Every learned part is plain scikit-learn state that skops writes without pickle; the
+    only type beyond skops' defaults and crossover's ``TRUSTED_EXTRA_TYPES`` is the trees'
+    ``sklearn.tree._tree.Tree`` (rebuilt by skops from its arrays)."""
+    import skops.io as sio
+
+    from crossover.models.sklearn_io import TRUSTED_EXTRA_TYPES
+
+    frame, y = _table()
+    model = BlendClassifier().fit(frame, y)
+    before = model.predict_proba(frame)
+    allowed = TRUSTED_EXTRA_TYPES | {"sklearn.tree._tree.Tree"}
+
+    def round_trip(obj: object, name: str) -> object:
+        path = tmp_path / f"{name}.skops"
+        sio.dump(obj, path)
+        untrusted = set(sio.get_untrusted_types(file=path))
+        assert untrusted <= allowed, untrusted
+        return sio.load(path, trusted=sorted(untrusted))
+
+    for k, member in enumerate(model.estimators_):
+        member.model_ = round_trip(member.model_, f"{k}-model")
+        member.preprocessor_.transformer_ = round_trip(member.preprocessor_.transformer_, f"{k}")
+    np.testing.assert_array_equal(model.predict_proba(frame), before)
