@@ -13,7 +13,9 @@ __all__ = ["TRUSTED_EXTRA_TYPES", "load_sklearn", "save_sklearn"]
 # Anything else found in a file is refused: a model folder may come from anywhere.
 # ``numpy.dtype``: a dtype given as an estimator parameter (OrdinalEncoder(dtype=np.float64));
 # skops stores it as the dtype's name and rebuilds it with ``numpy.dtype(name)``, no code runs.
-TRUSTED_EXTRA_TYPES: frozenset[str] = frozenset({"numpy.dtype"})
+# ``sklearn.tree._tree.Tree``: a fitted tree of a forest; skops rebuilds it from its node
+# arrays (its own loader for this type), never by unpickling.
+TRUSTED_EXTRA_TYPES: frozenset[str] = frozenset({"numpy.dtype", "sklearn.tree._tree.Tree"})
 
 
 def save_sklearn(obj: Any, path: Path) -> None:

@@ -23,15 +23,23 @@ from crossover.errors import DataError, ModelError
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
 from crossover.strategies.base import Strategy
 from crossover.tasks.tabular.columns import ColumnTypes, infer_column_types
-from crossover.tasks.tabular.models import GbmClassifier, LinearClassifier, TablePreprocessor
+from crossover.tasks.tabular.models import (
+    BlendClassifier,
+    ForestClassifier,
+    GbmClassifier,
+    LinearClassifier,
+    TablePreprocessor,
+)
 
 __all__ = [
     "TabularStrategy",
     "leaf_count",
     "lgbm_threads",
+    "load_blend",
     "load_gbm",
     "load_preprocessor",
     "min_leaf_rows",
+    "save_blend",
     "save_gbm",
     "save_preprocessor",
 ]
@@ -109,6 +117,7 @@ def save_preprocessor(pre: TablePreprocessor, path: Path, name: str) -> dict[str
         "kinds": dict(pre.types.kinds),
         "encoding": pre.encoding,
         "scale": pre.scale,
+        "quantile": bool(getattr(pre, "quantile", False)),
         "feature_names_out": pre.feature_names_out_,
         "categorical_indices": pre.categorical_indices_,
     }
@@ -116,7 +125,9 @@ def save_preprocessor(pre: TablePreprocessor, path: Path, name: str) -> dict[str
 
 def load_preprocessor(path: Path, name: str, state: dict[str, Any]) -> TablePreprocessor:
     types = ColumnTypes(label=_LABEL, kinds=dict(state["kinds"]))
-    pre = TablePreprocessor(types, state["encoding"], scale=bool(state["scale"]))
+    pre = TablePreprocessor(
+        types, state["encoding"], scale=bool(state["scale"]), quantile=bool(state["quantile"])
+    )
     pre.transformer_ = load_sklearn(path / f"{name}.skops")
     pre.feature_names_out_ = list(state["feature_names_out"])
     pre.categorical_indices_ = list(state["categorical_indices"])
@@ -201,8 +212,54 @@ def save_linear(model: LinearClassifier, path: Path, name: str) -> dict[str, Any
 
 
 def load_linear(path: Path, name: str, state: dict[str, Any]) -> LinearClassifier:
-    model = LinearClassifier()
+    model = LinearClassifier(quantile=bool(state["preprocessor"]["quantile"]))
     model.preprocessor_ = load_preprocessor(path, f"{name}.preprocessor", state["preprocessor"])
     model.classes_ = np.array(state["classes"], dtype=object)
     model.model_ = load_sklearn(path / f"{name}.skops")
+    return model
+
+
+def save_forest(model: ForestClassifier, path: Path, name: str) -> dict[str, Any]:
+    save_sklearn(model.model_, path / f"{name}.skops")
+    return {
+        "preprocessor": save_preprocessor(model.preprocessor_, path, f"{name}.preprocessor"),
+        "classes": [str(c) for c in model.classes_],
+    }
+
+
+def load_forest(path: Path, name: str, state: dict[str, Any]) -> ForestClassifier:
+    model = ForestClassifier()
+    model.preprocessor_ = load_preprocessor(path, f"{name}.preprocessor", state["preprocessor"])
+    model.classes_ = np.array(state["classes"], dtype=object)
+    model.model_ = load_sklearn(path / f"{name}.skops")
+    return model
+
+
+_SAVERS = {"linear": save_linear, "trees": save_forest, "gbm": save_gbm}
+_LOADERS = {"linear": load_linear, "trees": load_forest, "gbm": load_gbm}
+
+
+def save_blend(model: BlendClassifier, path: Path, name: str) -> dict[str, Any]:
+    """Save each member of a fitted ``BlendClassifier`` in its own safe format."""
+    members = list(model.members)
+    return {
+        "members": members,
+        "weights": [float(w) for w in model.weights_],
+        "classes": [str(c) for c in model.classes_],
+        "states": [
+            _SAVERS[m](est, path, f"{name}.{i}.{m}")  # type: ignore[operator]
+            for i, (m, est) in enumerate(zip(members, model.estimators_, strict=True))
+        ],
+    }
+
+
+def load_blend(path: Path, name: str, state: dict[str, Any]) -> BlendClassifier:
+    members = list(state["members"])
+    model = BlendClassifier(members=members)
+    model.classes_ = np.array(state["classes"], dtype=object)
+    model.weights_ = np.asarray(state["weights"], dtype=float)
+    model.estimators_ = [
+        _LOADERS[m](path, f"{name}.{i}.{m}", s)
+        for i, (m, s) in enumerate(zip(members, state["states"], strict=True))
+    ]
     return model
