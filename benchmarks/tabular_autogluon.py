@@ -167,20 +167,11 @@ def _run_autogluon(
 # --- crossover's side ---
 
 
-class _RawLightGbm:
-    """Default ``LGBMClassifier()`` on the numeric columns as they are (the reference)."""
-
-    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> _RawLightGbm:
-        import lightgbm
-
-        self.model_ = lightgbm.LGBMClassifier(verbose=-1).fit(frame.to_numpy(dtype=float), y)
-        return self
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model_.predict_proba(frame.to_numpy(dtype=float)))
-
-
 def _crossover_candidates(types: Any) -> dict[str, Any]:
+    # The reference model is tabular_fraud.py's (imported here: the AutoGluon worker, which
+    # runs in its own venv, never needs it).
+    from tabular_fraud import _RawLightGbm
+
     from crossover.tasks.tabular.models import (
         BlendClassifier,
         ForestClassifier,

@@ -203,7 +203,11 @@ def load_gbm(path: Path, name: str, state: dict[str, Any]) -> GbmClassifier:
     return model
 
 
-def save_linear(model: LinearClassifier, path: Path, name: str) -> dict[str, Any]:
+def save_linear(
+    model: LinearClassifier | ForestClassifier, path: Path, name: str
+) -> dict[str, Any]:
+    """Save a fitted ``LinearClassifier`` or ``ForestClassifier``: preprocessor and model, both
+    scikit-learn objects, as skops files."""
     save_sklearn(model.model_, path / f"{name}.skops")
     return {
         "preprocessor": save_preprocessor(model.preprocessor_, path, f"{name}.preprocessor"),
@@ -219,14 +223,6 @@ def load_linear(path: Path, name: str, state: dict[str, Any]) -> LinearClassifie
     return model
 
 
-def save_forest(model: ForestClassifier, path: Path, name: str) -> dict[str, Any]:
-    save_sklearn(model.model_, path / f"{name}.skops")
-    return {
-        "preprocessor": save_preprocessor(model.preprocessor_, path, f"{name}.preprocessor"),
-        "classes": [str(c) for c in model.classes_],
-    }
-
-
 def load_forest(path: Path, name: str, state: dict[str, Any]) -> ForestClassifier:
     model = ForestClassifier()
     model.preprocessor_ = load_preprocessor(path, f"{name}.preprocessor", state["preprocessor"])
@@ -235,7 +231,7 @@ def load_forest(path: Path, name: str, state: dict[str, Any]) -> ForestClassifie
     return model
 
 
-_SAVERS = {"linear": save_linear, "trees": save_forest, "gbm": save_gbm}
+_SAVERS = {"linear": save_linear, "trees": save_linear, "gbm": save_gbm}
 _LOADERS = {"linear": load_linear, "trees": load_forest, "gbm": load_gbm}
 
 
