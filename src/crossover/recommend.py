@@ -4,7 +4,9 @@ The rule (:data:`RULE`):
 
 1. Drop every candidate that breaks a constraint of the scenario, saying which and why.
 2. Among the rest, take the best headline score, and every candidate statistically tied with
-   it (the 95 % paired-bootstrap interval of the difference on the same test rows includes 0).
+   it (the 95 % paired interval of the difference includes 0: the bootstrap on the same test
+   rows, or, when a small table is measured over repeated splits, the corrected resampled t
+   interval of the per-split differences).
 3. Of those, choose the lowest total cost over the horizon (setup + every month, with growth);
    on equal cost, the higher score.
 
@@ -29,7 +31,8 @@ __all__ = ["RULE", "Recommendation", "decide"]
 
 RULE = (
     "Drop the candidates that break a constraint; among the rest, keep the best score and those "
-    "statistically tied with it (95 % paired-bootstrap interval of the difference includes 0); "
+    "statistically tied with it (the 95 % paired interval of the difference includes 0: "
+    "bootstrap on the test rows, or corrected t across repeated splits); "
     "choose the lowest total cost over the horizon, then the higher score."
 )
 _KINDS = ("pretrained", "custom", "hybrid")
