@@ -1,0 +1,212 @@
+"""Tests of the recommenders on a small synthetic shop with two tastes and some cold items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crossover.errors import ConfigError, DataError, ModelError
+from crossover.tasks.recommendation import holdout_last, ndcg_at_k, relevant_items
+from crossover.tasks.recommendation.models import (
+    AlsRecommender,
+    ContentRecommender,
+    HybridRecommender,
+    PopularityRecommender,
+)
+from tests.conftest import FAST_MODEL
+
+_TOPICS = {
+    "space": ["rocket", "galaxy", "astronaut", "planet", "alien", "spaceship"],
+    "kitchen": ["recipe", "bread", "cooking", "soup", "baking", "chef"],
+}
+N_WARM = 20  # warm items per topic
+N_COLD = 3  # items per topic with text and no interaction
+
+
+def _item_id(topic: str, i: int) -> str:
+    return f"{topic}-{i}"
+
+
+def make_shop(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """30 users per topic, each with 9 items of their topic (space items more popular)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for topic in _TOPICS:
+        weights = np.linspace(2.0, 1.0, N_WARM)
+        weights /= weights.sum()
+        n_users = 40 if topic == "space" else 30
+        for u in range(n_users):
+            chosen = rng.choice(N_WARM, size=9, replace=False, p=weights)
+            for t, i in enumerate(chosen):
+                rows.append({"user": f"{topic}-user-{u}", "item": _item_id(topic, i), "t": t})
+    interactions = pd.DataFrame(rows)
+    items = []
+    for topic, words in _TOPICS.items():
+        for i in range(N_WARM + N_COLD):
+            picked = [words[(i + j) % len(words)] for j in range(3)]
+            items.append({"item": _item_id(topic, i), "title": " ".join(picked), "genres": topic})
+    return interactions, pd.DataFrame(items)
+
+
+def _cold(topic: str) -> set[str]:
+    return {_item_id(topic, i) for i in range(N_WARM, N_WARM + N_COLD)}
+
+
+Recommender = PopularityRecommender | ContentRecommender | AlsRecommender | HybridRecommender
+FACTORIES: dict[str, Callable[[], Recommender]] = {
+    "popularity": PopularityRecommender,
+    "content": lambda: ContentRecommender(model_id=FAST_MODEL),
+    "content-neighbours": lambda: ContentRecommender(model_id=FAST_MODEL, profile="neighbours"),
+    "als": lambda: AlsRecommender(factors=8, iterations=10),
+    "bpr": lambda: AlsRecommender(algorithm="bpr", factors=8, iterations=50),
+    "item-knn": lambda: AlsRecommender(algorithm="item-knn", neighbours=10),
+    "hybrid": lambda: HybridRecommender(
+        time="t", factors=8, iterations=10, n_validation=2, model_id=FAST_MODEL
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def shop() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return make_shop()
+
+
+@pytest.fixture(scope="module")
+def fitted(shop: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, Recommender]:
+    interactions, items = shop
+    return {name: make().fit(interactions, items) for name, make in FACTORIES.items()}
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_recommend_honours_k_and_excludes_seen(
+    name: str, shop: tuple[pd.DataFrame, pd.DataFrame], fitted: dict[str, Recommender]
+) -> None:
+    interactions, items = shop
+    model = fitted[name]
+    users = ["space-user-0", "kitchen-user-3", "space-user-7"]
+    lists = model.recommend(users, k=5)
+    assert list(lists) == users
+    catalogue = set(items["item"])
+    for user, ranked in lists.items():
+        seen = set(interactions.loc[interactions["user"] == user, "item"])
+        assert len(ranked) == 5
+        assert len(set(ranked)) == 5
+        assert set(ranked) <= catalogue
+        assert not set(ranked) & seen
+    with_seen = model.recommend(users, k=40, exclude_seen=False)
+    assert any(
+        set(with_seen[u]) & set(interactions.loc[interactions["user"] == u, "item"]) for u in users
+    )
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_recommend_is_deterministic(
+    name: str, shop: tuple[pd.DataFrame, pd.DataFrame], fitted: dict[str, Recommender]
+) -> None:
+    interactions, items = shop
+    users = sorted(interactions["user"].unique())[:10]
+    again = FACTORIES[name]().fit(interactions, items)
+    assert again.recommend(users, k=5) == fitted[name].recommend(users, k=5)
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_recommend_unknown_user_falls_back_to_popularity(
+    name: str, fitted: dict[str, Recommender]
+) -> None:
+    popular = fitted["popularity"].recommend(["nobody"], k=4)["nobody"]
+    got = fitted[name].recommend(["nobody", "space-user-0"], k=4)
+    assert got["nobody"] == popular
+    counts = make_shop()[0]["item"].value_counts()
+    assert popular == counts.index[:4].tolist()
+
+
+@pytest.mark.parametrize(
+    "name", ["content", "content-neighbours", "als", "bpr", "item-knn", "hybrid"]
+)
+def test_recommend_items_ranks_a_session_by_its_taste(
+    name: str, fitted: dict[str, Recommender]
+) -> None:
+    history = [_item_id("kitchen", i) for i in range(5)]
+    excluded = _item_id("kitchen", 5)
+    ranked = fitted[name].recommend_items(history, k=5, exclude=[excluded])
+    assert len(ranked) == 5
+    assert not set(ranked) & {*history, excluded}
+    assert all(str(item).startswith("kitchen") for item in ranked)
+
+
+def test_recommend_items_empty_history_is_popularity(fitted: dict[str, Recommender]) -> None:
+    model = fitted["hybrid"]
+    assert model.recommend_items([], k=3) == fitted["popularity"].recommend(["x"], k=3)["x"]
+
+
+def test_recommend_items_unknown_id_raises(fitted: dict[str, Recommender]) -> None:
+    with pytest.raises(DataError, match="not in the catalogue"):
+        fitted["als"].recommend_items(["space-0", "no-such-item"], k=3)
+
+
+def test_cold_items_reachable_by_content_and_hybrid_not_cf(fitted: dict[str, Recommender]) -> None:
+    cold = _cold("space") | _cold("kitchen")
+    everything = 10_000
+    for name in ("als", "bpr", "item-knn"):
+        lists = fitted[name].recommend(["space-user-0"], k=everything)
+        assert not set(lists["space-user-0"]) & cold
+    for name in ("content", "content-neighbours", "hybrid"):
+        ranked = fitted[name].recommend(["space-user-0"], k=everything)["space-user-0"]
+        assert _cold("space") <= set(ranked)
+        # The cold items of the user's taste come before every item of the other taste.
+        first_other = min(i for i, item in enumerate(ranked) if str(item).startswith("kitchen"))
+        assert max(ranked.index(item) for item in _cold("space")) < first_other
+
+
+def test_als_learns_the_tastes_better_than_popularity(
+    shop: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    interactions, items = shop
+    train, test, _ = holdout_last(interactions, "user", "item", time="t", n_test=2)
+    relevant = relevant_items(test, "user", "item")
+    scores, in_taste = {}, {}
+    for name in ("popularity", "als", "hybrid"):
+        model = FACTORIES[name]().fit(train, items)
+        lists = model.recommend(list(relevant), k=5)
+        scores[name] = ndcg_at_k(lists, relevant, 5).mean
+        hits = [str(i).split("-")[0] == str(u).split("-")[0] for u, r in lists.items() for i in r]
+        in_taste[name] = float(np.mean(hits))
+    assert scores["als"] > scores["popularity"] + 0.05
+    assert scores["hybrid"] > scores["popularity"]
+    assert in_taste["hybrid"] > 0.95
+    assert in_taste["als"] > 0.95 > 0.7 > in_taste["popularity"]
+
+
+def test_hybrid_chooses_its_shrinkage_on_an_inner_split(fitted: dict[str, Recommender]) -> None:
+    model = fitted["hybrid"]
+    assert isinstance(model, HybridRecommender)
+    assert set(model.validation_ndcg_) == {float(c) for c in model.shrinkages}
+    assert model.shrinkage_ in model.validation_ndcg_
+    assert model.validation_ndcg_[model.shrinkage_] == max(model.validation_ndcg_.values())
+
+
+def test_unfitted_model_raises() -> None:
+    with pytest.raises(ModelError, match="not fitted"):
+        AlsRecommender().recommend(["u"], k=3)
+
+
+def test_content_needs_items(shop: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    with pytest.raises(ConfigError, match="needs an items frame"):
+        ContentRecommender(model_id=FAST_MODEL).fit(shop[0])
+
+
+def test_bad_k_and_algorithm_raise(
+    shop: tuple[pd.DataFrame, pd.DataFrame], fitted: dict[str, Recommender]
+) -> None:
+    with pytest.raises(ConfigError, match="k must be"):
+        fitted["popularity"].recommend(["space-user-0"], k=0)
+    with pytest.raises(ConfigError, match="algorithm must be"):
+        AlsRecommender(algorithm="svd").fit(shop[0])  # type: ignore[arg-type]
+
+
+def test_missing_columns_raise(shop: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    with pytest.raises(DataError, match="no column"):
+        PopularityRecommender(user="customer").fit(shop[0])
