@@ -63,6 +63,7 @@ def _strategy_params(
     cache_dir: str | None,
     time_budget_s: float | None,
     column_types: dict[str, str] | None = None,
+    time_column: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The options a user sets once for every strategy that takes them."""
     params: dict[str, dict[str, Any]] = {}
@@ -71,6 +72,8 @@ def _strategy_params(
         p: dict[str, Any] = {}
         if "column_types" in names and column_types is not None:
             p["column_types"] = column_types
+        if "time_column" in names and time_column in (column_types or {}):
+            p["time_column"] = time_column
         if "model" in names:
             p["model"] = model
         if "cache_dir" in names and cache_dir is not None:
@@ -235,7 +238,9 @@ def compare(
     with tempfile.TemporaryDirectory(prefix="crossover-nocache-") as scratch:
         # Without the persistent cache, texts are still embedded once per run: in a scratch cache.
         cache_dir = None if use_cache else scratch
-        params = _strategy_params(keys, model, cache_dir, time_budget_s, spec.column_types)
+        params = _strategy_params(
+            keys, model, cache_dir, time_budget_s, spec.column_types, spec.time
+        )
         trials, plan_summary = plan(
             keys,
             params,

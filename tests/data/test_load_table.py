@@ -409,3 +409,43 @@ def test_dataset_options_record_the_load_options(tmp_path: Path) -> None:
 def test_dataframe_source_is_named_in_errors() -> None:
     with pytest.raises(DataError, match=r"^<DataFrame>: no column 'nope' \(--label\)"):
         load(_frame(), task=TABLE, label="nope")
+
+
+def test_a_time_column_of_dates_is_also_a_calendar_feature_without_its_absolute_time() -> None:
+    """--time splits on the column; when it holds dates, its hour, weekday and month are
+    features, but not its absolute time (the test period lies beyond every training time)."""
+    from crossover.strategies.tabular import TabularGbm
+
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "when": pd.date_range("2026-01-01", periods=n, freq="7h").strftime("%Y-%m-%dT%H:%M"),
+            "amount": rng.gamma(2.0, 30.0, n),
+            "y": (rng.random(n) < 0.2).astype(int),
+        }
+    )
+    dataset = load(frame, task="tabular-classification", label="y", time="when")
+    assert dataset.spec.column_types is not None
+    assert dataset.spec.column_types["when"] == "datetime"
+    assert "when" in dataset.spec.inputs
+
+    x, y = dataset.frame[list(dataset.spec.inputs)], dataset.frame["y"]
+    model = TabularGbm(column_types=dataset.spec.column_types, time_column="when").fit(x, y)
+    names = model.estimator_.preprocessor_.feature_names_out_
+    assert "when__hour" in names and "when__day_of_week" in names
+    assert "when__epoch_s" not in names
+    # Without time_column the same column is an ordinary datetime, absolute time included.
+    plain = TabularGbm(column_types=dataset.spec.column_types).fit(x, y)
+    assert "when__epoch_s" in plain.estimator_.preprocessor_.feature_names_out_
+
+
+def test_a_time_column_of_numbers_splits_but_is_no_feature() -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    frame = pd.DataFrame(
+        {"t": np.arange(n) * 17.0, "x": rng.normal(size=n), "y": (rng.random(n) < 0.2).astype(int)}
+    )
+    dataset = load(frame, task="tabular-classification", label="y", time="t")
+    assert "t" not in dataset.spec.inputs
+    assert "t" in dataset.frame.columns  # still there to split on

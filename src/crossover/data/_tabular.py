@@ -93,8 +93,23 @@ def prepare_table(
         )
     labels = labels_as_text(rows[label])
     chosen = resolve_positive(labels, positive)
-    keep = [*features, *([time] if time else [])]
+    kinds = {c: str(types.kinds[c]) for c in features}
+    if time is not None and _holds_dates(rows, time, label):
+        # A time column of dates is a feature too: its hour, weekday and month (the models
+        # leave out its absolute time, which the most recent test rows lie beyond).
+        kinds[time] = "datetime"
+        features = [*features, time]
+    keep = [*features, *([time] if time and time not in features else [])]
     out = rows[keep].reset_index(drop=True)
     out[label] = labels.to_numpy()
-    kinds = {c: str(types.kinds[c]) for c in features}
     return out, kinds, None if chosen is None else str(chosen), label
+
+
+def _holds_dates(frame: pd.DataFrame, time: str, label: str) -> bool:
+    """Whether the time column holds dates (not a counter of seconds or a row number)."""
+    from crossover.tasks.tabular import infer_column_types
+
+    if time not in frame.columns:
+        return False
+    kinds = infer_column_types(frame[[time, label]], label).kinds
+    return kinds.get(time) == "datetime"

@@ -55,13 +55,17 @@ class TabularStrategy(Strategy):
     has_proba = True
 
     column_types: dict[str, str] | None
+    #: The time column the study splits on (``--time``), when it is also a datetime input:
+    #: its calendar parts are features, its absolute time is not.
+    time_column: str | None = None
     columns_: list[str]
     column_types_: dict[str, str]
 
     def _types(self, frame: pd.DataFrame, y: list[str]) -> ColumnTypes:
         if self.column_types:
             kinds = {c: k for c, k in self.column_types.items() if c in frame.columns}
-            return ColumnTypes(label=_LABEL, kinds=kinds)  # type: ignore[arg-type]
+            time = self.time_column if self.time_column in kinds else None
+            return ColumnTypes(label=_LABEL, kinds=kinds, time=time)  # type: ignore[arg-type]
         return infer_column_types(frame.assign(**{_LABEL: y}), _LABEL)
 
     def _columns(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -115,6 +119,7 @@ def save_preprocessor(pre: TablePreprocessor, path: Path, name: str) -> dict[str
     save_sklearn(pre.transformer_, path / f"{name}.skops")
     return {
         "kinds": dict(pre.types.kinds),
+        "time": pre.types.time,
         "encoding": pre.encoding,
         "scale": pre.scale,
         "quantile": bool(getattr(pre, "quantile", False)),
@@ -124,7 +129,7 @@ def save_preprocessor(pre: TablePreprocessor, path: Path, name: str) -> dict[str
 
 
 def load_preprocessor(path: Path, name: str, state: dict[str, Any]) -> TablePreprocessor:
-    types = ColumnTypes(label=_LABEL, kinds=dict(state["kinds"]))
+    types = ColumnTypes(label=_LABEL, kinds=dict(state["kinds"]), time=state.get("time"))
     pre = TablePreprocessor(
         types, state["encoding"], scale=bool(state["scale"]), quantile=bool(state["quantile"])
     )

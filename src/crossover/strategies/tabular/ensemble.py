@@ -40,12 +40,14 @@ class TabularEnsemble(TabularStrategy):
         self,
         *,
         column_types: dict[str, str] | None = None,
+        time_column: str | None = None,
         members: tuple[str, ...] | list[str] = ("linear", "trees"),
         weights: str | None = None,
         n_jobs: int | None = None,
         random_state: int = 0,
     ) -> None:
         self.column_types = column_types
+        self.time_column = time_column
         self.members = members
         self.weights = weights
         self.n_jobs = n_jobs

@@ -35,6 +35,7 @@ class TabularGbm(TabularStrategy):
         self,
         *,
         column_types: dict[str, str] | None = None,
+        time_column: str | None = None,
         imbalance: str = "none",
         learning_rate: float = 0.05,
         num_leaves: int = 31,
@@ -42,6 +43,7 @@ class TabularGbm(TabularStrategy):
         random_state: int = 0,
     ) -> None:
         self.column_types = column_types
+        self.time_column = time_column
         self.imbalance = imbalance
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves

@@ -47,6 +47,7 @@ class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
         self,
         *,
         column_types: dict[str, str] | None = None,
+        time_column: str | None = None,
         model: str = DEFAULT_MODEL,
         n_components: int = 16,
         cache_dir: str | None = None,
@@ -57,6 +58,7 @@ class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
         random_state: int = 0,
     ) -> None:
         self.column_types = column_types
+        self.time_column = time_column
         self.model = model
         self.n_components = n_components
         self.cache_dir = cache_dir
@@ -97,7 +99,7 @@ class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
             self.reducers_[column] = PCA(n, random_state=self.random_state).fit(vectors)
             kinds.update({f"{column}__emb{i}": "numeric" for i in range(n)})
         model = GbmClassifier(
-            ColumnTypes(label=types.label, kinds=kinds),  # type: ignore[arg-type]
+            ColumnTypes(label=types.label, kinds=kinds, time=types.time),  # type: ignore[arg-type]
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
             min_child_samples=min_leaf_rows(len(X)),

@@ -27,10 +27,12 @@ class TabularLinear(TabularStrategy):
         self,
         *,
         column_types: dict[str, str] | None = None,
+        time_column: str | None = None,
         C: float = 1.0,
         random_state: int = 0,
     ) -> None:
         self.column_types = column_types
+        self.time_column = time_column
         self.C = C
         self.random_state = random_state
 

@@ -71,11 +71,13 @@ class TabPfn(TabularStrategy):
         self,
         *,
         column_types: dict[str, str] | None = None,
+        time_column: str | None = None,
         n_estimators: int = 4,
         device: str = "auto",
         random_state: int = 0,
     ) -> None:
         self.column_types = column_types
+        self.time_column = time_column
         self.n_estimators = n_estimators
         self.device = device
         self.random_state = random_state

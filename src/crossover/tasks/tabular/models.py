@@ -154,7 +154,10 @@ class TablePreprocessor:
         for column in self.types.numeric:
             parts[column] = _as_floats(frame[column])
         for column in self.types.datetime:
-            parts.update(_date_parts(frame[column], column))
+            # The time column a study splits on gives its calendar parts only: the test period
+            # lies beyond every training time, so its absolute time would only extrapolate.
+            absolute = column != self.types.time
+            parts.update(_date_parts(frame[column], column, absolute=absolute))
         for column in self._categorical:
             parts[column] = _as_strings(frame[column])
         return pd.DataFrame(parts, index=frame.index)
@@ -681,7 +684,7 @@ def _as_strings(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _date_parts(values: pd.Series, column: str) -> dict[str, np.ndarray]:
+def _date_parts(values: pd.Series, column: str, *, absolute: bool = True) -> dict[str, np.ndarray]:
     times = parse_dates(values)
     epoch = (times - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
     parts = {
@@ -693,6 +696,7 @@ def _date_parts(values: pd.Series, column: str) -> dict[str, np.ndarray]:
     return {
         f"{column}__{name}": pd.Series(parts[name]).to_numpy(dtype=float, na_value=np.nan)
         for name in _DATE_PARTS
+        if absolute or name != "epoch_s"
     }
 
 
