@@ -15,6 +15,7 @@ from crossover.tasks.recommendation.models import (
     ContentRecommender,
     HybridRecommender,
     PopularityRecommender,
+    _with_slots,
 )
 from tests.conftest import FAST_MODEL
 
@@ -186,6 +187,57 @@ def test_hybrid_chooses_its_shrinkage_on_an_inner_split(fitted: dict[str, Recomm
     assert set(model.validation_ndcg_) == {float(c) for c in model.shrinkages}
     assert model.shrinkage_ in model.validation_ndcg_
     assert model.validation_ndcg_[model.shrinkage_] == max(model.validation_ndcg_.values())
+
+
+def test_with_slots_reserves_the_last_places_for_cold_candidates() -> None:
+    scores = np.array([5.0, 4.0, 3.0, 2.0, 1.0, -np.inf])  # item 5 is masked
+    cold = np.array([-np.inf, -np.inf, -np.inf, 0.5, 0.9, 9.0])
+    tiebreak = np.arange(6)
+    assert _with_slots(scores, cold, 3, 0, tiebreak).tolist() == [0, 1, 2]
+    assert _with_slots(scores, cold, 3, 1, tiebreak).tolist() == [0, 1, 4]
+    assert _with_slots(scores, cold, 3, 2, tiebreak).tolist() == [0, 4, 3]
+    assert _with_slots(scores, cold, 1, 1, tiebreak).tolist() == [0]  # one place stays warm
+    assert _with_slots(scores, cold, 3, 1, tiebreak, gate=1.0).tolist() == [0, 1, 2]
+    no_cold = np.full(6, -np.inf)
+    assert _with_slots(scores, no_cold, 3, 2, tiebreak).tolist() == [0, 1, 2]  # filled
+
+
+def test_hybrid_chooses_cold_slots_on_the_inner_split(fitted: dict[str, Recommender]) -> None:
+    model = fitted["hybrid"]
+    assert isinstance(model, HybridRecommender)
+    assert set(model.validation_slots_) == {
+        (m, float(q)) for m in model.cold_slots for q in model.cold_gate_quantiles
+    }
+    assert model.cold_slots_ in model.cold_slots
+    key = (model.cold_slots_, model.cold_quantile_)
+    overall, cold, _ = model.validation_slots_[key]
+    floor = model.validation_cf_ndcg_ - model.slot_margin
+    assert key == (0, 0.0) or overall >= floor
+    allowed = [v for k, v in model.validation_slots_.items() if k == (0, 0.0) or v[0] >= floor]
+    assert cold == max(v[1] for v in allowed)
+    assert model.cold_gate_ == -np.inf or model.cold_quantile_ > 0
+
+
+def test_hybrid_cold_slot_puts_a_cold_item_last(shop: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    interactions, items = shop
+    model = HybridRecommender(
+        time="t",
+        factors=8,
+        iterations=10,
+        n_validation=2,
+        model_id=FAST_MODEL,
+        cold_slots=(1,),
+        cold_gate_quantiles=(0.0,),
+    ).fit(interactions, items)
+    assert model.cold_slots_ == 1
+    lists = model.recommend(["space-user-0", "kitchen-user-0"], k=5)
+    cold = _cold("space") | _cold("kitchen")
+    for ranked in lists.values():
+        assert len(ranked) == 5 and ranked[-1] in cold  # content may rank cold items earlier too
+    session = model.recommend_items([_item_id("space", 0)], k=5, exclude=[_item_id("space", 20)])
+    assert session[-1] in cold and _item_id("space", 20) not in session
+    with pytest.raises(ConfigError, match="cold_slots"):
+        HybridRecommender(cold_slots=(-1,)).fit(interactions, items)
 
 
 def test_unfitted_model_raises() -> None:
