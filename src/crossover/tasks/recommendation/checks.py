@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from crossover.errors import ConfigError, DataError
-from crossover.tasks.recommendation._times import sortable_times
+from crossover.tasks.tabular.columns import sortable_times
 
 __all__ = ["check_interactions", "collapse_duplicates", "implicit_positives"]
 

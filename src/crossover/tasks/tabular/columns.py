@@ -35,7 +35,7 @@ import pandas as pd
 
 from crossover.errors import ConfigError, DataError
 
-__all__ = ["KINDS", "ColumnTypes", "Kind", "infer_column_types", "parse_dates"]
+__all__ = ["KINDS", "ColumnTypes", "Kind", "infer_column_types", "parse_dates", "sortable_times"]
 
 Kind = Literal["numeric", "categorical", "text", "datetime", "identifier"]
 KINDS: tuple[Kind, ...] = ("numeric", "categorical", "text", "datetime", "identifier")
@@ -274,3 +274,26 @@ def parse_dates(values: pd.Series) -> pd.Series:
         # Mixed time zones or formats warn; an unparseable value is simply NaT here.
         warnings.simplefilter("ignore")
         return pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+
+
+def sortable_times(values: pd.Series, time_col: str) -> np.ndarray:
+    """Times (numbers, datetimes or dates as text) as floats that sort like them; a DataError
+    counts the missing or unreadable ones and names the first. Shared by the time splits of
+    tables and of interactions."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        what = "missing"
+    else:
+        parsed = parse_dates(values)
+        numbers = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        what = "missing or not a date"
+    bad = np.flatnonzero(np.isnan(numbers))
+    if bad.size:
+        first = values.iloc[[bad[0]]].tolist()[0]
+        raise DataError(
+            f"{bad.size} row(s) have a time that is {what} in column {time_col!r} (first at "
+            f"row {bad[0]}: {first!r}); fill or remove them to split by time"
+        )
+    return numbers

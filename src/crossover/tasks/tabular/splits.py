@@ -16,7 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from crossover.errors import ConfigError, DataError
-from crossover.tasks.tabular.columns import parse_dates
+from crossover.tasks.tabular.columns import sortable_times
 
 __all__ = [
     "SMALL_MINORITY",
@@ -100,7 +100,7 @@ def time_split(
         )
     if label not in frame.columns:
         raise DataError(f"no label column {label!r}; pass --label COLUMN, one of: {columns}")
-    times = _sortable_times(frame[time_col], time_col)
+    times = sortable_times(frame[time_col], time_col)
     n_test = max(1, round(len(frame) * test_fraction))
     boundary = np.sort(times)[len(times) - n_test]
     is_test = times >= boundary
@@ -121,27 +121,6 @@ def _check_fraction(test_fraction: float) -> None:
         raise ConfigError(
             f"the test fraction must lie strictly between 0 and 1, got {test_fraction}"
         )
-
-
-def _sortable_times(values: pd.Series, time_col: str) -> np.ndarray:
-    """The times as floats that sort like them; a DataError names the first missing one."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.to_numpy(dtype=float, na_value=np.nan)
-        what = "missing"
-    else:
-        parsed = parse_dates(values)
-        numbers = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        what = "missing or not a date"
-    bad = np.flatnonzero(np.isnan(numbers))
-    if bad.size:
-        first = values.iloc[[bad[0]]].tolist()[0]
-        raise DataError(
-            f"{bad.size} row(s) have a time that is {what} in column {time_col!r} (first at "
-            f"row {bad[0]}: {first!r}); fill or remove them to split by time"
-        )
-    return numbers
 
 
 def _check_both_sides(
