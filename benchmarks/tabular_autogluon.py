@@ -168,9 +168,7 @@ def _run_autogluon(
 
 
 def _crossover_candidates(types: Any) -> dict[str, Any]:
-    # The reference model is tabular_fraud.py's (imported here: the AutoGluon worker, which
-    # runs in its own venv, never needs it).
-    from tabular_fraud import _RawLightGbm
+    from tabular_fraud import _RawLightGbm  # the reference model, as tabular_fraud.py has it
 
     from crossover.tasks.tabular.models import (
         BlendClassifier,
@@ -193,32 +191,7 @@ def _crossover_candidates(types: Any) -> dict[str, Any]:
     }
 
 
-def _evaluate(
-    make: Any, features: pd.DataFrame, y: np.ndarray, splits: list[Any]
-) -> dict[str, list[Any]]:
-    scores: dict[str, list[Any]] = {"proba": [], "fit_s": [], "predict_ms": []}
-    for train, test in splits:
-        model = make()
-        start = time.perf_counter()
-        model.fit(features.iloc[train], y[train])
-        scores["fit_s"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        proba = model.predict_proba(features.iloc[test])[:, 1]
-        scores["predict_ms"].append((time.perf_counter() - start) * 1000 * 1000 / len(test))
-        scores["proba"].append(np.asarray(proba, dtype=float))
-    return scores
-
-
 # --- the report ---
-
-
-def _interval(values: list[float]) -> tuple[float, float]:
-    from scipy import stats
-
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, float("nan")
-    return mean, float(stats.t.ppf(0.975, len(values) - 1) * stats.sem(values))
 
 
 def _report(
@@ -226,6 +199,8 @@ def _report(
     y: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
 ) -> None:
+    from tabular_fraud import _interval
+
     from crossover.tasks.tabular import pr_auc
 
     pr = {
@@ -307,11 +282,15 @@ def main() -> None:
             f"AutoGluon skipped: {missing}. To compare with it, install it with\n  {INSTALL_HINT}\n"
             "or point --ag-python (or CROSSOVER_AG_PYTHON) at a Python that has it."
         )
+    # Our side is measured as tabular_fraud.py measures it (imported here, not at the top: the
+    # AutoGluon worker runs this file in its own venv, without crossover).
+    from tabular_fraud import fit_predict
+
     candidates = _crossover_candidates(types)
-    _evaluate(candidates["crossover GbmClassifier"], features, y, splits[:1])  # warm up imports
+    fit_predict(candidates["crossover GbmClassifier"], features, y, splits[:1])  # warm up imports
     for name, make in candidates.items():
         print(f"{name} ...", flush=True)
-        results[name] = _evaluate(make, features, y, splits)
+        results[name] = fit_predict(make, features, y, splits)
     print()
     _report(results, y, splits)
     if args.save_predictions is not None:

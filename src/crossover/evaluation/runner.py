@@ -378,9 +378,9 @@ def run(
     """
     if reporter is None:
         reporter = SilentReporter()
-    datas = data if isinstance(data, dict) else {t.split_id: data for t in trials}
-    if not datas:
-        datas = {"": data} if isinstance(data, TrialData) else {}
+    if isinstance(data, TrialData):
+        data = {trials[0].split_id if trials else "": data}
+    datas = data
     primary = next(iter(datas.values()))
     results: dict[str, TrialResult] = {}
     todo: list[Trial] = []

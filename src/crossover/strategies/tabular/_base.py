@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 _LABEL = "__crossover_label__"
+_M = TypeVar("_M", LinearClassifier, ForestClassifier)
 
 
 class TabularStrategy(Strategy):
@@ -222,14 +223,16 @@ def save_linear(
 
 def load_linear(path: Path, name: str, state: dict[str, Any]) -> LinearClassifier:
     model = LinearClassifier(quantile=bool(state["preprocessor"]["quantile"]))
-    model.preprocessor_ = load_preprocessor(path, f"{name}.preprocessor", state["preprocessor"])
-    model.classes_ = np.array(state["classes"], dtype=object)
-    model.model_ = load_sklearn(path / f"{name}.skops")
-    return model
+    return _load_sklearn_member(model, path, name, state)
 
 
 def load_forest(path: Path, name: str, state: dict[str, Any]) -> ForestClassifier:
-    model = ForestClassifier()
+    return _load_sklearn_member(ForestClassifier(), path, name, state)
+
+
+def _load_sklearn_member(model: _M, path: Path, name: str, state: dict[str, Any]) -> _M:
+    """Read what ``save_linear`` wrote into an unfitted ``LinearClassifier`` or
+    ``ForestClassifier``."""
     model.preprocessor_ = load_preprocessor(path, f"{name}.preprocessor", state["preprocessor"])
     model.classes_ = np.array(state["classes"], dtype=object)
     model.model_ = load_sklearn(path / f"{name}.skops")
