@@ -262,3 +262,37 @@ def test_bad_k_and_algorithm_raise(
 def test_missing_columns_raise(shop: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     with pytest.raises(DataError, match="no column"):
         PopularityRecommender(user="customer").fit(shop[0])
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_save_and_load_give_the_same_lists(
+    name: str, fitted: dict[str, Recommender], tmp_path: pytest.TempPathFactory
+) -> None:
+    model = fitted[name]
+    model.save_state(tmp_path / name)  # type: ignore[operator]
+    loaded = FACTORIES[name]().load_state(tmp_path / name)  # type: ignore[operator]
+    users = ["space-user-0", "kitchen-user-3", "nobody"]
+    assert loaded.recommend(users, k=5) == model.recommend(users, k=5)
+    session = ["kitchen-1", "kitchen-2"]
+    assert loaded.recommend_items(session, k=5) == model.recommend_items(session, k=5)
+    assert not any(f.suffix == ".pkl" for f in (tmp_path / name).rglob("*"))
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_recommend_histories_ranks_from_the_history_alone(
+    name: str, fitted: dict[str, Recommender], shop: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    interactions, _ = shop
+    model = fitted[name]
+    history = interactions.loc[interactions["user"] == "kitchen-user-0", "item"].tolist()
+    lists = model.recommend_histories(
+        {"kitchen-user-0": history, "new": ["kitchen-1", "not-an-item"], "empty": []}, k=5
+    )
+    assert list(lists) == ["kitchen-user-0", "new", "empty"]
+    assert not set(lists["kitchen-user-0"]) & set(history)
+    assert "kitchen-1" not in lists["new"] and len(lists["new"]) == 5
+    # An empty history (or one of unknown items only) is the popularity order.
+    assert lists["empty"] == model.recommend_items([], k=5)
+    if name not in ("popularity",):
+        # The history decides: a kitchen history is recommended kitchen items first.
+        assert lists["new"][0].startswith("kitchen")

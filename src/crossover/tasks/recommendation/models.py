@@ -28,8 +28,9 @@ for a ``random_state``.
 
 from __future__ import annotations
 
+import json
 import warnings
-from collections.abc import Collection, Hashable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +246,88 @@ class _Recommender:
         scores[0, excluded] = -np.inf
         return self._ids(_top_k(scores[0], k, self._tiebreak))
 
+    def recommend_histories(
+        self, histories: Mapping[Hashable, Sequence[Hashable]], k: int = DEFAULT_K
+    ) -> dict[Hashable, list[Hashable]]:
+        """Each user's top ``k`` item ids given their ``history`` of item ids (a query).
+
+        Unlike ``recommend``, the model's own training rows play no part in who the user is:
+        the history is the whole profile (ALS folds it in as a new user). This is how a model
+        trained on a sample of the interactions is measured on every test user's full
+        history. Items of a history outside the catalogue are ignored; a history's items are
+        never ranked; an empty history gets the most popular items.
+        """
+        index = self._fitted()
+        _check_k(k)
+        users = list(histories)
+        out: dict[Hashable, list[Hashable]] = {}
+        popular: list[Hashable] | None = None
+        for start in range(0, len(users), _BATCH_USERS):
+            batch = users[start : start + _BATCH_USERS]
+            rows, cols = [], []
+            for i, u in enumerate(batch):
+                found = index.items.get_indexer(pd.Index(list(histories[u])))
+                found = found[found >= 0]
+                rows.extend([i] * len(found))
+                cols.extend(found.tolist())
+            matrix = sp.csr_matrix(
+                (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                shape=(len(batch), len(index.items)),
+                dtype=np.float32,
+            )
+            matrix.sum_duplicates()
+            empty = np.diff(matrix.indptr) == 0
+            for u, ranked, is_empty in zip(
+                batch, self._rank(matrix, None, k, matrix), empty, strict=True
+            ):
+                if is_empty:
+                    if popular is None:
+                        popular = self._ids(_top_k(self.popularity_.copy(), k, self._tiebreak))
+                    out[u] = list(popular)
+                else:
+                    out[u] = self._ids(ranked)
+        return out
+
+    # -- persistence (no pickle: JSON, numpy's .npy/.npz and implicit's own .npz) ------------
+
+    def save_state(self, path: Path) -> None:
+        """Write the fitted model's ids, training matrix and learned arrays into ``path``."""
+        index = self._fitted()
+        path.mkdir(parents=True, exist_ok=True)
+        ids = {
+            "users": [_plain(u) for u in index.users],
+            "items": [_plain(i) for i in index.items],
+            "n_train_items": index.n_train_items,
+        }
+        (path / "index.json").write_text(json.dumps(ids))
+        sp.save_npz(path / "seen.npz", index.seen)
+        self._save_learned(path)
+
+    def load_state(self, path: Path) -> Self:
+        """Read what ``save_state`` wrote; returns ``self``."""
+        ids = json.loads((path / "index.json").read_text())
+        seen = sp.load_npz(path / "seen.npz").tocsr().astype(np.float32)
+        counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
+        index = _Index(
+            pd.Index(ids["users"], dtype=object),
+            pd.Index(ids["items"], dtype=object),
+            seen,
+            counts,
+            int(ids["n_train_items"]),
+        )
+        self.index_ = index
+        self.items_ = index.items.tolist()
+        self.popularity_ = index.counts
+        self._tiebreak = index.popularity_rank
+        self._load_learned(path)
+        return self
+
+    def _save_learned(self, path: Path) -> None:
+        """Write what ``_fit`` learned besides the index (nothing by default)."""
+
+    def _load_learned(self, path: Path) -> None:
+        """Read what ``_save_learned`` wrote."""
+
     def _rank(
         self,
         histories: sp.csr_matrix,
@@ -385,6 +468,14 @@ class ContentRecommender(_Recommender):
         scores[:, ~self.has_text_] = -np.inf
         return scores
 
+    def _save_learned(self, path: Path) -> None:
+        np.save(path / "item_vectors.npy", self.item_vectors_)
+        np.save(path / "has_text.npy", self.has_text_)
+
+    def _load_learned(self, path: Path) -> None:
+        self.item_vectors_ = np.load(path / "item_vectors.npy", allow_pickle=False)
+        self.has_text_ = np.load(path / "has_text.npy", allow_pickle=False)
+
     def _neighbour_scores(self, histories: sp.csr_matrix) -> np.ndarray:
         """Each item's mean similarity to its ``neighbours`` closest items of the history."""
         vectors = self.item_vectors_
@@ -488,6 +579,12 @@ class AlsRecommender(_Recommender):
             warnings.filterwarnings("ignore", message="Method expects CSR input")
             self.model_: Any = self._make_model()
             self.model_.fit(matrix, show_progress=False)
+
+    def _save_learned(self, path: Path) -> None:
+        self.model_.save(str(path / "implicit.npz"))
+
+    def _load_learned(self, path: Path) -> None:
+        self.model_ = type(self._make_model()).load(str(path / "implicit.npz"))
 
     def _make_model(self) -> Any:
         if self.algorithm == "als":
@@ -790,6 +887,12 @@ class HybridRecommender(_Recommender):
     def _components(
         self, index: _Index, items: pd.DataFrame | None
     ) -> tuple[AlsRecommender, ContentRecommender]:
+        cf, content = self._components_unfitted()
+        cf._fit_index(index, items)
+        content._fit_index(index, items)
+        return cf, content
+
+    def _components_unfitted(self) -> tuple[AlsRecommender, ContentRecommender]:
         cf = AlsRecommender(
             self.user,
             self.item,
@@ -809,12 +912,42 @@ class HybridRecommender(_Recommender):
             profile=self.content_profile,
             neighbours=self.neighbours,
         )
-        cf._fit_index(index, items)
-        content._fit_index(index, items)
         return cf, content
 
     def _fit(self, items: pd.DataFrame | None) -> None:
         self.cf_, self.content_ = self._components(self.index_, items)
+
+    def _save_learned(self, path: Path) -> None:
+        self.cf_._save_learned(_subfolder(path, "cf"))
+        self.content_._save_learned(_subfolder(path, "content"))
+        chosen = {
+            "shrinkage": self.shrinkage_,
+            "cold_slots": self.cold_slots_,
+            "cold_quantile": self.cold_quantile_,
+            "cold_gate": None if not np.isfinite(self.cold_gate_) else self.cold_gate_,
+            "validation_ndcg": [[c, v] for c, v in self.validation_ndcg_.items()],
+            "validation_cf_ndcg": _finite_or_none(self.validation_cf_ndcg_),
+        }
+        (path / "hybrid.json").write_text(json.dumps(chosen))
+
+    def _load_learned(self, path: Path) -> None:
+        chosen = json.loads((path / "hybrid.json").read_text())
+        self.shrinkage_ = float(chosen["shrinkage"])
+        self.cold_slots_ = int(chosen["cold_slots"])
+        self.cold_quantile_ = float(chosen["cold_quantile"])
+        gate = chosen["cold_gate"]
+        self.cold_gate_ = -np.inf if gate is None else float(gate)
+        self.validation_ndcg_ = {float(c): float(v) for c, v in chosen["validation_ndcg"]}
+        cf_ndcg = chosen["validation_cf_ndcg"]
+        self.validation_cf_ndcg_ = float("nan") if cf_ndcg is None else float(cf_ndcg)
+        self.validation_slots_ = {}
+        self.cf_, self.content_ = self._components_unfitted()
+        for part, name in ((self.cf_, "cf"), (self.content_, "content")):
+            part.index_ = self.index_
+            part.items_ = self.items_
+            part.popularity_ = self.popularity_
+            part._tiebreak = self._tiebreak
+            part._load_learned(path / name)
 
     def _parts(
         self,
@@ -998,6 +1131,21 @@ def _blend(z_cf: np.ndarray, z_content: np.ndarray, counts: np.ndarray, c: float
 def _mask_seen(scores: np.ndarray, histories: sp.csr_matrix) -> None:
     coo = histories.tocoo()
     scores[coo.row, coo.col] = -np.inf
+
+
+def _plain(value: Hashable) -> Any:
+    """An id as JSON holds it: numpy scalars become Python numbers."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _subfolder(path: Path, name: str) -> Path:
+    folder = path / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _check_k(k: int) -> None:
