@@ -180,9 +180,23 @@ class Study:
         n_resamples = int(self.settings.get("n_resamples", 2000))
         seed = int(self.settings.get("seed", 0))
         label_metrics = tuple(
-            m for m in ("accuracy", "macro_f1") if metrics is None or m in metrics
+            m
+            for m in ("accuracy", "macro_f1")
+            if (metrics is None or m in metrics) and all(m in r.metrics for r in results.values())
         )
         out: dict[str, dict[str, np.ndarray]] = {k: {} for k in results}
+        if any(r.unit_scores for r in results.values()):
+            from crossover.evaluation.bootstrap import _resample_counts
+
+            counts = _resample_counts(len(y_true), n_resamples, seed).astype(np.float64)
+            for k, r in results.items():
+                for metric, per_unit in (r.unit_scores or {}).items():
+                    if metrics is not None and metric not in metrics:
+                        continue
+                    v = np.array([np.nan if x is None else x for x in per_unit], dtype=np.float64)
+                    defined = np.isfinite(v)
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        out[k][metric] = (counts @ np.where(defined, v, 0.0)) / (counts @ defined)
         if label_metrics:
             preds = {k: np.asarray(r.predictions, dtype=object) for k, r in results.items()}
             boot = bootstrap(
@@ -381,7 +395,10 @@ class Study:
             ],
             "labels_needed": [n.to_dict() for n in needed],
             "summary": describe(
-                needed, pretrained=best_pre.trial.strategy if best_pre else None, metric=metric
+                needed,
+                pretrained=best_pre.trial.strategy if best_pre else None,
+                metric=metric,
+                unit=str(self.settings.get("budget_unit") or "labels per class"),
             ),
         }
 

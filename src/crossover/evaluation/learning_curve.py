@@ -489,10 +489,18 @@ def _fmt_count(value: float) -> str:
     return f"{int(rounded):,}"
 
 
-def _fmt_budget(budget: int | str) -> str:
+LABELS = "labels per class"
+
+
+def _fmt_budget(budget: int | str, unit: str = LABELS) -> str:
     if budget == FULL:
         return "the full training set"
-    return f"{budget} labels per class"
+    return f"{_fmt_count(float(budget)) if unit != LABELS else budget} {unit}"
+
+
+def _short(unit: str) -> str:
+    """What follows a count in a clause: "per class" for labels, else the unit itself."""
+    return "per class" if unit == LABELS else unit
 
 
 def _fmt_range(low: float | None, high: float | None) -> str:
@@ -505,7 +513,7 @@ def _fmt_range(low: float | None, high: float | None) -> str:
     return f"95 % range {_fmt_count(low)}–{_fmt_count(high)}"
 
 
-def _target_clause(item: LabelsNeeded, metric: str) -> str | None:
+def _target_clause(item: LabelsNeeded, metric: str, unit: str = LABELS) -> str | None:
     if item.target is None:
         return None
     goal = f"{_fmt_score(item.target)} {metric}"
@@ -515,12 +523,12 @@ def _target_clause(item: LabelsNeeded, metric: str) -> str | None:
         where = (
             "with the full training set"
             if item.target_reached_at == FULL
-            else f"at {item.target_reached_at} per class"
+            else f"at {item.target_reached_at} {_short(unit)}"
         )
         clause = f"reaches {goal} {where}"
         if finite and estimate is not None:
-            unit = " per class" if item.target_reached_at == FULL else ""
-            clause += f" (fitted curve: about {_fmt_count(estimate)}{unit})"
+            suffix = f" {_short(unit)}" if item.target_reached_at == FULL else ""
+            clause += f" (fitted curve: about {_fmt_count(estimate)}{suffix})"
         return clause
     if estimate is None:
         return f"does not reach {goal} at any measured budget (too few budgets to fit a curve)"
@@ -533,13 +541,21 @@ def _target_clause(item: LabelsNeeded, metric: str) -> str | None:
     span = _fmt_range(item.target_estimate_low, item.target_estimate_high)
     if span:
         notes.append(span)
-    return f"would reach {goal} at about {_fmt_count(estimate)} per class ({', '.join(notes)})"
+    estimate_text = f"{_fmt_count(estimate)} {_short(unit)}"
+    return f"would reach {goal} at about {estimate_text} ({', '.join(notes)})"
 
 
 def describe(
-    needed: list[LabelsNeeded], *, pretrained: str | None, metric: str = "accuracy"
+    needed: list[LabelsNeeded],
+    *,
+    pretrained: str | None,
+    metric: str = "accuracy",
+    unit: str = LABELS,
 ) -> list[str]:
     """Short plain-language lines, one per strategy that has something to say.
+
+    ``unit`` names what a budget counts ("labels per class"; "training interactions" for a
+    recommendation study).
 
     ``pretrained`` names the best pre-trained strategy; with None nothing is said about
     beating it (and a strategy with no target either gets no line).
@@ -555,9 +571,9 @@ def describe(
                 gain = "" if delta is None else f" (+{delta:.2f} {metric})"
                 parts.append(
                     f"beats the pre-trained model ({pretrained}) from "
-                    f"{_fmt_budget(item.beats_pretrained_at)}{gain}"
+                    f"{_fmt_budget(item.beats_pretrained_at, unit)}{gain}"
                 )
-        target = _target_clause(item, metric)
+        target = _target_clause(item, metric, unit)
         if target is not None:
             parts.append(target)
         if parts:

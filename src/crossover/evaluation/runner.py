@@ -34,6 +34,7 @@ __all__ = [
     "Trial",
     "TrialData",
     "TrialResult",
+    "build_strategy",
     "is_timed",
     "measure_encode_rates",
     "plan",
@@ -61,6 +62,10 @@ class TrialData:
     task: str
     options: dict[str, Any] = field(default_factory=dict)
     text_columns: tuple[str, ...] = ()
+    #: Recommendation: the items frame (id and text), and the texts the encoder reads (one per
+    #: catalogue item with text) when they are not the rows' own.
+    items: pd.DataFrame | None = None
+    corpus: tuple[str, ...] = ()
 
     @classmethod
     def from_split(
@@ -95,7 +100,10 @@ class TrialData:
         )
 
     def texts(self, which: str = "all") -> list[str]:
-        """The texts a pre-trained encoder reads: ``"train"`` rows' or ``"all"`` rows'."""
+        """The texts a pre-trained encoder reads: ``"train"`` rows' or ``"all"`` rows' (the
+        corpus, when there is one)."""
+        if self.corpus:
+            return list(self.corpus)
         parts = [self.train_x] if which == "train" else [self.train_x, self.test_x]
         out: list[str] = []
         for part in parts:
@@ -180,7 +188,7 @@ def plan(
     return trials, summary
 
 
-def _build(trial: Trial) -> Strategy:
+def build_strategy(trial: Trial) -> Strategy:
     cls = registry.get(trial.strategy)
     params = dict(trial.params)
     if "random_state" in cls._param_names():
@@ -198,7 +206,7 @@ def prefetch_embeddings(
     spent: dict[str, float] = {}
     seen: set[tuple[str, str | None]] = set()
     for trial in trials:
-        model = _build(trial).embedding_model()
+        model = build_strategy(trial).embedding_model()
         cache_dir = trial.params.get("cache_dir")
         if model is None or (model, cache_dir) in seen or not trial.params.get("use_cache", True):
             continue
@@ -225,7 +233,7 @@ def measure_encode_rates(
     step = max(1, len(texts) // sample_size)
     sample = texts[::step][:sample_size]
     for trial in trials:
-        strategy = _build(trial)
+        strategy = build_strategy(trial)
         model = strategy.embedding_model()
         if model is None or not strategy.needs_labels or model in rates:
             continue
@@ -246,7 +254,16 @@ def run_trial(
     encode_s_per_text: dict[str, float] | None = None,
 ) -> TrialResult:
     """Fit on the trial's budget of training rows, predict every test row, and measure."""
-    strategy = _build(trial)
+    if task.run_trial is not None:
+        result: TrialResult = task.run_trial(
+            trial,
+            data,
+            task,
+            measure_speed=measure_speed,
+            encode_s_per_text=encode_s_per_text,
+        )
+        return result
+    strategy = build_strategy(trial)
     rows = sample_budget(
         pd.Series(data.train_y), trial.budget if trial.budget else FULL, trial.seed
     )

@@ -66,6 +66,11 @@ class TrialResult:
     #: (ROC-AUC, PR-AUC); None for tasks scored on labels only.
     proba: list[list[float]] | None = None
     classes: list[str] | None = None
+    #: For a task whose metrics are means over test units (recommendation: users): per metric,
+    #: each unit's value in the order of the study's ``y_true`` (None where the metric is not
+    #: defined for that unit, e.g. a user outside the cold-start slice). The study bootstraps
+    #: the units from them.
+    unit_scores: dict[str, list[float | None]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -44,6 +44,7 @@ class Registry:
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        import crossover.strategies.recsys
         import crossover.strategies.tabular
         import crossover.strategies.text  # noqa: F401
 

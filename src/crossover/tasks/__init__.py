@@ -5,11 +5,13 @@ from __future__ import annotations
 from crossover.errors import ConfigError
 from crossover.tasks import tabular_classification, text_classification
 from crossover.tasks._base import Split, Task
+from crossover.tasks.recommendation import task as recommendation
 
 __all__ = ["TASKS", "Split", "Task", "get"]
 
 TASKS: dict[str, Task] = {
-    task.name: task for task in (text_classification.TASK, tabular_classification.TASK)
+    task.name: task
+    for task in (text_classification.TASK, tabular_classification.TASK, recommendation.TASK)
 }
 
 

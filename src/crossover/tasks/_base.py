@@ -49,6 +49,10 @@ class Task:
     splits: Callable[[Dataset, int, int | None], list[Split]] | None = None
     default_budgets: tuple[int | str, ...] | None = None
     lower_is_better: frozenset[str] = field(default_factory=frozenset)
+    #: A task that is not "fit on labelled rows, predict the test rows" (recommendation: rank
+    #: items for users) runs each trial with this function instead of the runner's own:
+    #: ``(trial, data, task, measure_speed=..., encode_s_per_text=...) -> TrialResult``.
+    run_trial: Callable[..., Any] | None = None
 
     @property
     def needs_proba(self) -> bool:
