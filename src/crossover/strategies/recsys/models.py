@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crossover.models import get_embedder
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies.recsys._base import ITEM, USER, RecsysStrategy
 from crossover.strategies.registry import register
@@ -26,17 +25,17 @@ __all__ = ["RecsysAls", "RecsysContent", "RecsysHybrid", "RecsysPopularity"]
 
 
 class _ContentMixin:
-    """What content-reading strategies share: the encoder, its size, its cache."""
+    """What content-reading strategies share: the encoder and its cache.
+
+    The encoder embeds the catalogue at fit; the saved strategy keeps the item vectors, so
+    serving needs no encoder (and its size is not part of the deployed footprint).
+    """
 
     model: str
     cache_dir: str | None
 
     def embedding_model(self) -> str | None:
         return self.model
-
-    def _external_bytes(self) -> int:
-        directory = Path(self.cache_dir) if self.cache_dir else None
-        return int(get_embedder(self.model, cache_dir=directory).resolved.size_bytes)
 
     def _cache_path(self) -> Path | None:
         return Path(self.cache_dir) if self.cache_dir else None
