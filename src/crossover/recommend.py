@@ -178,6 +178,8 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
     needed = {n["strategy"]: n for n in curves.get("labels_needed", [])}
     if not pretrained or not needed:
         return None
+    unit = str(study.settings.get("budget_unit") or "labels per class")
+    data = "labels" if unit == "labels per class" else "interaction data"
     if kind != "pretrained" and choice in needed:
         at = needed[choice].get("beats_pretrained_at")
         if at is None:
@@ -185,12 +187,12 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
         if at == "full":
             text = (
                 f"{choice} beats the pre-trained {pretrained} significantly with the full "
-                "training set; learning curves (--budgets) say from how few labels it does."
+                f"training set; learning curves (--budgets) say from how few {data} it does."
             )
         else:
             text = (
-                f"{choice} beats the pre-trained {pretrained} significantly from {at} labels per "
-                f"class; with fewer, {pretrained} is as good and needs no labels."
+                f"{choice} beats the pre-trained {pretrained} significantly from {at} {unit}; "
+                f"with fewer, {pretrained} is as good and needs no {data}."
             )
         return {"kind": "labels", "value": at, "from": choice, "to": pretrained, "text": text}
     if kind == "pretrained":
@@ -207,8 +209,8 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
                 "from": choice,
                 "to": strategy,
                 "text": (
-                    f"With {at} labels per class, {strategy} beats the pre-trained model "
-                    "significantly: labelling that much would change the choice."
+                    f"With {at} {unit}, {strategy} beats the pre-trained model "
+                    f"significantly: {data} that much would change the choice."
                 ),
             }
     return None

@@ -73,12 +73,19 @@ def print_leaderboard(study: Study) -> None:
 
     board = study.leaderboard
     n_splits = len(study.split.get("split_ids") or [])
-    where = (
-        f"mean over {n_splits} splits of {study.split['test_rows']} test rows (95 % CI "
-        "across splits)"
-        if study.repeated
-        else f"on {study.split['test_rows']} test rows (95 % CI)"
-    )
+    digits = 4 if study.task == "recommendation" else 3
+    if study.task == "recommendation":
+        where = (
+            f"on {study.split['test_rows']:,} held-out interactions of "
+            f"{study.split.get('test_users', 0):,} users (95 % CI, bootstrap over users)"
+        )
+    elif study.repeated:
+        where = (
+            f"mean over {n_splits} splits of {study.split['test_rows']} test rows (95 % CI "
+            "across splits)"
+        )
+    else:
+        where = f"on {study.split['test_rows']} test rows (95 % CI)"
     table = Table(title=f"{study.headline} {where}")
     for column, justify in (
         ("strategy", "left"),
@@ -99,9 +106,9 @@ def print_leaderboard(study: Study) -> None:
         table.add_row(
             str(row.strategy),
             str(row.kind),
-            _fmt(row.score, 3),
-            f"{_fmt(row.ci_low, 3)}–{_fmt(row.ci_high, 3)}",
-            _fmt(row.delta_vs_best, 3),
+            _fmt(row.score, digits),
+            f"{_fmt(row.ci_low, digits)}–{_fmt(row.ci_high, digits)}",
+            _fmt(row.delta_vs_best, digits),
             significant,
             _fmt(row.fit_s, 1),
             _fmt(row.latency_p50_ms, 1),
@@ -116,9 +123,33 @@ def print_leaderboard(study: Study) -> None:
     tied = f"; not significantly better than {', '.join(ties.strategy)}" if len(ties) else ""
     console.print(
         f"Best: [bold]{best.strategy}[/bold] ({best.kind}), {study.headline} "
-        f"{best.score:.3f} [{best.ci_low:.3f}, {best.ci_high:.3f}]{tied}."
+        f"{best.score:.{digits}f} [{best.ci_low:.{digits}f}, {best.ci_high:.{digits}f}]{tied}."
     )
     print_thresholds(study, console)
+    print_ranking(study, console)
+
+
+def print_ranking(study: Study, console: Any) -> None:
+    """Recommendation: every ranking metric per strategy, and the cold-start slice."""
+    from rich.table import Table
+
+    from crossover.report.data import ranking_rows
+
+    rows = ranking_rows(study)
+    if not rows:
+        return
+    split = study.split
+    table = Table(
+        title=f"ranking metrics at k = {study.spec.get('k')}; cold-start slice: "
+        f"{split.get('cold_test_rows', 0):,} held-out interactions with items of fewer than "
+        f"{split.get('cold_threshold')} training interactions ({split.get('cold_users', 0):,} "
+        "users)"
+    )
+    for column in rows[0]:
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for row in rows:
+        table.add_row(*row.values())
+    console.print(table)
 
 
 def print_thresholds(study: Study, console: Any) -> None:
@@ -154,8 +185,10 @@ def print_learning_curves(study: Study) -> None:
     budgets = sorted({b for b in curve["budget_per_class"] if b not in (0, "0", "full")}, key=int)
     columns = [*budgets, "full"]
     where = " (on the first split)" if study.repeated else ""
+    digits = 4 if study.task == "recommendation" else 3
     table = Table(
-        title=f"learning curves{where}: mean {study.headline} over seeds, by labels per class"
+        title=f"learning curves{where}: mean {study.headline} over seeds, by "
+        + str(study.settings.get("budget_unit") or "labels per class")
     )
     table.add_column("strategy", no_wrap=True)
     for b in columns:
@@ -163,10 +196,10 @@ def print_learning_curves(study: Study) -> None:
     for strategy, rows in curve.groupby("strategy", sort=False):
         by_budget = {str(r.budget_per_class): r.score_mean for r in rows.itertuples()}
         if set(by_budget) == {"0"}:
-            cells = [_fmt(by_budget["0"], 3)] * len(columns)
-            table.add_row(f"{strategy} (no labels)", *cells)
+            cells = [_fmt(by_budget["0"], digits)] * len(columns)
+            table.add_row(f"{strategy} (pre-trained)", *cells)
             continue
-        table.add_row(str(strategy), *(_fmt(by_budget.get(str(b)), 3) for b in columns))
+        table.add_row(str(strategy), *(_fmt(by_budget.get(str(b)), digits) for b in columns))
     console = Console(width=max(150, Console().width))
     console.print(table)
     for line in study.curves.get("summary", []):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -15,7 +16,7 @@ from crossover.cli._common import (
 )
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-TASKS = ("text-classification", "tabular-classification")
+TASKS = ("text-classification", "tabular-classification", "recommendation")
 
 
 def _columns(value: str | None) -> list[str]:
@@ -39,6 +40,20 @@ class TableOptions:
     repeats: int | None = None
 
 
+@dataclass(frozen=True)
+class RecommendationOptions:
+    """The options of ``--task recommendation``: the interactions' columns and the items file."""
+
+    user: str | None = None
+    item: str | None = None
+    items: Path | None = None
+    item_id: str | None = None
+    rating: str | None = None
+    min_rating: float | None = None
+    holdout: int = 5
+    k: int = 10
+
+
 def run_compare(
     data: Path,
     *,
@@ -60,15 +75,45 @@ def run_compare(
     time_budget: float | None = None,
     scenario: Path | None = None,
     table: TableOptions | None = None,
+    recsys: RecommendationOptions | None = None,
 ) -> None:
     """Load, compare, price, decide, print and write; shared by ``compare`` and ``demo``."""
-    from crossover._api import compare, decide, write_outputs
+    from crossover._api import compare
     from crossover.costs import load_catalog, load_scenario
     from crossover.data import load
 
     assumptions = load_scenario(scenario).check(load_catalog())  # bad scenario: fail first
 
     table = table or TableOptions()
+    if table.task == "recommendation":
+        from crossover.tasks.recommendation.compare import compare_recommendation
+
+        rec = recsys or RecommendationOptions()
+        study = compare_recommendation(
+            data,
+            user=rec.user,
+            item=rec.item,
+            items=rec.items,
+            item_id=rec.item_id,
+            text_columns=table.text_columns or None,
+            rating=rec.rating,
+            min_rating=rec.min_rating,
+            time=table.time,
+            holdout=rec.holdout,
+            k=rec.k,
+            strategies=strategies,
+            model=model,
+            seed=seed,
+            use_cache=use_cache,
+            budgets=budgets,
+            seeds=seeds,
+            jobs=jobs,
+            target=target,
+            trials_dir=out / "trials",
+            progress=True,
+        )
+        _finish(study, assumptions, out)
+        return
     dataset = load(
         data,
         text=text,
@@ -104,6 +149,13 @@ def run_compare(
         fpr=table.fpr,
         repeats=table.repeats,
     )
+    _finish(study, assumptions, out)
+
+
+def _finish(study: Any, assumptions: Any, out: Path) -> None:
+    """Print the leaderboard, curves and decision; write every output file."""
+    from crossover._api import decide, write_outputs
+
     print_leaderboard(study)
     print_learning_curves(study)
     pricing, recommendation = decide(study, assumptions)
@@ -115,7 +167,10 @@ def run_compare(
 @user_errors
 def compare_command(
     data: Path = typer.Argument(
-        ..., readable=False, help="Labelled texts: CSV, TSV, Parquet or JSON Lines."
+        ...,
+        readable=False,
+        help="Labelled texts or a table (CSV, TSV, Parquet, JSON Lines); for "
+        "--task recommendation, the interactions.",
     ),
     test: Path | None = typer.Option(
         None, "--test", readable=False, help="A fixed test set (same columns)."
@@ -148,7 +203,8 @@ def compare_command(
         None,
         "--budgets",
         help="Labelled rows per class for learning curves, and/or 'full' (default: "
-        "2,4,8,16,32,64,full for texts, 8,16,32,64,128,256,full for tables).",
+        "2,4,8,16,32,64,full for texts, 8,16,32,64,128,256,full for tables; for "
+        "recommendation, training interactions: 300,1000,3000,10000,30000,full).",
     ),
     seeds: int = typer.Option(3, "--seeds", help="Stratified subsamples per budget."),
     jobs: int | None = typer.Option(
@@ -173,19 +229,26 @@ def compare_command(
     task: str = typer.Option(
         "text-classification",
         "--task",
-        help="text-classification (one text column) or tabular-classification (a table).",
+        help="text-classification (one text column), tabular-classification (a table) or "
+        "recommendation (interactions, with --user and --item).",
     ),
     categorical: str | None = typer.Option(
         None, "--categorical", help="Tables: comma-separated columns to treat as categorical."
     ),
     text_columns: str | None = typer.Option(
-        None, "--text-columns", help="Tables: comma-separated free-text columns (embedded)."
+        None,
+        "--text-columns",
+        help="Tables: comma-separated free-text columns (embedded). Recommendation: the "
+        "items file's text columns (default: every text column but the id).",
     ),
     drop: str | None = typer.Option(
         None, "--drop", help="Tables: comma-separated columns to leave out."
     ),
     time: str | None = typer.Option(
-        None, "--time", help="Tables: train on the past, test on the most recent rows of COL."
+        None,
+        "--time",
+        help="Tables: train on the past, test on the most recent rows of COL. "
+        "Recommendation: hold out each user's most recent interactions by COL.",
     ),
     positive: str | None = typer.Option(
         None, "--positive", help="Tables: the positive class (default: the rarer of two)."
@@ -202,6 +265,35 @@ def compare_command(
     repeats: int | None = typer.Option(
         None, "--repeats", help="Tables: stratified splits to average (default: 5 if small)."
     ),
+    user: str | None = typer.Option(
+        None, "--user", help="Recommendation: the user id column of the interactions."
+    ),
+    item: str | None = typer.Option(
+        None, "--item", help="Recommendation: the item id column of the interactions."
+    ),
+    items: Path | None = typer.Option(
+        None,
+        "--items",
+        readable=False,
+        help="Recommendation: the items file (an item id and text columns such as title, "
+        "description, category); the content and hybrid strategies need it.",
+    ),
+    item_id: str | None = typer.Option(
+        None, "--item-id", help="Recommendation: the items file's id column (default: --item)."
+    ),
+    rating: str | None = typer.Option(
+        None,
+        "--rating",
+        help="Recommendation: a rating column; ratings >= --min-rating are the positives "
+        "(default: every interaction is a positive, implicit feedback).",
+    ),
+    min_rating: float | None = typer.Option(
+        None, "--min-rating", help="Recommendation, with --rating: the positive threshold (4)."
+    ),
+    holdout: int = typer.Option(
+        5, "--holdout", help="Recommendation: interactions held out per user (the most recent)."
+    ),
+    k: int = typer.Option(10, "--k", help="Recommendation: the length of each top-k list."),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     if task not in TASKS:
@@ -238,5 +330,15 @@ def compare_command(
             cost_fp=cost_fp,
             fpr=fpr,
             repeats=repeats,
+        ),
+        recsys=RecommendationOptions(
+            user=user,
+            item=item,
+            items=items,
+            item_id=item_id,
+            rating=rating,
+            min_rating=min_rating,
+            holdout=holdout,
+            k=k,
         ),
     )

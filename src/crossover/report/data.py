@@ -75,6 +75,10 @@ class ReportData:
     interval_note: str = "95 % bootstrap intervals on the test rows"
     #: Whether the inputs are table rows (nothing to quote in the confusions section).
     is_table: bool = False
+    #: Recommendation: every ranking metric per strategy, the cold-start slice, and a note.
+    ranking: list[dict[str, str]] = field(default_factory=list)
+    ranking_note: str = ""
+    digits: int = 3
 
     @classmethod
     def from_study(
@@ -84,6 +88,8 @@ class ReportData:
         recommendation: Recommendation | None = None,
     ) -> ReportData:
         metric = study.headline
+        is_ranking = study.task == "recommendation"
+        digits = 4 if is_ranking else 3
         board = study.leaderboard
         records = [
             {str(k): v for k, v in r.items()} for r in board.astype(object).to_dict("records")
@@ -95,7 +101,7 @@ class ReportData:
                 "score": float(r["score"]),
                 "ci_low": float(r["ci_low"]),
                 "ci_high": float(r["ci_high"]),
-                "delta": _num(r["delta_vs_best"], 3),
+                "delta": _num(r["delta_vs_best"], digits),
                 "significant": significance(r["significant"]),
                 "fit_s": _num(r["fit_s"], 1),
                 "p50": _num(r["latency_p50_ms"], 1),
@@ -119,6 +125,7 @@ class ReportData:
             curves.get("labels_needed", []),
             metric,
             n_classes=int(study.dataset.get("classes") or 0),
+            unit=str(study.settings.get("budget_unit") or "labels per class"),
         )
         if charts["learning_curve"] is None:
             missing.append(
@@ -200,7 +207,7 @@ class ReportData:
         focus: str | None = rows[0]["strategy"] if rows else None
         if recommendation is not None and recommendation.choice:
             focus = recommendation.choice
-        confusion = _confusion(study, focus) if focus else None
+        confusion = _confusion(study, focus) if focus and not is_ranking else None
         if confusion is not None:
             charts["confusion"] = plots.confusion_chart(
                 confusion["labels"], confusion["matrix"], focus or ""
@@ -208,23 +215,27 @@ class ReportData:
         else:
             charts["confusion"] = None
         dataset, split, settings = study.dataset, study.split, study.settings
-        data_summary = [
-            ("source", scrub(str(dataset.get("source", "-")))),
-            ("rows", f"{dataset.get('rows', '-'):,}" if dataset.get("rows") else "-"),
-            ("classes", str(dataset.get("classes", "-"))),
-            (
-                "rows per class",
-                f"{dataset.get('rows_per_class_min', '-')} to "
-                f"{dataset.get('rows_per_class_max', '-')}",
-            ),
-            ("imbalance (largest / smallest class)", _num(dataset.get("imbalance_ratio"), 1)),
-            ("split", scrub(str(study.split.get("description", "-")))),
-            (
-                "train / test rows",
-                f"{split.get('train_rows')} / {split.get('test_rows')}",
-            ),
-            ("fingerprint", str(dataset.get("fingerprint", "-"))),
-        ]
+        data_summary = (
+            _ranking_summary(study)
+            if is_ranking
+            else [
+                ("source", scrub(str(dataset.get("source", "-")))),
+                ("rows", f"{dataset.get('rows', '-'):,}" if dataset.get("rows") else "-"),
+                ("classes", str(dataset.get("classes", "-"))),
+                (
+                    "rows per class",
+                    f"{dataset.get('rows_per_class_min', '-')} to "
+                    f"{dataset.get('rows_per_class_max', '-')}",
+                ),
+                ("imbalance (largest / smallest class)", _num(dataset.get("imbalance_ratio"), 1)),
+                ("split", scrub(str(study.split.get("description", "-")))),
+                (
+                    "train / test rows",
+                    f"{split.get('train_rows')} / {split.get('test_rows')}",
+                ),
+                ("fingerprint", str(dataset.get("fingerprint", "-"))),
+            ]
+        )
         env = study.environment
         versions = env.get("versions", {}) or {}
         run = [
@@ -273,10 +284,112 @@ class ReportData:
                 f"mean over {n_splits} splits; 95 % corrected resampled t intervals across the "
                 "splits (Nadeau & Bengio), which carry the split-to-split spread"
                 if study.repeated
-                else "95 % bootstrap intervals on the test rows"
+                else (
+                    "95 % bootstrap intervals over the test users (each user's value resampled; "
+                    "the same resamples for every strategy, so differences are paired)"
+                    if is_ranking
+                    else "95 % bootstrap intervals on the test rows"
+                )
             ),
             is_table=study.spec.get("column_types") is not None,
+            ranking=ranking_rows(study),
+            ranking_note=_ranking_note(study),
+            digits=digits,
         )
+
+
+def ranking_rows(study: Study) -> list[dict[str, str]]:
+    """Recommendation: one row per leaderboard strategy with every ranking metric; the
+    cold-start slice's NDCG with its interval and its difference to the best strategy."""
+    if study.task != "recommendation":
+        return []
+    k = study.spec.get("k", 10)
+    names = {
+        "ndcg": f"ndcg_at_{k}",
+        "recall": f"recall_at_{k}",
+        "map": f"map_at_{k}",
+        "coverage": f"coverage_at_{k}",
+        "cold_ndcg": f"cold_ndcg_at_{k}",
+        "cold_recall": f"cold_recall_at_{k}",
+    }
+    order = list(study.leaderboard["strategy"])
+    results = {r.trial.strategy: r for r in study.leaderboard_results}
+    rows = []
+    for name in order:
+        stats = study.statistics.get(name, {})
+        metrics = results[name].metrics
+
+        def cell(metric: str, interval: bool = False) -> str:
+            return _metric_cell(metrics, stats, metric, interval)  # noqa: B023  (used at once)
+
+        cold = stats.get(names["cold_ndcg"])
+        delta = "-"
+        if cold is not None and cold.get("significant") is not None:
+            delta = (
+                f"{cold['delta']:+.4f} [{cold['delta_ci_low']:+.4f}, {cold['delta_ci_high']:+.4f}]"
+                + (" significant" if cold["significant"] else " tie")
+            )
+        rows.append(
+            {
+                "strategy": name,
+                f"NDCG@{k} [95 % CI]": cell(names["ndcg"], True),
+                f"recall@{k}": cell(names["recall"]),
+                f"MAP@{k}": cell(names["map"]),
+                f"coverage@{k}": cell(names["coverage"]),
+                f"cold NDCG@{k} [95 % CI]": cell(names["cold_ndcg"], True),
+                f"cold recall@{k}": cell(names["cold_recall"]),
+                "cold NDCG vs best": delta,
+            }
+        )
+    return rows
+
+
+def _metric_cell(
+    metrics: dict[str, float], stats: dict[str, Any], metric: str, interval: bool
+) -> str:
+    if metric not in metrics:
+        return "-"
+    value = _num(metrics[metric], 4)
+    s = stats.get(metric)
+    if interval and s is not None:
+        value += f" [{_num(s['ci_low'], 4)}, {_num(s['ci_high'], 4)}]"
+    return value
+
+
+def _ranking_note(study: Study) -> str:
+    if study.task != "recommendation":
+        return ""
+    split = study.split
+    return (
+        f"Each test user's held-out interactions are their relevant items (binary relevance); "
+        f"metrics are means over the {split.get('test_users', 0):,} test users. Coverage: the "
+        "share of the catalogue that appears in at least one top list. Cold-start slice: the "
+        f"{split.get('cold_test_rows', 0):,} held-out interactions whose item had fewer than "
+        f"{split.get('cold_threshold')} training interactions ({split.get('cold_items', 0):,} "
+        f"items, {split.get('cold_users', 0):,} users), scored on the same full-catalogue lists. "
+        "'cold NDCG vs best': the difference to the leaderboard's best strategy on that slice, "
+        "paired bootstrap over the slice's users."
+    )
+
+
+def _ranking_summary(study: Study) -> list[tuple[str, str]]:
+    dataset, split = study.dataset, study.split
+    return [
+        ("interactions", scrub(str(dataset.get("source", "-")))),
+        ("items file", scrub(str(dataset.get("items_source") or "none"))),
+        ("positive interactions", f"{dataset.get('interactions', 0):,}"),
+        ("users / items", f"{dataset.get('users', 0):,} / {dataset.get('items', 0):,}"),
+        ("items with text", f"{dataset.get('items_with_text', 0):,}"),
+        *(("note", scrub(str(n))) for n in dataset.get("notes", [])[:-1]),
+        ("split", scrub(str(split.get("description", "-")))),
+        ("train / test interactions", f"{split.get('train_rows'):,} / {split.get('test_rows'):,}"),
+        (
+            "cold-start slice",
+            f"{split.get('cold_test_rows', 0):,} test interactions, "
+            f"{split.get('cold_users', 0):,} users",
+        ),
+        ("fingerprint", str(dataset.get("fingerprint", "-"))),
+    ]
 
 
 def _threshold_rows(study: Study) -> list[dict[str, str]]:

@@ -90,9 +90,14 @@ def learning_curve_chart(
     labels_needed: Sequence[dict[str, Any]],
     metric: str,
     n_classes: int = 0,
+    unit: str = "labels per class",
 ) -> str | None:
     """Mean score by labels per class (log axis), with intervals; the pre-trained strategy as a
-    flat dashed line; "beats the pre-trained model" and "reaches the target" points marked."""
+    flat dashed line; "beats the pre-trained model" and "reaches the target" points marked.
+
+    ``unit`` names what a budget counts when it is not labels per class (a recommendation
+    study's training interactions); the x axis is then that count."""
+    per = "per class" if unit == "labels per class" else unit
     import plotly.graph_objects as go
 
     trained = [r for r in table if r["kind"] != "pretrained"]
@@ -121,7 +126,7 @@ def learning_curve_chart(
                     "array": [_gap(r.get("score_ci_high"), r["score_mean"]) for r in rows],
                     "arrayminus": [_gap(r["score_mean"], r.get("score_ci_low")) for r in rows],
                 },
-                hovertemplate=f"{strategy}<br>%{{x:.0f}} per class: %{{y:.3f}}<extra></extra>",
+                hovertemplate=f"{strategy}<br>%{{x:,.0f}} {per}: %{{y:.4f}}<extra></extra>",
             )
         )
     for r in table:
@@ -129,7 +134,7 @@ def learning_curve_chart(
             fig.add_hline(
                 y=r["score_mean"],
                 line={"dash": "dash", "color": KIND_COLOURS["pretrained"]},
-                annotation_text=f"{r['strategy']} (no labels)",
+                annotation_text=f"{r['strategy']} (pre-trained, learns nothing)",
                 annotation_position="bottom right",
             )
     marks_x, marks_y, texts = [], [], []
@@ -140,13 +145,13 @@ def learning_curve_chart(
             y = _score_at(trained, item["strategy"], at)
             marks_x.append(x)
             marks_y.append(y)
-            texts.append(f"{item['strategy']} beats the pre-trained model from {at} per class")
+            texts.append(f"{item['strategy']} beats the pre-trained model from {at} {per}")
         reached = item.get("target_reached_at")
         x = xs.get(item["strategy"], {}).get(str(reached)) if reached is not None else None
         if x is not None:
             marks_x.append(x)
             marks_y.append(_score_at(trained, item["strategy"], reached))
-            texts.append(f"{item['strategy']} reaches {item['target']} at {reached} per class")
+            texts.append(f"{item['strategy']} reaches {item['target']} at {reached} {per}")
     if marks_x:
         fig.add_trace(
             go.Scatter(
@@ -166,8 +171,12 @@ def learning_curve_chart(
         )
     _layout(
         fig,
-        f"learning curves: mean {metric} over seeds, by labelled rows per class",
-        xaxis={"title": "labelled rows per class (log)", "type": "log"},
+        f"learning curves: mean {metric} over seeds, by "
+        + ("labelled rows per class" if unit == "labels per class" else unit),
+        xaxis={
+            "title": ("labelled rows per class" if unit == "labels per class" else unit) + " (log)",
+            "type": "log",
+        },
         yaxis={"title": metric},
         height=440,
     )

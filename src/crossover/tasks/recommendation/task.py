@@ -69,7 +69,7 @@ __all__ = [
 
 USER, ITEM, TIME = "user", "item", "time"
 #: Training interactions per learning-curve point (those at or above the split's are dropped).
-DEFAULT_BUDGETS: tuple[int | str, ...] = (1000, 3000, 10000, 30000, FULL)
+DEFAULT_BUDGETS: tuple[int | str, ...] = (300, 1000, 3000, 10000, 30000, FULL)
 DEFAULT_HOLDOUT = 5
 DEFAULT_MIN_RATING = 4.0
 _LATENCY_USERS = 200
