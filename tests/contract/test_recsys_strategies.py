@@ -24,7 +24,7 @@ TASK = "recommendation"
 KEYS = registry.keys(TASK)
 
 
-def build(key: str, **overrides: Any) -> Strategy:
+def build(key: str, **overrides: Any) -> Any:
     cls = registry.get(key)
     names = cls._param_names()
     params: dict[str, Any] = {}
