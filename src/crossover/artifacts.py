@@ -10,6 +10,10 @@ Layout of ``MODEL_DIR``::
     encoder/          for strategies built on a sentence-embedding model, a copy of that model
                       (safetensors weights, configuration, tokenizer): no download to serve it
 
+A recommendation model (task ``recommendation``) has no labels and no ``encoder/``: its saved
+state keeps the item vectors it ranks with. Its ``input_schema`` describes the request of
+``POST /v1/recommend`` (a known ``user``, or the ``items`` of a session or a new user).
+
 :func:`load_model` checks the format version and every hash first, refuses any file the
 manifest does not list and any file in a pickle-based format, and only then reads the
 weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
@@ -31,10 +35,12 @@ from crossover.errors import ConfigError, DataError, ModelError
 
 if TYPE_CHECKING:
     from crossover.strategies.base import Strategy
+    from crossover.strategies.recsys._base import RecsysStrategy
     from crossover.study import Study
 
 __all__ = [
     "FORMAT_VERSION",
+    "RECOMMEND_MAX_K",
     "LoadedModel",
     "export_model",
     "export_strategy",
@@ -46,6 +52,9 @@ MANIFEST = "manifest.json"
 #: Weight formats that can execute code when read; never written, never read.
 UNSAFE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".h5"})
 _ENCODER_SUFFIXES = frozenset({".safetensors", ".json", ".txt", ".model", ".md"})
+RECOMMENDATION = "recommendation"
+#: The longest list a recommendation request may ask for (``k``).
+RECOMMEND_MAX_K = 100
 
 
 def _sha256(path: Path) -> str:
@@ -157,7 +166,10 @@ _JSON_TYPES = {
 
 
 def _input_schema(strategy: Strategy) -> dict[str, Any]:
-    """JSON Schema of one input: a text, or a table row with every input column."""
+    """JSON Schema of one input: a text, a table row with every input column, or for a
+    recommendation model one recommend request."""
+    if strategy.task == RECOMMENDATION:
+        return _recommend_schema(int(getattr(strategy, "k", 10)))
     schema_of = getattr(strategy, "input_schema", None)
     if strategy.input_kind == "table" and schema_of is not None:
         kinds: dict[str, str] = schema_of()
@@ -173,6 +185,44 @@ def _input_schema(strategy: Strategy) -> dict[str, Any]:
         "properties": {"text": {"type": "string", "minLength": 1}},
         "required": ["text"],
         "description": "one text to classify",
+    }
+
+
+_ID_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
+    "description": 'an id (a number is read as its decimal text: 42 is "42")',
+}
+
+
+def _recommend_schema(default_k: int) -> dict[str, Any]:
+    """JSON Schema of one recommend request: a known user, or a session's items."""
+    return {
+        "type": "object",
+        "properties": {
+            "user": {**_ID_SCHEMA, "description": "a user with training interactions"},
+            "items": {
+                "type": "array",
+                "items": _ID_SCHEMA,
+                "minItems": 1,
+                "description": "the item ids of a session or a new user (instead of user)",
+            },
+            "k": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": RECOMMEND_MAX_K,
+                "default": default_k,
+                "description": "how many items to return",
+            },
+            "exclude": {
+                "type": "array",
+                "items": _ID_SCHEMA,
+                "description": "item ids never to return",
+            },
+        },
+        "oneOf": [{"required": ["user"]}, {"required": ["items"]}],
+        "additionalProperties": False,
+        "description": "a known user's top k (their training items left out), or the top k "
+        "for the given items (a session or a new user; those items left out)",
     }
 
 
@@ -201,6 +251,69 @@ class LoadedModel:
             raise ModelError(f"{self.manifest['strategy']} gives no class probabilities")
         return np.asarray(self.strategy.predict_proba(texts), dtype=np.float64)
 
+    # ----- recommendation models (task "recommendation") -----
+
+    @property
+    def task(self) -> str:
+        return str(self.manifest.get("task") or self.strategy.task)
+
+    @property
+    def recommends(self) -> bool:
+        """Whether this is a recommendation model (``recommend``) rather than a classifier."""
+        return self.task == RECOMMENDATION
+
+    def _recommender(self) -> RecsysStrategy:
+        from crossover.strategies.recsys._base import RecsysStrategy
+
+        if not isinstance(self.strategy, RecsysStrategy):
+            raise ModelError(
+                f"{self.manifest['strategy']} classifies; it does not recommend (use predict)"
+            )
+        return self.strategy
+
+    @property
+    def default_k(self) -> int:
+        """The list length a request gets when it names none (the study's k)."""
+        schema = self.manifest.get("input_schema") or {}
+        k = (schema.get("properties") or {}).get("k", {}).get("default")
+        return int(k) if isinstance(k, int) and 1 <= k <= RECOMMEND_MAX_K else 10
+
+    @property
+    def catalogue(self) -> list[str]:
+        """Every item id a recommendation model can return."""
+        return self._recommender().catalogue
+
+    def knows_user(self, user: Any) -> bool:
+        """Whether ``user`` (compared as text) had training interactions."""
+        return self._recommender().knows_user(str(user))
+
+    def knows_item(self, item: Any) -> bool:
+        """Whether ``item`` (compared as text) is in the catalogue."""
+        return self._recommender().knows_item(str(item))
+
+    def recommend(self, user: Any, k: int = 10, exclude: Any = ()) -> list[str]:
+        """A known user's top ``k`` item ids, best first: their training items and
+        ``exclude`` left out. ``DataError`` for a user without training interactions."""
+        model = self._recommender()
+        user = str(user)
+        if not model.knows_user(user):
+            raise DataError(
+                f"user {user!r} has no history in the model; recommend from their items instead"
+            )
+        hidden = {str(i) for i in exclude}
+        unknown = [i for i in hidden if not model.knows_item(i)]
+        if unknown:
+            raise DataError(f"unknown item id(s) in exclude: {', '.join(sorted(unknown)[:5])}")
+        ranked = model.recommend([user], k=k + len(hidden))[user]
+        return [i for i in ranked if i not in hidden][:k]
+
+    def recommend_items(self, items: Any, k: int = 10, exclude: Any = ()) -> list[str]:
+        """The top ``k`` item ids for a session or a new user who interacted with ``items``
+        (those and ``exclude`` left out); ``DataError`` naming ids not in the catalogue."""
+        return self._recommender().recommend_items(
+            [str(i) for i in items], k=k, exclude=[str(i) for i in exclude]
+        )
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings from the model's own encoder (normalised as the model does)."""
         if self._encoder_path is None:
@@ -211,6 +324,8 @@ class LoadedModel:
         return np.asarray(embedder.encode(texts, use_cache=False), dtype=np.float32)
 
     def __repr__(self) -> str:
+        if self.recommends:
+            return f"LoadedModel({self.manifest['strategy']!r}, {len(self.catalogue)} items)"
         return f"LoadedModel({self.manifest['strategy']!r}, {len(self.labels)} labels)"
 
 
@@ -290,6 +405,7 @@ def export_model(
     data: str | Path | None = None,
     test: str | Path | None = None,
     scenario: str | Path | None = None,
+    items: str | Path | None = None,
 ) -> Path:
     """Train the chosen strategy of a saved study on all its labelled rows and export it.
 
@@ -297,6 +413,10 @@ def export_model(
     the fingerprint the study recorded. "All labelled rows" are the training and the test rows:
     the test set has done its job (the study's metrics, which the manifest carries, were
     measured on it before).
+
+    For a ``recommendation`` study, ``data`` is the interactions file and ``items`` the items
+    file (each only when it moved); the strategy is trained on every interaction, held-out
+    ones included.
     """
     from crossover.data import load
     from crossover.strategies import registry
@@ -306,6 +426,15 @@ def export_model(
     study_path = study_dir / "study.json" if study_dir.is_dir() else study_dir
     study = load_study(study_path)
     key = _choose(study, strategy, recommended, scenario)
+    if study.task == RECOMMENDATION:
+        if test is not None:
+            raise ConfigError(
+                "--test is for classification studies; a recommendation study "
+                "takes --data FILE (interactions) and --items FILE"
+            )
+        return _export_recommendation(study, key, out, data=data, items=items)
+    if items is not None:
+        raise ConfigError("--items is for recommendation studies; this study classifies")
     paths = study.settings.get("data_paths") or {}
     source = Path(data) if data else (Path(paths["data"]) if paths.get("data") else None)
     if source is None or not source.exists():
@@ -361,6 +490,80 @@ def export_model(
     trained_on = {
         "rows": len(rows),
         "data_fingerprint": dataset.fingerprint,
+        "study_created_at": study.created_at,
+    }
+    return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)
+
+
+def _study_file(given: str | Path | None, recorded: str | None, what: str, option: str) -> Path:
+    """The file ``given`` on the command line, else the one the study recorded; it must exist."""
+    source = Path(given) if given else (Path(recorded) if recorded else None)
+    if source is None or not source.exists():
+        where = f" ({source} is gone)" if source else ""
+        raise ConfigError(f"the study's {what} file is not available{where}; pass it with {option}")
+    return source
+
+
+def _export_recommendation(
+    study: Study,
+    key: str,
+    out: str | Path,
+    *,
+    data: str | Path | None,
+    items: str | Path | None,
+) -> Path:
+    """``export_model`` for a recommendation study: every interaction, the items file."""
+    import pandas as pd
+
+    from crossover.strategies import registry
+    from crossover.strategies.recsys._base import RecsysStrategy
+    from crossover.tasks.recommendation.compare import read_frame
+    from crossover.tasks.recommendation.task import prepare
+
+    paths = study.settings.get("data_paths") or {}
+    source = _study_file(data, paths.get("data"), "interactions", "--data FILE")
+    had_items = bool(study.spec.get("text_columns")) or bool(study.dataset.get("items_source"))
+    items_path: Path | None = None
+    if items is not None or had_items:
+        items_path = _study_file(items, paths.get("items"), "items", "--items FILE")
+    load_options = dict(study.settings.get("load") or {})
+    load_options.pop("task", None)
+    warnings: list[str] = []
+    interactions = read_frame(source, "interactions", warnings)
+    items_frame = read_frame(items_path, "items", warnings) if items_path is not None else None
+    prepared = prepare(
+        interactions,
+        items=items_frame,
+        seed=int(study.settings.get("seed") or 0),
+        **load_options,
+    )
+    if prepared.fingerprint != study.dataset.get("fingerprint"):
+        files = f"{source}" + (f" and {items_path}" if items_path is not None else "")
+        raise DataError(
+            f"{files}: the interactions or items differ from those the study measured "
+            f"(fingerprint {prepared.fingerprint} against {study.dataset.get('fingerprint')}); "
+            "compare again"
+        )
+    rows = pd.concat([prepared.train, prepared.test], ignore_index=True)
+    board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
+    params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
+    fitted = registry.get(key)(**params)
+    if not isinstance(fitted, RecsysStrategy):
+        raise ConfigError(f"{key} is not a recommendation strategy; the study is corrupt")
+    fitted.fit(rows, items=prepared.items)
+    fitted.k = int(study.spec.get("k") or fitted.k)  # the request's default list length
+    metrics = {
+        "headline": study.headline,
+        **{m: dict(v) for m, v in study.statistics.get(key, {}).items()},
+        "measured_on": f"{study.split.get('test_rows')} held-out interactions of "
+        f"{study.split.get('test_users')} test users",
+    }
+    trained_on = {
+        "rows": len(rows),
+        "interactions": len(rows),
+        "users": int(rows["user"].nunique()),
+        "items": len(prepared.catalogue),
+        "data_fingerprint": prepared.fingerprint,
         "study_created_at": study.created_at,
     }
     return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)

@@ -1,5 +1,6 @@
-"""``crossover export``: train the chosen strategy on every labelled row and write a model
-directory that ``crossover serve`` (or ``crossover.load_model``) reads."""
+"""``crossover export``: train the chosen strategy on every labelled row (for a recommendation
+study, every interaction) and write a model directory that ``crossover serve`` (or
+``crossover.load_model``) reads."""
 
 from __future__ import annotations
 
@@ -24,13 +25,25 @@ def export_command(
         None, "--scenario", readable=False, help="Scenario for --recommended (default: defaults)."
     ),
     data: Path | None = typer.Option(
-        None, "--data", readable=False, help="The study's data file, if it moved."
+        None,
+        "--data",
+        readable=False,
+        help="The study's data file (a recommendation study's interactions), if it moved.",
     ),
     test: Path | None = typer.Option(
         None, "--test", readable=False, help="The study's fixed test set, if it moved."
     ),
+    items: Path | None = typer.Option(
+        None,
+        "--items",
+        readable=False,
+        help="A recommendation study's items file, if it moved.",
+    ),
 ) -> None:
-    """Train on all labelled rows (training and test) and export with a hashed manifest."""
+    """Train on all labelled rows (training and test) and export with a hashed manifest.
+
+    For a recommendation study: train on every interaction (held-out ones included).
+    """
     from crossover.artifacts import export_model, load_model
 
     path = export_model(
@@ -41,9 +54,19 @@ def export_command(
         data=data,
         test=test,
         scenario=scenario,
+        items=items,
     )
     model = load_model(path)  # what serve will do: proves the folder verifies and loads
     manifest = model.manifest
+    if model.recommends:
+        trained = manifest["trained_on"]
+        typer.echo(
+            f"exported {manifest['strategy']} ({manifest['kind']}, trained on "
+            f"{trained.get('interactions')} interactions of {trained.get('users')} users, "
+            f"recommends from {len(model.catalogue)} items) to {path}"
+        )
+        typer.echo(f"serve it: crossover serve {path}  (POST /v1/recommend)")
+        return
     typer.echo(
         f"exported {manifest['strategy']} ({manifest['kind']}, {len(model.labels)} labels, "
         f"trained on {manifest['trained_on'].get('rows')} rows) to {path}"

@@ -9,6 +9,12 @@ Routes
                           model (``tabular-classification``), one row or a batch of rows
                           (``{"rows": [...]}`` or ``{"row": {...}}``, see
                           :mod:`crossover.serve.table`)
+``POST /v1/recommend``    for a recommendation model (task ``recommendation``): a known user's
+                          top k (``{"user": "42", "k": 10}``), or the top k for a session or a
+                          new user (``{"items": ["1", "50"], "k": 10}``); ``exclude`` lists
+                          items never to return. A recommendation model's ``/v1/predict``, and
+                          a classifier's ``/v1/recommend``, answer a 404 that names the route
+                          to use (and are left out of its OpenAPI schema)
 ``POST /v1/embeddings``   OpenAI embeddings format; only for models built on an embedding model
 ``GET  /v1/model``        the model directory's manifest (for a table model, plus its input
                           columns and their kinds)
@@ -23,7 +29,8 @@ an API key is configured, the ``/v1`` routes answer 401 without it.
 
 Which kind of model is served is read from ``manifest.json`` when the app is built (cheap: the
 model itself loads in the lifespan), because the predict route's body, and with it the OpenAPI
-schema, differ: a table model's body is built from the columns of its manifest.
+schema, differ: a table model's body is built from the columns of its manifest, and a
+recommendation model has ``/v1/recommend`` instead.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
@@ -47,6 +54,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crossover.artifacts import RECOMMEND_MAX_K
 from crossover.errors import ModelError
 from crossover.serve.batching import BatcherStopped, MicroBatcher
 from crossover.serve.metrics import InstrumentMiddleware, ServeMetrics
@@ -60,8 +68,11 @@ from crossover.serve.schemas import (
     Prediction,
     PredictRequest,
     PredictResponse,
+    RecommendRequest,
+    RecommendResponse,
     Usage,
     check_limits,
+    check_recommend_limits,
     document_limits,
 )
 from crossover.serve.settings import ServeSettings
@@ -75,9 +86,11 @@ from crossover.serve.table import (
     document_table_limits,
 )
 
-__all__ = ["ServedModel", "create_app"]
+__all__ = ["RecommendingModel", "ServedModel", "create_app"]
 
 logger = logging.getLogger("crossover.serve")
+
+RECOMMENDATION = "recommendation"
 
 
 class ServedModel(Protocol):
@@ -94,6 +107,32 @@ class ServedModel(Protocol):
     def predict_proba(self, texts: Any) -> np.ndarray: ...
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class RecommendingModel(Protocol):
+    """What the recommend route needs from a recommendation model (``LoadedModel`` has it).
+    Ids are strings."""
+
+    manifest: dict[str, Any]
+
+    @property
+    def default_k(self) -> int: ...
+
+    @property
+    def catalogue(self) -> list[str]: ...
+
+    def knows_user(self, user: Any) -> bool: ...
+
+    def knows_item(self, item: Any) -> bool: ...
+
+    def recommend(self, user: Any, k: int = ..., exclude: Any = ...) -> list[str]: ...
+
+    def recommend_items(self, items: Any, k: int = ..., exclude: Any = ...) -> list[str]: ...
+
+
+def _task(manifest: dict[str, Any]) -> str:
+    task = manifest.get("task")
+    return task if isinstance(task, str) and task else "text-classification"
 
 
 class ApiError(Exception):
@@ -166,7 +205,12 @@ def _embed_rows(model: ServedModel, texts: list[str]) -> Sequence[np.ndarray]:
     return list(np.asarray(model.embed(texts), dtype=np.float32))
 
 
-def _warm_up(model: ServedModel, table: TableSpec | None) -> None:
+def _warm_up(model: ServedModel, table: TableSpec | None, recommender: Any = None) -> None:
+    if recommender is not None:
+        catalogue = recommender.catalogue
+        if catalogue:
+            recommender.recommend_items(catalogue[:1], k=1)
+        return
     if table is None:
         _predict_rows(model, ["warm-up"])
     else:  # a row of missing values: every table model imputes them
@@ -185,6 +229,9 @@ class Served:
     multiplies throughput; like TF-IDF, a table model makes no request wait for company (it
     shares only with requests that queued while the previous call ran), unless it is built on
     an embedding model.
+
+    A recommendation model (``recommender`` set) has no micro-batcher: a recommend request is
+    one user's, answered by one call on the model's thread.
     """
 
     def __init__(
@@ -193,10 +240,12 @@ class Served:
         settings: ServeSettings,
         metrics: ServeMetrics,
         table: TableSpec | None = None,
+        recommender: RecommendingModel | None = None,
     ) -> None:
         self.model = model
         self.settings = settings
         self.table = table
+        self.recommender = recommender
         # One thread: the model never runs two calls at once (tokenizers are not thread-safe,
         # and torch already uses every core within one call).
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossover-model")
@@ -207,7 +256,9 @@ class Served:
         wait_s = settings.max_wait_ms / 1000 if embedding else 0.0
         self.predictor: MicroBatcher[str, Prediction] | None = None
         self.row_predictor: MicroBatcher[tuple[Any, ...], Prediction | None] | None = None
-        if table is None:
+        if recommender is not None:
+            pass  # no predict route: /v1/recommend calls the model directly
+        elif table is None:
             self.predictor = MicroBatcher(
                 partial(_predict_rows, model),
                 max_size=settings.max_size,
@@ -374,6 +425,108 @@ async def embeddings(
     )
 
 
+_RECOMMEND_SHAPES = '{"user": "42", "k": 10} or {"items": ["1", "50"], "k": 10}'
+
+_RECOMMEND_DOC = """Recommended item ids, best first.
+
+Send `{"user": "42", "k": 10}` for a user with training interactions (their top k, their own
+training items left out), or `{"items": ["1", "50"], "k": 10}` for a session or a new user (the
+top k for those items, which are left out). `exclude` lists items never to return. Ids are
+JSON strings or integers, compared as text (`42` is the id `"42"`).
+
+404 for a user without training interactions (send their items instead); 422 for item ids the
+model does not know (named), for both `user` and `items` or neither, and for `k` outside 1 to
+100. The list is shorter than k only when fewer items are left to rank.
+"""
+
+
+def _name_ids(ids: list[str]) -> str:
+    shown = ", ".join(json.dumps(i) for i in ids[:5])
+    return shown + (f" (and {len(ids) - 5} more)" if len(ids) > 5 else "")
+
+
+async def recommend(
+    body: RecommendRequest, served: ServedDep, metrics: MetricsDep
+) -> RecommendResponse:
+    model = served.recommender
+    if model is None:  # the app was built for a classifier (cannot happen)
+        raise _not_a_recommender(served)
+    if (body.user is None) == (body.items is None):
+        has = 'both "user" and' if body.user is not None else 'neither "user" nor'
+        raise ApiError(
+            422,
+            "invalid_request",
+            f'the request has {has} "items": send exactly one of them, {_RECOMMEND_SHAPES}',
+        )
+    check_recommend_limits(body, served.settings)
+    k = body.k if body.k is not None else model.default_k
+    query = list(body.items or [])
+    details: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    for field, ids in (("items", query), ("exclude", body.exclude)):
+        for index, item in enumerate(ids):
+            if not model.knows_item(item):
+                details.append(
+                    {"loc": [field, index], "msg": "unknown item id", "type": "unknown_item"}
+                )
+                if item not in unknown:
+                    unknown.append(item)
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_items",
+            f"item id(s) {_name_ids(unknown)} are not in the model's catalogue; leave them out",
+            details=details,
+        )
+    loop = asyncio.get_running_loop()
+    if body.user is not None:
+        if not model.knows_user(body.user):
+            raise ApiError(
+                404,
+                "unknown_user",
+                f"user {json.dumps(body.user)} has no history in the model (no training "
+                'interactions); send the items they interacted with as "items" instead',
+            )
+        call = partial(model.recommend, body.user, k, list(body.exclude))
+    else:
+        call = partial(model.recommend_items, query, k, list(body.exclude))
+    metrics.request_texts.labels("/v1/recommend").observe(max(len(query), 1))
+    ranked = await loop.run_in_executor(served.executor, call)
+    return RecommendResponse(
+        items=[str(i) for i in ranked],
+        k=k,
+        user=body.user,
+        known_user=body.user is not None,
+        model=served.strategy,
+        strategy=served.strategy,
+    )
+
+
+def _not_a_recommender(served: Served) -> ApiError:
+    what = "table rows" if served.table is not None else "texts"
+    return ApiError(
+        404,
+        "not_a_recommender",
+        f"the served model ({served.strategy}) classifies {what}; it does not recommend: "
+        "use POST /v1/predict (/v1/recommend is served only for recommendation models)",
+    )
+
+
+async def recommend_unsupported(served: ServedDep) -> None:
+    """The recommend route of a classifier: a 404 that names the route to use."""
+    raise _not_a_recommender(served)
+
+
+async def predict_unsupported(served: ServedDep) -> None:
+    """The predict route of a recommendation model: a 404 that names the route to use."""
+    raise ApiError(
+        404,
+        "not_a_classifier",
+        f"the served model ({served.strategy}) recommends items; it does not classify: use "
+        f"POST /v1/recommend with {_RECOMMEND_SHAPES}",
+    )
+
+
 async def model_manifest(served: ServedDep) -> dict[str, Any]:
     """The manifest of the served model directory: task, strategy, labels, metrics, versions."""
     if served.table is None:
@@ -381,10 +534,22 @@ async def model_manifest(served: ServedDep) -> dict[str, Any]:
     return {**served.model.manifest, "input_columns": dict(served.table.kinds)}
 
 
-def _v1_router(table: TableSpec | None) -> APIRouter:
-    """The ``/v1`` routes; the predict route's body depends on the kind of model served."""
+def _v1_router(table: TableSpec | None, recommends: bool = False) -> APIRouter:
+    """The ``/v1`` routes; the predict route's body depends on the kind of model served, and a
+    recommendation model has ``/v1/recommend`` instead."""
     v1 = APIRouter(prefix="/v1", tags=["model"], responses=_error_responses(422, 500, 503))
-    if table is None:
+    if recommends:
+        v1.add_api_route(
+            "/recommend",
+            recommend,
+            methods=["POST"],
+            summary="Recommend items for a user or a session",
+            description=_RECOMMEND_DOC,
+            responses=_error_responses(404),
+        )
+        # Not in the schema: it answers every request with a 404 naming /v1/recommend.
+        v1.add_api_route("/predict", predict_unsupported, methods=["POST"], include_in_schema=False)
+    elif table is None:
         v1.add_api_route(
             "/predict",
             predict,
@@ -400,6 +565,10 @@ def _v1_router(table: TableSpec | None) -> APIRouter:
             summary="Classify one table row or a batch of rows",
             description=_TABLE_PREDICT_DOC,
             responses=_error_responses(400),
+        )
+    if not recommends:
+        v1.add_api_route(
+            "/recommend", recommend_unsupported, methods=["POST"], include_in_schema=False
         )
     v1.add_api_route(
         "/embeddings",
@@ -669,20 +838,26 @@ def create_app(
     load = loader or _load
     metrics = ServeMetrics()
     # The routes (and the OpenAPI schema) are built now; the model loads in the lifespan.
-    table = TableSpec.from_manifest(_peek_manifest(model_dir))
+    peeked = _peek_manifest(model_dir)
+    table = TableSpec.from_manifest(peeked)
+    recommends = _task(peeked) == RECOMMENDATION
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = await asyncio.to_thread(load, model_dir)
-        if TableSpec.from_manifest(model.manifest) != table:
+        if (
+            TableSpec.from_manifest(model.manifest) != table
+            or (_task(model.manifest) == RECOMMENDATION) != recommends
+        ):
             raise ModelError(
                 f"{model_dir}: the loaded model's inputs differ from those of the manifest "
                 "read when the server was built (the folder changed meanwhile); restart it"
             )
+        recommender = cast(RecommendingModel, model) if recommends else None
         # Some models load their encoder on first use: pay for that now, so that /readyz
         # means ready and the first client does not wait seconds.
-        await asyncio.to_thread(_warm_up, model, table)
-        served = Served(model, settings, metrics, table)
+        await asyncio.to_thread(_warm_up, model, table, recommender)
+        served = Served(model, settings, metrics, table, recommender)
         served.start()
         app.state.served = served
         logger.info(
@@ -690,7 +865,7 @@ def create_app(
             extra={
                 "fields": {
                     "strategy": served.strategy,
-                    "task": "text-classification" if table is None else TABLE_TASK,
+                    "task": _task(model.manifest) if table is None else TABLE_TASK,
                     "labels": len(model.labels),
                     "embedding_model": model.embedding_model,
                 }
@@ -703,8 +878,12 @@ def create_app(
             await served.stop()
 
     limits = (
-        f"Limits: {settings.max_batch} texts per request, {settings.max_text_chars} characters "
-        "per text (422 beyond). "
+        f"A recommendation model: POST /v1/recommend. Limits: k at most {RECOMMEND_MAX_K}, "
+        f"{settings.max_batch} item ids per list, {settings.max_text_chars} characters per id "
+        "(422 beyond). "
+        if recommends
+        else f"Limits: {settings.max_batch} texts per request, {settings.max_text_chars} "
+        "characters per text (422 beyond). "
         if table is None
         else f"A table model: {len(table.kinds)} input columns. Limits: {settings.max_batch} "
         f"rows per request, {settings.max_text_chars} characters per string value "
@@ -736,7 +915,7 @@ def create_app(
     app.state.table = table
     app.add_middleware(InstrumentMiddleware, metrics=metrics)
     _install_error_handlers(app)
-    v1 = _v1_router(table)
+    v1 = _v1_router(table, recommends)
     if api_key is not None:
         app.include_router(
             v1, dependencies=[Depends(_key_checker(api_key))], responses=_error_responses(401)

@@ -11,14 +11,27 @@ them into the app's OpenAPI schema (``maxItems``, ``maxLength``) for clients and
 schema-driven tests.
 
 A table model's predict body is built from its columns: see :mod:`crossover.serve.table`.
+A recommendation model answers ``POST /v1/recommend`` (:class:`RecommendRequest`,
+:class:`RecommendResponse`): its ids are JSON strings or integers, compared as text.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from crossover.artifacts import RECOMMEND_MAX_K
 from crossover.serve.settings import ServeSettings
 
 __all__ = [
@@ -32,8 +45,11 @@ __all__ = [
     "PredictRequest",
     "PredictResponse",
     "Prediction",
+    "RecommendRequest",
+    "RecommendResponse",
     "Usage",
     "check_limits",
+    "check_recommend_limits",
     "document_limits",
 ]
 
@@ -125,6 +141,73 @@ class EmbeddingsResponse(BaseModel):
     usage: Usage
 
 
+def _as_id(value: Any) -> str:
+    """An id as text: a non-empty JSON string as it is, a JSON integer as its decimal text."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise PydanticCustomError("id_type", "an id must be a non-empty string or an integer")
+
+
+#: A user or item id: a non-empty JSON string, or an integer read as its decimal text.
+Id = Annotated[
+    str,
+    BeforeValidator(_as_id),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
+            "description": 'An id: a non-empty string, or an integer (42 is the id "42").',
+        }
+    ),
+]
+
+
+class RecommendRequest(_Request):
+    """``{"user": "42", "k": 10}`` (a known user) or ``{"items": ["1", "50"], "k": 10}``
+    (a session or a new user); ``exclude`` lists items never to return."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"user": "42", "k": 10}, {"items": ["1", "50"], "k": 10, "exclude": []}]
+        }
+    )
+
+    user: Id | None = Field(
+        None,
+        description="A user with training interactions: their top k, their own training items "
+        "left out. Send either user or items.",
+    )
+    items: list[Id] | None = Field(
+        None,
+        min_length=1,
+        description="The item ids of a session or a new user: the top k for them, these items "
+        "left out. Send either user or items.",
+    )
+    k: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=RECOMMEND_MAX_K,
+        description="How many items to return (default: the k of the model's study); fewer "
+        "when fewer items are left to rank.",
+    )
+    exclude: list[Id] = Field(
+        default_factory=list, description="Item ids never to return (already in a cart, say)."
+    )
+
+
+class RecommendResponse(BaseModel):
+    items: list[str] = Field(description="The recommended item ids, best first.")
+    k: int = Field(description="The list length asked for (items has at most k).")
+    user: str | None = Field(description="The user of the request; null for an items request.")
+    known_user: bool = Field(
+        description="Whether the list is the user's own (true), or was ranked from the request's "
+        "items (false)."
+    )
+    model: str = Field(description="The strategy key of the served model (as /v1/predict).")
+    strategy: str = Field(description="The strategy key of the served model.")
+
+
 class Health(BaseModel):
     status: str
 
@@ -160,6 +243,23 @@ def check_limits(texts: list[str], settings: ServeSettings) -> None:
             )
 
 
+def check_recommend_limits(body: RecommendRequest, settings: ServeSettings) -> None:
+    """Raise ``LimitExceeded`` when a recommend request lists too many or too long ids."""
+    for field, ids in (("items", body.items or []), ("exclude", body.exclude)):
+        if len(ids) > settings.max_batch:
+            raise LimitExceeded(
+                f"{field} has {len(ids)} ids; this server accepts at most {settings.max_batch} "
+                "(max_batch)"
+            )
+    ids = ([body.user] if body.user is not None else []) + (body.items or []) + body.exclude
+    longest = max((len(i) for i in ids), default=0)
+    if longest > settings.max_text_chars:
+        raise LimitExceeded(
+            f"an id has {longest} characters; this server accepts at most "
+            f"{settings.max_text_chars} (max_text_chars)"
+        )
+
+
 #: The request fields that hold texts, by schema name.
 _TEXT_FIELDS = {"PredictRequest": "inputs", "EmbeddingsRequest": "input"}
 
@@ -175,4 +275,10 @@ def document_limits(openapi: dict[str, Any], settings: ServeSettings) -> dict[st
             elif branch.get("type") == "array":
                 branch["maxItems"] = settings.max_batch
                 branch["items"]["maxLength"] = settings.max_text_chars
+    recommend = schemas.get("RecommendRequest", {}).get("properties", {})
+    for field in ("items", "exclude"):
+        prop = recommend.get(field, {})
+        for branch in [prop, *prop.get("anyOf", [])]:
+            if branch.get("type") == "array":
+                branch["maxItems"] = settings.max_batch
     return openapi
