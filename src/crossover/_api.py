@@ -57,6 +57,22 @@ def parse_strategies(
     return keys
 
 
+def settle_options(
+    *, seeds: int, n_resamples: int, jobs: int | None, progress: bool | Reporter
+) -> tuple[int, Reporter]:
+    """Check the options every study shares; the worker count and the progress reporter."""
+    if n_resamples < 1000:
+        raise ConfigError(f"n_resamples={n_resamples} is too few; use at least 1000")
+    if seeds < 1:
+        raise ConfigError(f"--seeds {seeds}: use 1 or more")
+    n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if n_jobs < 1:
+        raise ConfigError(f"--jobs {n_jobs}: use 1 or more")
+    if isinstance(progress, bool):
+        return n_jobs, RichReporter() if progress else SilentReporter()
+    return n_jobs, progress
+
+
 def _strategy_params(
     keys: list[str],
     model: str,
@@ -176,10 +192,9 @@ def compare(
     >>> study.leaderboard[["strategy", "score", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
     started = perf_counter()
-    if n_resamples < 1000:
-        raise ConfigError(f"n_resamples={n_resamples} is too few; use at least 1000")
-    if seeds < 1:
-        raise ConfigError(f"--seeds {seeds}: use 1 or more")
+    n_jobs, reporter = settle_options(
+        seeds=seeds, n_resamples=n_resamples, jobs=jobs, progress=progress
+    )
     if target is not None and not 0.0 < target <= 1.0:
         raise ConfigError(f"--target {target}: give a metric value between 0 and 1, e.g. 0.9")
     if not 0.0 < fpr < 1.0:
@@ -188,14 +203,6 @@ def compare(
         raise ConfigError(f"--repeats {repeats}: use 1 or more")
     if cost_fp is not None and cost_fp < 0:
         raise ConfigError(f"--cost-fp {cost_fp}: give a non-negative cost per reviewed row")
-    n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if n_jobs < 1:
-        raise ConfigError(f"--jobs {n_jobs}: use 1 or more")
-    reporter: Reporter
-    if isinstance(progress, bool):
-        reporter = RichReporter() if progress else SilentReporter()
-    else:
-        reporter = progress
     dataset = (
         data
         if isinstance(data, Dataset)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from math import nan
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,23 @@ def plan(
     return trials, summary
 
 
+#: (p50 ms, p95 ms, rows/s, MB, parameters) of a trial whose speed is not measured.
+NOT_MEASURED: tuple[float, float, float, float, int] = (nan, nan, nan, nan, 0)
+
+
+def speed_and_size(strategy: Strategy, inputs: Any) -> tuple[float, float, float, float, int]:
+    """One-row latency p50 and p95 (ms), batch throughput (rows/s), MB on disk, parameters."""
+    latency = measure_latency(strategy, inputs)
+    footprint = strategy.footprint()
+    return (
+        latency.latency_p50_ms,
+        latency.latency_p95_ms,
+        latency.throughput_rows_s,
+        float(footprint["size_mb"]),
+        int(footprint["parameters"]),
+    )
+
+
 def build_strategy(trial: Trial) -> Strategy:
     cls = registry.get(trial.strategy)
     params = dict(trial.params)
@@ -282,14 +300,9 @@ def run_trial(
             predictions = strategy.predict(data.test_x)
         predict_s = time.perf_counter() - t0
     scores = task.evaluate(data.y_true, predictions, proba, strategy.classes_, data.options)
-    p50 = p95 = throughput = size_mb = float("nan")
-    parameters = 0
-    if measure_speed:
-        latency = measure_latency(strategy, data.test_x)
-        p50, p95 = latency.latency_p50_ms, latency.latency_p95_ms
-        throughput = latency.throughput_rows_s
-        footprint = strategy.footprint()
-        size_mb, parameters = float(footprint["size_mb"]), int(footprint["parameters"])
+    p50, p95, throughput, size_mb, parameters = (
+        speed_and_size(strategy, data.test_x) if measure_speed else NOT_MEASURED
+    )
     model = strategy.embedding_model()
     # The cache let fit skip encoding the training texts; charge that time back at the
     # rate measured without cache (see measure_encode_rates).

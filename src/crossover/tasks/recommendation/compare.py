@@ -8,7 +8,6 @@ value of every metric).
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import pandas as pd
 from crossover.errors import ConfigError, DataError
 from crossover.evaluation.budgets import FULL, Budget, parse_budgets
 from crossover.evaluation.environment import environment
-from crossover.evaluation.progress import Reporter, RichReporter, SilentReporter
+from crossover.evaluation.progress import Reporter
 from crossover.evaluation.runner import plan, run
 from crossover.evaluation.store import TrialStore
 from crossover.models._resolve import DEFAULT_MODEL
@@ -87,7 +86,7 @@ def compare_recommendation(
     ``time``); ``items`` one row per item (``item_id``, default the same name as ``item``,
     and text columns). See ``crossover.compare`` for the shared options.
     """
-    from crossover._api import _strategy_params, parse_strategies
+    from crossover._api import _strategy_params, parse_strategies, settle_options
 
     started = perf_counter()
     if not user or not item:
@@ -99,18 +98,9 @@ def compare_recommendation(
         raise ConfigError(f"--k {k}: use 1 or more")
     if holdout < 1:
         raise ConfigError(f"--holdout {holdout}: hold out 1 or more interactions per user")
-    if seeds < 1:
-        raise ConfigError(f"--seeds {seeds}: use 1 or more")
-    if n_resamples < 1000:
-        raise ConfigError(f"n_resamples={n_resamples} is too few; use at least 1000")
-    n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if n_jobs < 1:
-        raise ConfigError(f"--jobs {n_jobs}: use 1 or more")
-    reporter: Reporter
-    if isinstance(progress, bool):
-        reporter = RichReporter() if progress else SilentReporter()
-    else:
-        reporter = progress
+    n_jobs, reporter = settle_options(
+        seeds=seeds, n_resamples=n_resamples, jobs=jobs, progress=progress
+    )
     read_warnings: list[str] = []
     interactions = read_frame(data, "interactions", read_warnings)
     items_frame = read_frame(items, "items", read_warnings) if items is not None else None

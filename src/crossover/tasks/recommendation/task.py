@@ -29,7 +29,6 @@ import pandas as pd
 
 from crossover.errors import DataError
 from crossover.evaluation.budgets import FULL
-from crossover.evaluation.latency import measure_latency
 from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.tasks._base import Split, Task
@@ -275,7 +274,7 @@ def run_ranking_trial(
     encode_s_per_text: dict[str, float] | None = None,
 ) -> TrialResult:
     """Fit on the trial's budget of training interactions, rank for every test user, measure."""
-    from crossover.evaluation.runner import build_strategy
+    from crossover.evaluation.runner import NOT_MEASURED, build_strategy, speed_and_size
 
     strategy: Any = build_strategy(trial)
     k = int(data.options.get("k", DEFAULT_K))
@@ -297,15 +296,10 @@ def run_ranking_trial(
     cold = cold_start_items(train, data.test_x, ITEM, int(data.options.get("cold_threshold", 5)))
     catalogue = list(data.options.get("catalogue") or strategy.catalogue)
     metrics, units = ranking_scores(lists, relevant, cold, catalogue, k)
-    p50 = p95 = throughput = size_mb = float("nan")
-    parameters = 0
-    if measure_speed:
-        # One call = one known user's top k, the serving path of POST /v1/recommend.
-        latency = measure_latency(strategy, users[:_LATENCY_USERS])
-        p50, p95 = latency.latency_p50_ms, latency.latency_p95_ms
-        throughput = latency.throughput_rows_s
-        footprint = strategy.footprint()
-        size_mb, parameters = float(footprint["size_mb"]), int(footprint["parameters"])
+    # One call = one known user's top k, the serving path of POST /v1/recommend.
+    p50, p95, throughput, size_mb, parameters = (
+        speed_and_size(strategy, users[:_LATENCY_USERS]) if measure_speed else NOT_MEASURED
+    )
     model = strategy.embedding_model()
     # The cache let fit skip embedding the catalogue; charge it back at the uncached rate.
     encode_train_s = 0.0
