@@ -205,3 +205,24 @@ def test_break_even_says_when_two_lines_are_equal_below_the_crossing() -> None:
         _line("d", floor=200, per_million=2.0, constant=20),
     )
     assert never.describe() == "c and d never cross: c is cheaper at every volume."
+
+
+def test_engineering_days_follow_what_a_strategy_builds() -> None:
+    """A hybrid that is a custom model plus an encoder is priced at the custom days, with a
+    note; an ordinary hybrid, and a strategy this installation does not know, at their own."""
+    study = make_study(
+        result("tabular.gbm-embeddings", "hybrid", n_wrong=10),
+        result("text.embedding-head", "hybrid", n_wrong=12),
+        result("somebody.elses-plugin", "hybrid", n_wrong=14),
+    )
+    pricing = price(study, SCENARIO)
+    days = {s.strategy: s.engineering_days for s in pricing.sheets}
+    assert days == {
+        "tabular.gbm-embeddings": SCENARIO.engineering.setup_days.custom,
+        "text.embedding-head": SCENARIO.engineering.setup_days.hybrid,
+        "somebody.elses-plugin": SCENARIO.engineering.setup_days.hybrid,
+    }
+    notes = " ".join(pricing.sheet("tabular.gbm-embeddings").notes)
+    assert "priced as a custom model" in notes
+    maintenance = SCENARIO.engineering.maintenance_days_per_month.custom * 1000
+    assert pricing.sheet("tabular.gbm-embeddings").maintenance_usd_per_month == maintenance

@@ -99,8 +99,10 @@ class Scenario(_Section):
 
     ``setup_days`` are engineering-time assumptions by strategy kind, not measurements: a
     pre-trained model still needs an integration; a custom model needs data work, training and
-    evaluation code; a hybrid reuses a pre-trained encoder and trains a small head. Set them
-    for your team.
+    evaluation code; a hybrid reuses a pre-trained encoder and trains a small head. A strategy
+    whose build is another kind's work says so (``Strategy.engineering_kind``: LightGBM with
+    text embeddings, or ALS blended with content, is priced as a custom model; a popularity
+    list as an integration, like a pre-trained model). Set them for your team.
     """
 
     volume: Volume = Volume()

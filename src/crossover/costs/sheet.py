@@ -314,7 +314,13 @@ def price(
             needed, needed_note = _labels_needed(study, name, target)
         to_buy = max(0, (needed or 0) - owned)
         notes.append(f"labels needed: {needed_note}")
-        eng_days = scenario.engineering.setup_days.of(kind)
+        effort = _engineering_kind(name, kind)
+        eng_days = scenario.engineering.setup_days.of(effort)
+        if effort != kind:
+            notes.append(
+                f"engineering: priced as a {effort} model ({eng_days:g} days to set up): it "
+                f"builds a {effort} model besides its pre-trained part"
+            )
         if r.api:
             api = catalog.api_price(str(r.api["model"]))
             per_prediction = (
@@ -343,7 +349,7 @@ def price(
             fixed = scenario.hardware.min_instances * HOURS_PER_MONTH * serving.usd_per_hour
         every = scenario.retraining.every_months
         retrain = train_usd / every if every and kind != "pretrained" else 0.0
-        maintenance = scenario.engineering.maintenance_days_per_month.of(kind) * day_rate
+        maintenance = scenario.engineering.maintenance_days_per_month.of(effort) * day_rate
         labels_usd = to_buy * label_price
         sheet = CostSheet(
             strategy=name,
@@ -442,3 +448,16 @@ def _overtake(a: CostSheet, b: CostSheet, volumes: list[float]) -> Overtake | No
         return None  # the dearer set-up also costs more to run: it never catches up
     month = next((m + 1 for m, g in enumerate(gap) if g < 0), None)
     return Overtake(first.strategy, later.strategy, month)
+
+
+def _engineering_kind(strategy: str, kind: str) -> str:
+    """The kind whose engineering days price ``strategy`` (``Strategy.engineering_kind``);
+    its own kind for a strategy this installation does not know."""
+    from crossover.errors import ConfigError
+    from crossover.strategies import registry
+
+    try:
+        declared = registry.get(strategy).engineering_kind
+    except ConfigError:
+        return kind
+    return declared or kind

@@ -57,6 +57,12 @@ class Strategy(ABC):
     input_kind : {"text", "table"}
         What ``X`` is: a sequence of texts (each made a ``str``), or a table (a pandas
         DataFrame, one row per example; its index is reset).
+    engineering_kind : {"pretrained", "custom", "hybrid"} or None
+        The kind whose engineering days (the scenario's ``setup_days`` and
+        ``maintenance_days_per_month``) price this strategy, when building it takes what another
+        kind takes: a hybrid that is a custom model plus a pre-trained encoder (LightGBM with
+        text embeddings, ALS blended with content) is at least a custom model's work, not the
+        small head the scenario's hybrid days assume. None: its own kind.
     """
 
     key: ClassVar[str]
@@ -68,6 +74,7 @@ class Strategy(ABC):
     default: ClassVar[bool] = True
     max_default_budget: ClassVar[int | None] = None
     input_kind: ClassVar[Literal["text", "table"]] = "text"
+    engineering_kind: ClassVar[Kind | None] = None
 
     classes_: np.ndarray
     label_descriptions_: dict[str, str]

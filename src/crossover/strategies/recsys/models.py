@@ -50,6 +50,7 @@ class RecsysPopularity(RecsysStrategy):
 
     key = "recsys.popularity"
     kind = "custom"
+    engineering_kind = "pretrained"  # a sorted count: integration work only
     summary = "baseline: the most interacted-with items, the same list for everyone"
     baseline = True
 
@@ -172,6 +173,7 @@ class RecsysHybrid(_ContentMixin, RecsysStrategy):
 
     key = "recsys.hybrid"
     kind = "hybrid"
+    engineering_kind = "custom"  # ALS plus content: at least a custom model's work
     summary = "ALS blended per item with content embeddings, which rank the cold-start items"
     needs_text_column = True
 

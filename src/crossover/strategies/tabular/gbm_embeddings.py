@@ -40,6 +40,7 @@ class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
 
     key = "tabular.gbm-embeddings"
     kind = "hybrid"
+    engineering_kind = "custom"  # LightGBM plus embeddings: a custom model's work
     summary = "LightGBM on the table + pre-trained sentence embeddings of its text columns"
     needs_text_column = True
 
