@@ -133,6 +133,14 @@ def compare(
     cost_fp: float | None = None,
     fpr: float = 0.01,
     repeats: int | None = None,
+    user: str | None = None,
+    item: str | None = None,
+    items: str | Path | pd.DataFrame | None = None,
+    item_id: str | None = None,
+    rating: str | None = None,
+    min_rating: float | None = None,
+    holdout: int = 5,
+    k: int = 10,
 ) -> Study:
     """Build and measure every strategy on the same test rows; return the ``Study``.
 
@@ -173,7 +181,7 @@ def compare(
         Where finished trials are kept; a rerun with the same arguments resumes from them.
     progress : bool or Reporter, default=True
         Show a progress bar per stage (terminal and notebook).
-    task : {"text-classification", "tabular-classification"}
+    task : {"text-classification", "tabular-classification", "recommendation"}
         What to predict from what (ignored when ``data`` is a loaded ``Dataset``).
     categorical, text_columns, drop, time, positive, amount : optional
         Tables: column kinds to force, columns to leave out, the time column to split on,
@@ -185,12 +193,45 @@ def compare(
         Tables: the false-positive rate at which ``recall_at_fpr`` is read.
     repeats : int, default=None
         Tables: stratified splits to average over (None: 5 for a small table, else 1).
+    user, item, items, item_id, rating, min_rating, holdout, k : optional
+        ``task="recommendation"``: ``data`` is the interactions (``user`` and ``item`` id
+        columns, ``time`` and ``rating`` optional), ``items`` the items file (``item_id`` and
+        ``text_columns``); see ``crossover.tasks.recommendation.compare.compare_recommendation``.
 
     Examples
     --------
     >>> study = crossover.compare("tickets.csv", text="text", label="label")  # doctest: +SKIP
     >>> study.leaderboard[["strategy", "score", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
+    if task == "recommendation" and not isinstance(data, Dataset):
+        from crossover.tasks.recommendation.compare import compare_recommendation
+
+        return compare_recommendation(
+            data,
+            user=user,
+            item=item,
+            items=items,
+            item_id=item_id,
+            text_columns=text_columns,
+            rating=rating,
+            min_rating=min_rating,
+            time=time,
+            holdout=holdout,
+            k=k,
+            strategies=strategies,
+            model=model,
+            seed=seed,
+            use_cache=use_cache,
+            n_resamples=n_resamples,
+            budgets=budgets,
+            seeds=seeds,
+            jobs=jobs,
+            target=target,
+            trials_dir=trials_dir,
+            measure_speed=measure_speed,
+            progress=progress,
+            command=command,
+        )
     started = perf_counter()
     n_jobs, reporter = settle_options(
         seeds=seeds, n_resamples=n_resamples, jobs=jobs, progress=progress

@@ -249,3 +249,13 @@ def test_cli_bad_input_exits_2_with_the_reason(
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_crossover_compare_runs_the_recommendation_task(shop_files: tuple[Path, Path]) -> None:
+    import crossover
+
+    events, items = shop_files
+    options = {**OPTIONS, "budgets": "full", "seeds": 1, "measure_speed": False}
+    study = crossover.compare(events, task="recommendation", items=items, **options)
+    assert study.task == "recommendation" and study.headline == "ndcg_at_10"
+    assert "recsys.hybrid" in set(study.leaderboard["strategy"])
