@@ -7,6 +7,8 @@ import os
 import shlex
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
@@ -31,7 +33,38 @@ if TYPE_CHECKING:
     from crossover.costs.sheet import Pricing
     from crossover.recommend import Recommendation
 
-__all__ = ["compare", "parse_strategies", "write_outputs"]
+__all__ = ["LlmOptions", "compare", "parse_strategies", "write_outputs"]
+
+#: The strategies ``--llm MODEL`` adds to a text study's defaults.
+LLM_STRATEGIES = ("text.llm-zero-shot", "text.llm-few-shot")
+
+
+@dataclass(frozen=True)
+class LlmOptions:
+    """A model behind a paid API for the LLM strategies (``--llm`` and its options).
+
+    ``price`` is US dollars per million input and output tokens (default: LiteLLM's price map,
+    then the catalog); ``max_spend_usd`` a hard cap on the run's API spend;
+    ``confirm_above_usd`` the estimate above which ``compare`` asks before spending.
+    """
+
+    model: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    price: tuple[float, float] | None = None
+    max_spend_usd: float | None = None
+    max_concurrency: int = 4
+    confirm_above_usd: float = 1.0
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"llm": self.model, "max_concurrency": self.max_concurrency}
+        if self.api_base:
+            out["api_base"] = self.api_base
+        if self.api_key_env:
+            out["api_key_env"] = self.api_key_env
+        if self.price is not None:
+            out["input_usd_per_mtok"], out["output_usd_per_mtok"] = self.price
+        return out
 
 
 def parse_strategies(
@@ -80,12 +113,15 @@ def _strategy_params(
     time_budget_s: float | None,
     column_types: dict[str, str] | None = None,
     time_column: str | None = None,
+    llm: LlmOptions | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The options a user sets once for every strategy that takes them."""
     params: dict[str, dict[str, Any]] = {}
     for key in keys:
         names = registry.get(key)._param_names()
         p: dict[str, Any] = {}
+        if "llm" in names and llm is not None:
+            p.update(llm.params())
         if "column_types" in names and column_types is not None:
             p["column_types"] = column_types
         if "time_column" in names and time_column in (column_types or {}):
@@ -141,6 +177,8 @@ def compare(
     min_rating: float | None = None,
     holdout: int = 5,
     k: int = 10,
+    llm: LlmOptions | str | None = None,
+    confirm: Callable[[str], bool] | None = None,
 ) -> Study:
     """Build and measure every strategy on the same test rows; return the ``Study``.
 
@@ -197,6 +235,12 @@ def compare(
         ``task="recommendation"``: ``data`` is the interactions (``user`` and ``item`` id
         columns, ``time`` and ``rating`` optional), ``items`` the items file (``item_id`` and
         ``text_columns``); see ``crossover.tasks.recommendation.compare.compare_recommendation``.
+    llm : LlmOptions or str, default=None
+        An LLM behind an API (a LiteLLM model id, or ``LlmOptions``): texts also get
+        ``text.llm-zero-shot`` and ``text.llm-few-shot``. Before any call the spend is
+        estimated; above ``confirm_above_usd``, ``confirm(message)`` must return True.
+    confirm : callable, default=None
+        Asked before spending more than ``llm.confirm_above_usd``; None: no question.
 
     Examples
     --------
@@ -271,6 +315,15 @@ def compare(
     table_text = [c for c, k in (spec.column_types or {}).items() if k == "text"]
     budget_list = parse_budgets(budgets if budgets is not None else the_task.default_budgets)
     keys = parse_strategies(strategies, the_task.name, has_text=bool(table_text) or not is_table)
+    llm_options = LlmOptions(llm) if isinstance(llm, str) else llm
+    if llm_options is not None and strategies is None and not is_table:
+        keys += [k for k in LLM_STRATEGIES if k not in keys]
+    api_keys = [k for k in keys if registry.get(k).is_api]
+    if api_keys and llm_options is None:
+        raise ConfigError(
+            f"{', '.join(api_keys)} need a model behind an API: pass --llm MODEL (e.g. "
+            "openai/gpt-4o-mini, or ollama/llama3.1 with --api-base http://localhost:11434)"
+        )
     unavailable = registry.unavailable(the_task.name)
     for key, reason in unavailable.items():
         reporter.message(f"{key} is not compared: {reason}")
@@ -287,7 +340,7 @@ def compare(
         # Without the persistent cache, texts are still embedded once per run: in a scratch cache.
         cache_dir = None if use_cache else scratch
         params = _strategy_params(
-            keys, model, cache_dir, time_budget_s, spec.column_types, spec.time
+            keys, model, cache_dir, time_budget_s, spec.column_types, spec.time, llm_options
         )
         trials, plan_summary = plan(
             keys,
@@ -326,6 +379,9 @@ def compare(
         # A scratch cache dies with this run: keeping its trials would let a rerun reuse them
         # under a different cache path, which the trial hash would not match anyway.
         store = TrialStore(trials_dir) if trials_dir is not None and use_cache else None
+        if api_keys and llm_options is not None:
+            primary = trial_data[split.split_id]
+            _approve_spend(api_keys, params, primary, llm_options, reporter, confirm)
         results = run(
             trials,
             trial_data,
@@ -381,6 +437,44 @@ def compare(
         study.thresholds = _thresholds(study, split.test[spec.amount].to_numpy(), cost_fp, seed)
     study.duration_s = round(perf_counter() - started, 2)
     return study
+
+
+def _approve_spend(
+    keys: list[str],
+    params: dict[str, dict[str, Any]],
+    data: TrialData,
+    options: LlmOptions,
+    reporter: Reporter,
+    confirm: Callable[[str], bool] | None,
+) -> None:
+    """Estimate the API spend before any call, say it, ask above the threshold, set the cap."""
+    from crossover.models.llm import limit_spend
+
+    total, calls, lines = 0.0, 0, []
+    for key in keys:
+        strategy: Any = registry.get(key)(**params[key])
+        strategy.fit(data.train_x, data.train_y, label_descriptions=data.label_descriptions)
+        estimate = strategy.estimate(list(data.test_x))
+        total += estimate["usd"]
+        calls += int(estimate["calls"])
+        lines.append(f"{key} ~${estimate['usd']:.4f}")
+    first: Any = registry.get(keys[0])(**params[keys[0]])
+    _, _, source = first.price()
+    cap = options.max_spend_usd
+    message = (
+        f"API spend estimate for {options.model}: {calls:,} calls, about ${total:.4f} "
+        f"({'; '.join(lines)}; prices: {source}); answers already in the response cache are "
+        "free" + (f"; hard cap --max-spend-usd {cap:g}" if cap is not None else "")
+    )
+    reporter.message(message)
+    if cap is not None and total > cap:
+        reporter.message(
+            f"the estimate is above --max-spend-usd {cap:g}: the run will stop cleanly when the "
+            "cap is reached, keeping every answer paid for"
+        )
+    if total > options.confirm_above_usd and confirm is not None and not confirm(message):
+        raise ConfigError("the API spend was not confirmed; nothing was spent")
+    limit_spend(cap)
 
 
 def _thresholds(study: Study, amounts: Any, cost_fp: float, seed: int) -> dict[str, Any]:

@@ -76,6 +76,8 @@ def run_compare(
     scenario: Path | None = None,
     table: TableOptions | None = None,
     recsys: RecommendationOptions | None = None,
+    llm: Any = None,
+    yes: bool = False,
 ) -> None:
     """Load, compare, price, decide, print and write; shared by ``compare`` and ``demo``."""
     from crossover._api import compare
@@ -148,8 +150,16 @@ def run_compare(
         cost_fp=table.cost_fp,
         fpr=table.fpr,
         repeats=table.repeats,
+        llm=llm,
+        confirm=None if yes else _ask,
     )
     _finish(study, assumptions, out)
+
+
+def _ask(message: str) -> bool:
+    """Before spending money on an API: the estimate, and a yes/no on the terminal."""
+    typer.secho(message, fg="yellow", err=True)
+    return bool(typer.confirm("Spend it?", default=False, err=True))
 
 
 def _finish(study: Any, assumptions: Any, out: Path) -> None:
@@ -294,6 +304,37 @@ def compare_command(
         5, "--holdout", help="Recommendation: interactions held out per user (the most recent)."
     ),
     k: int = typer.Option(10, "--k", help="Recommendation: the length of each top-k list."),
+    llm: str | None = typer.Option(
+        None,
+        "--llm",
+        help="Texts: also compare an LLM behind an API (text.llm-zero-shot, text.llm-few-shot): "
+        "a LiteLLM model id such as openai/gpt-4o-mini, anthropic/claude-3-5-haiku-20241022, "
+        "ollama/llama3.1, or openai/NAME with --api-base for any OpenAI-compatible server.",
+    ),
+    api_base: str | None = typer.Option(
+        None, "--api-base", help="With --llm: the server's base URL (Ollama, vLLM, a proxy)."
+    ),
+    api_key_env: str | None = typer.Option(
+        None,
+        "--api-key-env",
+        help="With --llm: the environment variable holding the key (default: the provider's, "
+        "e.g. OPENAI_API_KEY). Keys are read from the environment only.",
+    ),
+    llm_price: str | None = typer.Option(
+        None,
+        "--llm-price",
+        help="With --llm: IN,OUT US dollars per million input and output tokens (default: "
+        "LiteLLM's price map; 0,0 for a server of your own).",
+    ),
+    max_spend_usd: float | None = typer.Option(
+        None, "--max-spend-usd", help="With --llm: a hard cap on this run's API spend."
+    ),
+    llm_concurrency: int = typer.Option(
+        4, "--llm-concurrency", help="With --llm: API calls in flight at once."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="With --llm: do not ask before spending more than $1."
+    ),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     if task not in TASKS:
@@ -331,6 +372,8 @@ def compare_command(
             fpr=fpr,
             repeats=repeats,
         ),
+        llm=_llm_options(llm, api_base, api_key_env, llm_price, max_spend_usd, llm_concurrency),
+        yes=yes,
         recsys=RecommendationOptions(
             user=user,
             item=item,
@@ -341,4 +384,49 @@ def compare_command(
             holdout=holdout,
             k=k,
         ),
+    )
+
+
+def _llm_options(
+    model: str | None,
+    api_base: str | None,
+    api_key_env: str | None,
+    price: str | None,
+    max_spend_usd: float | None,
+    concurrency: int,
+) -> Any:
+    """``--llm`` and its options as ``LlmOptions`` (None without ``--llm``)."""
+    from crossover._api import LlmOptions
+    from crossover.errors import ConfigError
+
+    given: dict[str, object] = {
+        "--api-base": api_base,
+        "--api-key-env": api_key_env,
+        "--llm-price": price,
+        "--max-spend-usd": max_spend_usd,
+    }
+    if model is None:
+        stray = [name for name, value in given.items() if value is not None]
+        if stray:
+            raise ConfigError(f"{', '.join(stray)} only apply with --llm MODEL")
+        return None
+    prices = None
+    if price is not None:
+        try:
+            prices = tuple(float(v) for v in price.split(","))
+        except ValueError:
+            prices = ()
+        if len(prices) != 2 or min(prices) < 0:
+            raise ConfigError(
+                f"--llm-price {price!r}: give IN,OUT US dollars per million tokens, e.g. 0.15,0.6"
+            )
+    if concurrency < 1:
+        raise ConfigError(f"--llm-concurrency {concurrency}: use 1 or more")
+    return LlmOptions(
+        model=model,
+        api_base=api_base,
+        api_key_env=api_key_env,
+        price=prices,  # type: ignore[arg-type]
+        max_spend_usd=max_spend_usd,
+        max_concurrency=concurrency,
     )

@@ -101,9 +101,11 @@ class Catalog:
 
 
 def _litellm_price(model: str) -> ApiPrice | None:
+    from crossover.models.llm import import_litellm
+
     try:
-        import litellm
-    except ImportError:
+        litellm = import_litellm()  # its bundled price map: no download
+    except ConfigError:
         return None
     entry = getattr(litellm, "model_cost", {}).get(model)
     if not isinstance(entry, dict) or entry.get("input_cost_per_token") is None:

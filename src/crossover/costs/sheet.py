@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crossover.costs.catalog import Catalog, load_catalog
+from crossover.costs.catalog import ApiPrice, Catalog, load_catalog
 from crossover.costs.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -322,7 +322,7 @@ def price(
                 f"builds a {effort} model besides its pre-trained part"
             )
         if r.api:
-            api = catalog.api_price(str(r.api["model"]))
+            api = _api_price(catalog, r.api)
             per_prediction = (
                 float(r.api.get("input_tokens_per_prediction", 0)) * api.input_usd_per_mtok
                 + float(r.api.get("output_tokens_per_prediction", 0)) * api.output_usd_per_mtok
@@ -461,3 +461,18 @@ def _engineering_kind(strategy: str, kind: str) -> str:
     except ConfigError:
         return kind
     return declared or kind
+
+
+def _api_price(catalog: Catalog, api: dict[str, Any]) -> ApiPrice:
+    """The token price a trial was measured at (``--llm-price`` or the price map), else the
+    catalog's (LiteLLM's price map first)."""
+    if api.get("input_usd_per_mtok") is not None:
+        return ApiPrice(
+            model=str(api["model"]),
+            provider="",
+            mode="chat",
+            input_usd_per_mtok=float(api["input_usd_per_mtok"]),
+            output_usd_per_mtok=float(api.get("output_usd_per_mtok") or 0.0),
+            source=str(api.get("price_source") or "recorded with the trial"),
+        )
+    return catalog.api_price(str(api["model"]))

@@ -169,6 +169,10 @@ def plan(
             trials.extend(Trial(key, p, 0, seed, sid) for sid in extra_splits)
             continue
         limit = None if all_budgets else cls.max_default_budget
+        if not cls.learning_curve:
+            trials.append(Trial(key, p, FULL, seed, split.split_id))
+            trials.extend(Trial(key, p, FULL, seed, sid) for sid in extra_splits)
+            continue
         if limit is not None:
             limited[key] = limit
         else:
@@ -300,9 +304,17 @@ def run_trial(
             predictions = strategy.predict(data.test_x)
         predict_s = time.perf_counter() - t0
     scores = task.evaluate(data.y_true, predictions, proba, strategy.classes_, data.options)
-    p50, p95, throughput, size_mb, parameters = (
-        speed_and_size(strategy, data.test_x) if measure_speed else NOT_MEASURED
-    )
+    api = strategy.api_usage()
+    if api is not None:
+        # Behind a paid API: latency per call as the predictions measured it (re-running rows
+        # would pay again); nothing to deploy but the prompt.
+        p50 = float(api.get("latency_p50_ms_per_call") or nan)
+        p95 = float(api.get("latency_p95_ms_per_call") or nan)
+        throughput, size_mb, parameters = float(api.get("rows_per_s") or nan), 0.0, 0
+    else:
+        p50, p95, throughput, size_mb, parameters = (
+            speed_and_size(strategy, data.test_x) if measure_speed else NOT_MEASURED
+        )
     model = strategy.embedding_model()
     # The cache let fit skip encoding the training texts; charge that time back at the
     # rate measured without cache (see measure_encode_rates).
@@ -331,6 +343,7 @@ def run_trial(
         execution={"pid": os.getpid(), "worker": False},
         proba=None if proba is None else np.round(proba, 6).tolist(),
         classes=None if proba is None else [str(c) for c in strategy.classes_],
+        api=api,
     )
 
 

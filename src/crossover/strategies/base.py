@@ -63,6 +63,12 @@ class Strategy(ABC):
         kind takes: a hybrid that is a custom model plus a pre-trained encoder (LightGBM with
         text embeddings, ALS blended with content) is at least a custom model's work, not the
         small head the scenario's hybrid days assume. None: its own kind.
+    learning_curve : bool
+        Whether learning curves train it at smaller budgets (False for a model behind a paid
+        API: each point would pay for the whole test set again).
+    is_api : bool
+        A model behind a paid API: ``api_usage()`` gives the tokens and latency per call of
+        its predictions, and its speed is read from those calls instead of re-running rows.
     """
 
     key: ClassVar[str]
@@ -75,6 +81,8 @@ class Strategy(ABC):
     max_default_budget: ClassVar[int | None] = None
     input_kind: ClassVar[Literal["text", "table"]] = "text"
     engineering_kind: ClassVar[Kind | None] = None
+    learning_curve: ClassVar[bool] = True
+    is_api: ClassVar[bool] = False
 
     classes_: np.ndarray
     label_descriptions_: dict[str, str]
@@ -177,6 +185,11 @@ class Strategy(ABC):
 
     def embedding_model(self) -> str | None:
         """The sentence-embedding model this strategy encodes with, if any."""
+        return None
+
+    def api_usage(self) -> dict[str, Any] | None:
+        """For a model behind a paid API (``is_api``): model, tokens per prediction, calls,
+        failures and latency per call of the predictions so far; None otherwise."""
         return None
 
     # -- persistence ------------------------------------------------------------------------

@@ -2,8 +2,17 @@
 
 from crossover.strategies.text.embedding_head import EmbeddingHead
 from crossover.strategies.text.ensemble import Ensemble
+from crossover.strategies.text.llm import LlmFewShot, LlmZeroShot
 from crossover.strategies.text.setfit import SetFit
 from crossover.strategies.text.tfidf_linear import TfidfLinear
 from crossover.strategies.text.zero_shot import ZeroShotEmbeddings
 
-__all__ = ["EmbeddingHead", "Ensemble", "SetFit", "TfidfLinear", "ZeroShotEmbeddings"]
+__all__ = [
+    "EmbeddingHead",
+    "Ensemble",
+    "LlmFewShot",
+    "LlmZeroShot",
+    "SetFit",
+    "TfidfLinear",
+    "ZeroShotEmbeddings",
+]
