@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import re
 import time
@@ -120,7 +121,54 @@ def choose_label(body: dict[str, Any]) -> str:
     for label in labels:
         if re.search(rf"(?<!\w){re.escape(label)}(?!\w)", text, re.IGNORECASE):
             return label
-    return labels[0]
+    # Otherwise a keyword model: the label whose name parts ("delivery_status": delivery,
+    # status) and few-shot examples share the most words with the text; ties to the first.
+    words = _content_words(text)
+    scores = {label: len(words & _content_words(label.replace("_", " "))) for label in labels}
+    for example, answer in _examples(body):
+        if answer in scores:
+            scores[answer] += len(words & _content_words(example))
+    best = max(scores.values())
+    return next(label for label in labels if scores[label] == best) if best else labels[0]
+
+
+_STOP = frozenset(
+    [
+        "have",
+        "been",
+        "with",
+        "when",
+        "this",
+        "that",
+        "what",
+        "your",
+        "from",
+        "will",
+        "does",
+        "into",
+        "keeps",
+    ]
+)
+
+
+def _content_words(text: str) -> set[str]:
+    """Lower-case words of four letters or more, less a few function words."""
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 4 and w not in _STOP}
+
+
+def _examples(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The few-shot (user text, assistant label) pairs before the last user message."""
+    messages = _messages(body)
+    pairs = []
+    for first, second in itertools.pairwise(messages):
+        if first.get("role") == "user" and second.get("role") == "assistant":
+            try:
+                label = json.loads(_text(second.get("content"))).get("label")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(label, str):
+                pairs.append((_text(first.get("content")), label))
+    return pairs
 
 
 def _words(text: str) -> int:
