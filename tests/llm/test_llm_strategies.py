@@ -211,6 +211,10 @@ def test_compare_with_llm_prices_the_api_and_writes_no_key(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "text.llm-zero-shot (openai/good)" in result.output
+    assert "API spend estimate" in result.output
+    report = (out / "report.html").read_text()
+    assert "Models behind a paid API" in report and "text.llm-few-shot" in report
+    assert "unparseable" in (out / "summary.md").read_text()
     study = (out / "study.json").read_text()
     assert '"text.llm-few-shot"' in study and '"input_tokens_per_prediction"' in study
     costs = pd.read_csv(out / "costs.csv")

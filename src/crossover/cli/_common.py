@@ -133,30 +133,15 @@ def print_leaderboard(study: Study) -> None:
 
 def api_lines(study: Study) -> list[str]:
     """One sentence per strategy behind a paid API: answers, errors, tokens, latency, spend."""
-    lines = []
-    for r in study.leaderboard_results:
-        api = r.api
-        if not api or "predictions" not in api:
-            continue
-        spent = (
-            (
-                api["input_tokens_per_prediction"] * api["input_usd_per_mtok"]
-                + api["output_tokens_per_prediction"] * api["output_usd_per_mtok"]
-            )
-            * api["predictions"]
-            / 1e6
-        )
-        p50 = api.get("latency_p50_ms_per_call")
-        lines.append(
-            f"{r.trial.strategy} ({api['model']}): {api['predictions']:,} answers, "
-            f"{api['unparseable']:,} unparseable and {api['failed']:,} failed (counted as "
-            f"errors); {api['input_tokens_per_prediction']:.0f} input + "
-            f"{api['output_tokens_per_prediction']:.1f} output tokens per prediction; p50 "
-            f"{p50 if p50 is None else round(p50)} ms per call; ${spent:.4f} at "
-            f"{api['price_source']} ({api['paid_calls']:,} paid calls, "
-            f"{api['cached_answers']:,} from the response cache)"
-        )
-    return lines
+    from crossover.report.data import api_rows
+
+    return [
+        f"{a['strategy']} ({a['model']}): {a['answers']} answers, {a['unparseable']} "
+        f"unparseable and {a['failed']} failed (counted as errors); tokens per prediction "
+        f"{a['tokens']}; p50 / p95 {a['latency']} ms per call; {a['spent']} on the test rows "
+        f"({a['price']})"
+        for a in api_rows(study)
+    ]
 
 
 def print_ranking(study: Study, console: Any) -> None:

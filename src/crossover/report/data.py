@@ -79,6 +79,8 @@ class ReportData:
     ranking: list[dict[str, str]] = field(default_factory=list)
     ranking_note: str = ""
     digits: int = 3
+    #: Strategies behind a paid API: answers, unparseable and failed ones, tokens, latency.
+    api: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_study(
@@ -295,7 +297,39 @@ class ReportData:
             ranking=ranking_rows(study),
             ranking_note=_ranking_note(study),
             digits=digits,
+            api=api_rows(study),
         )
+
+
+def api_rows(study: Study) -> list[dict[str, str]]:
+    """One row per leaderboard strategy behind a paid API, from what its predictions measured."""
+    rows = []
+    for r in study.leaderboard_results:
+        api = r.api
+        if not api or "predictions" not in api:
+            continue
+        n = int(api["predictions"])
+        usd_per_prediction = (
+            api["input_tokens_per_prediction"] * api["input_usd_per_mtok"]
+            + api["output_tokens_per_prediction"] * api["output_usd_per_mtok"]
+        ) / 1e6
+        rows.append(
+            {
+                "strategy": r.trial.strategy,
+                "model": scrub(str(api["model"])),
+                "answers": f"{n:,}",
+                "unparseable": f"{int(api.get('unparseable', 0)):,}",
+                "failed": f"{int(api.get('failed', 0)):,}",
+                "tokens": f"{api['input_tokens_per_prediction']:.0f} in, "
+                f"{api['output_tokens_per_prediction']:.1f} out",
+                "latency": f"{_num(api.get('latency_p50_ms_per_call'), 0)} / "
+                f"{_num(api.get('latency_p95_ms_per_call'), 0)}",
+                "spent": usd(usd_per_prediction * n, missing="-"),
+                "price": scrub(str(api.get("price_source", "-"))),
+                "examples": "; ".join(scrub(e) for e in api.get("unparseable_examples", [])[:3]),
+            }
+        )
+    return rows
 
 
 def ranking_rows(study: Study) -> list[dict[str, str]]:
