@@ -37,6 +37,7 @@ __all__ = ["LlmOptions", "compare", "parse_strategies", "write_outputs"]
 
 #: The strategies ``--llm MODEL`` adds to a text study's defaults.
 LLM_STRATEGIES = ("text.llm-zero-shot", "text.llm-few-shot")
+TABLE_LLM_STRATEGIES = ("tabular.llm-zero-shot",)
 
 
 @dataclass(frozen=True)
@@ -316,8 +317,9 @@ def compare(
     budget_list = parse_budgets(budgets if budgets is not None else the_task.default_budgets)
     keys = parse_strategies(strategies, the_task.name, has_text=bool(table_text) or not is_table)
     llm_options = LlmOptions(llm) if isinstance(llm, str) else llm
-    if llm_options is not None and strategies is None and not is_table:
-        keys += [k for k in LLM_STRATEGIES if k not in keys]
+    if llm_options is not None and strategies is None:
+        added = TABLE_LLM_STRATEGIES if is_table else LLM_STRATEGIES
+        keys += [k for k in added if k not in keys]
     api_keys = [k for k in keys if registry.get(k).is_api]
     if api_keys and llm_options is None:
         raise ConfigError(
@@ -454,7 +456,7 @@ def _approve_spend(
     for key in keys:
         strategy: Any = registry.get(key)(**params[key])
         strategy.fit(data.train_x, data.train_y, label_descriptions=data.label_descriptions)
-        estimate = strategy.estimate(list(data.test_x))
+        estimate = strategy.estimate(data.test_x)
         total += estimate["usd"]
         calls += int(estimate["calls"])
         lines.append(f"{key} ~${estimate['usd']:.4f}")
