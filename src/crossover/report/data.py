@@ -301,6 +301,11 @@ class ReportData:
         )
 
 
+def _small_usd(value: float) -> str:
+    """Dollars with cents, or four decimals below a dollar (a test run costs fractions)."""
+    return usd(value, missing="-") if value >= 1 else f"${value:.4f}"
+
+
 def api_rows(study: Study) -> list[dict[str, str]]:
     """One row per leaderboard strategy behind a paid API, from what its predictions measured."""
     rows = []
@@ -324,7 +329,7 @@ def api_rows(study: Study) -> list[dict[str, str]]:
                 f"{api['output_tokens_per_prediction']:.1f} out",
                 "latency": f"{_num(api.get('latency_p50_ms_per_call'), 0)} / "
                 f"{_num(api.get('latency_p95_ms_per_call'), 0)}",
-                "spent": usd(usd_per_prediction * n, missing="-"),
+                "spent": _small_usd(usd_per_prediction * n),
                 "price": scrub(str(api.get("price_source", "-"))),
                 "examples": "; ".join(scrub(e) for e in api.get("unparseable_examples", [])[:3]),
             }
