@@ -223,3 +223,35 @@ def test_compare_with_llm_prices_the_api_and_writes_no_key(
     for path in out.rglob("*"):
         if path.is_file():
             assert SECRET not in path.read_text(errors="ignore"), path
+
+
+def test_above_the_threshold_compare_asks_and_a_no_spends_nothing(
+    fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crossover.cli import app
+
+    monkeypatch.setenv("CROSSOVER_CACHE_DIR", str(tmp_path / "cache"))
+    fake_openai.reset()
+    rows = [{"text": f"{label} ticket {i}", "label": label} for i in range(10) for label in LABELS]
+    data = tmp_path / "tickets.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    args = ["compare", str(data), "--llm", "openai/good", "--api-base", fake_openai.base_url]
+    args += ["--llm-price", "50000,50000", "--budgets", "full", "--out", str(tmp_path / "out")]
+    args += ["--strategies", "text.tfidf-linear,text.llm-zero-shot"]
+    result = CliRunner().invoke(app, args, input="n\n")
+    assert result.exit_code == 2, result.output
+    assert "Spend it?" in result.output and "nothing was spent" in result.output
+    assert fake_openai.stats()["requests"].get("good", 0) == 0
+    assert not (tmp_path / "out" / "study.json").exists()
+
+
+def test_api_options_without_llm_are_refused(tmp_path: Path) -> None:
+    from crossover.cli import app
+
+    data = tmp_path / "t.csv"
+    pd.DataFrame({"text": ["a b", "c d"] * 10, "label": ["x", "y"] * 10}).to_csv(data, index=False)
+    result = CliRunner().invoke(app, ["compare", str(data), "--max-spend-usd", "3"])
+    assert result.exit_code == 2 and "only apply with --llm" in result.output
+    args = ["compare", str(data), "--text", "text", "--strategies", "text.llm-zero-shot"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "--llm MODEL" in result.output
