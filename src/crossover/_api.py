@@ -38,33 +38,52 @@ __all__ = ["LlmOptions", "compare", "parse_strategies", "write_outputs"]
 #: The strategies ``--llm MODEL`` adds to a text study's defaults.
 LLM_STRATEGIES = ("text.llm-zero-shot", "text.llm-few-shot")
 TABLE_LLM_STRATEGIES = ("tabular.llm-zero-shot",)
+#: The strategies ``--embedding-api MODEL`` adds to a text study's defaults.
+API_EMBEDDING_STRATEGIES = ("text.api-embeddings", "text.api-embedding-head")
 
 
 @dataclass(frozen=True)
 class LlmOptions:
-    """A model behind a paid API for the LLM strategies (``--llm`` and its options).
+    """Models behind a paid API: a chat LLM (``--llm``) and/or an embeddings model
+    (``--embedding-api``), with their options.
 
-    ``price`` is US dollars per million input and output tokens (default: LiteLLM's price map,
-    then the catalog); ``max_spend_usd`` a hard cap on the run's API spend;
-    ``confirm_above_usd`` the estimate above which ``compare`` asks before spending.
+    ``price`` is US dollars per million input and output tokens of the LLM, ``embedding_price``
+    per million input tokens of the embeddings model (default for both: LiteLLM's price map,
+    then the catalog); ``max_spend_usd`` a hard cap on the run's whole API spend;
+    ``confirm_above_usd`` the estimate above which ``compare`` asks before spending. The
+    embeddings model uses ``api_base`` and ``api_key_env`` unless it has its own.
     """
 
-    model: str
+    model: str | None = None
     api_base: str | None = None
     api_key_env: str | None = None
     price: tuple[float, float] | None = None
     max_spend_usd: float | None = None
     max_concurrency: int = 4
     confirm_above_usd: float = 1.0
+    embedding_model: str | None = None
+    embedding_api_base: str | None = None
+    embedding_price: float | None = None
 
-    def params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"llm": self.model, "max_concurrency": self.max_concurrency}
-        if self.api_base:
-            out["api_base"] = self.api_base
+    def params(self, names: list[str]) -> dict[str, Any]:
+        """The parameters of a strategy with constructor parameters ``names``."""
+        out: dict[str, Any] = {}
+        if "llm" in names and self.model:
+            out = {"llm": self.model, "max_concurrency": self.max_concurrency}
+            if self.price is not None:
+                out["input_usd_per_mtok"], out["output_usd_per_mtok"] = self.price
+            base = self.api_base
+        elif "api_model" in names and self.embedding_model:
+            out = {"api_model": self.embedding_model, "max_concurrency": self.max_concurrency}
+            if self.embedding_price is not None:
+                out["input_usd_per_mtok"] = self.embedding_price
+            base = self.embedding_api_base or self.api_base
+        else:
+            return out
+        if base:
+            out["api_base"] = base
         if self.api_key_env:
             out["api_key_env"] = self.api_key_env
-        if self.price is not None:
-            out["input_usd_per_mtok"], out["output_usd_per_mtok"] = self.price
         return out
 
 
@@ -121,8 +140,8 @@ def _strategy_params(
     for key in keys:
         names = registry.get(key)._param_names()
         p: dict[str, Any] = {}
-        if "llm" in names and llm is not None:
-            p.update(llm.params())
+        if llm is not None:
+            p.update(llm.params(names))
         if "column_types" in names and column_types is not None:
             p["column_types"] = column_types
         if "time_column" in names and time_column in (column_types or {}):
@@ -318,14 +337,14 @@ def compare(
     keys = parse_strategies(strategies, the_task.name, has_text=bool(table_text) or not is_table)
     llm_options = LlmOptions(llm) if isinstance(llm, str) else llm
     if llm_options is not None and strategies is None:
-        added = TABLE_LLM_STRATEGIES if is_table else LLM_STRATEGIES
+        added: tuple[str, ...] = ()
+        if llm_options.model:
+            added += TABLE_LLM_STRATEGIES if is_table else LLM_STRATEGIES
+        if llm_options.embedding_model and not is_table:
+            added += API_EMBEDDING_STRATEGIES
         keys += [k for k in added if k not in keys]
     api_keys = [k for k in keys if registry.get(k).is_api]
-    if api_keys and llm_options is None:
-        raise ConfigError(
-            f"{', '.join(api_keys)} need a model behind an API: pass --llm MODEL (e.g. "
-            "openai/gpt-4o-mini, or ollama/llama3.1 with --api-base http://localhost:11434)"
-        )
+    _check_api_models(api_keys, llm_options)
     unavailable = registry.unavailable(the_task.name)
     for key, reason in unavailable.items():
         reporter.message(f"{key} is not compared: {reason}")
@@ -441,6 +460,23 @@ def compare(
     return study
 
 
+def _check_api_models(keys: list[str], options: LlmOptions | None) -> None:
+    """Every strategy behind an API has its model: --llm for chat, --embedding-api for
+    embeddings."""
+    chat = [k for k in keys if "llm" in registry.get(k)._param_names()]
+    embedding = [k for k in keys if "api_model" in registry.get(k)._param_names()]
+    if chat and (options is None or not options.model):
+        raise ConfigError(
+            f"{', '.join(chat)} need an LLM behind an API: pass --llm MODEL (e.g. "
+            "openai/gpt-4o-mini, or ollama/llama3.1 with --api-base http://localhost:11434)"
+        )
+    if embedding and (options is None or not options.embedding_model):
+        raise ConfigError(
+            f"{', '.join(embedding)} need an embeddings API: pass --embedding-api MODEL (e.g. "
+            "openai/text-embedding-3-small)"
+        )
+
+
 def _approve_spend(
     keys: list[str],
     params: dict[str, dict[str, Any]],
@@ -452,19 +488,29 @@ def _approve_spend(
     """Estimate the API spend before any call, say it, ask above the threshold, set the cap."""
     from crossover.models.llm import limit_spend
 
-    total, calls, lines = 0.0, 0, []
+    total, calls, lines, sources = 0.0, 0, [], []
     for key in keys:
         strategy: Any = registry.get(key)(**params[key])
-        strategy.fit(data.train_x, data.train_y, label_descriptions=data.label_descriptions)
-        estimate = strategy.estimate(data.test_x)
+        if "api_model" in strategy.get_params():
+            # An embeddings API: fitting would already pay (it embeds the training texts).
+            # Every text it will embed: the test rows, and the training rows for a head.
+            texts = list(data.test_x) + (list(data.train_x) if strategy.needs_labels else [])
+            estimate = strategy.estimate(texts)
+        else:
+            # A chat LLM: fitting makes no call (the label set, the few-shot examples).
+            strategy.fit(data.train_x, data.train_y, label_descriptions=data.label_descriptions)
+            estimate = strategy.estimate(data.test_x)
         total += estimate["usd"]
         calls += int(estimate["calls"])
         lines.append(f"{key} ~${estimate['usd']:.4f}")
-    first: Any = registry.get(keys[0])(**params[keys[0]])
-    _, _, source = first.price()
+        source = strategy.price()[2]
+        if source not in sources:
+            sources.append(source)
+    source = "; ".join(sources)
     cap = options.max_spend_usd
+    models = ", ".join(m for m in (options.model, options.embedding_model) if m)
     message = (
-        f"API spend estimate for {options.model}: {calls:,} calls, about ${total:.4f} "
+        f"API spend estimate for {models}: {calls:,} calls, about ${total:.4f} "
         f"({'; '.join(lines)}; prices: {source}); answers already in the response cache are "
         "free" + (f"; hard cap --max-spend-usd {cap:g}" if cap is not None else "")
     )

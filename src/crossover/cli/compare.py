@@ -332,8 +332,24 @@ def compare_command(
     llm_concurrency: int = typer.Option(
         4, "--llm-concurrency", help="With --llm: API calls in flight at once."
     ),
+    embedding_api: str | None = typer.Option(
+        None,
+        "--embedding-api",
+        help="Texts: also compare embeddings from an API (text.api-embeddings, "
+        "text.api-embedding-head): a LiteLLM model id such as openai/text-embedding-3-small, "
+        "or openai/NAME with --embedding-api-base for an OpenAI-compatible server.",
+    ),
+    embedding_api_base: str | None = typer.Option(
+        None, "--embedding-api-base", help="The embeddings server's base URL (default: --api-base)."
+    ),
+    embedding_price: float | None = typer.Option(
+        None,
+        "--embedding-price",
+        help="With --embedding-api: US dollars per million input tokens (default: LiteLLM's "
+        "price map; 0 for a server of your own).",
+    ),
     yes: bool = typer.Option(
-        False, "--yes", help="With --llm: do not ask before spending more than $1."
+        False, "--yes", help="With an API model: do not ask before spending more than $1."
     ),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
@@ -372,7 +388,15 @@ def compare_command(
             fpr=fpr,
             repeats=repeats,
         ),
-        llm=_llm_options(llm, api_base, api_key_env, llm_price, max_spend_usd, llm_concurrency),
+        llm=_llm_options(
+            llm,
+            api_base,
+            api_key_env,
+            llm_price,
+            max_spend_usd,
+            llm_concurrency,
+            embedding=(embedding_api, embedding_api_base, embedding_price),
+        ),
         yes=yes,
         recsys=RecommendationOptions(
             user=user,
@@ -394,8 +418,10 @@ def _llm_options(
     price: str | None,
     max_spend_usd: float | None,
     concurrency: int,
+    embedding: tuple[str | None, str | None, float | None] = (None, None, None),
 ) -> Any:
-    """``--llm`` and its options as ``LlmOptions`` (None without ``--llm``)."""
+    """``--llm``, ``--embedding-api`` and their options as ``LlmOptions`` (None without
+    either)."""
     from crossover._api import LlmOptions
     from crossover.errors import ConfigError
 
@@ -405,10 +431,26 @@ def _llm_options(
         "--llm-price": price,
         "--max-spend-usd": max_spend_usd,
     }
-    if model is None:
+    embedding_model, embedding_base, embedding_price = embedding
+    if embedding_model is None:
+        stray = [
+            name
+            for name, value in (
+                ("--embedding-api-base", embedding_base),
+                ("--embedding-price", embedding_price),
+            )
+            if value is not None
+        ]
+        if stray:
+            raise ConfigError(f"{', '.join(stray)} only apply with --embedding-api MODEL")
+    if embedding_price is not None and embedding_price < 0:
+        raise ConfigError(f"--embedding-price {embedding_price}: give a non-negative price")
+    if model is None and embedding_model is None:
         stray = [name for name, value in given.items() if value is not None]
         if stray:
-            raise ConfigError(f"{', '.join(stray)} only apply with --llm MODEL")
+            raise ConfigError(
+                f"{', '.join(stray)} only apply with --llm MODEL or --embedding-api MODEL"
+            )
         return None
     prices = None
     if price is not None:
@@ -429,4 +471,7 @@ def _llm_options(
         price=prices,  # type: ignore[arg-type]
         max_spend_usd=max_spend_usd,
         max_concurrency=concurrency,
+        embedding_model=embedding_model,
+        embedding_api_base=embedding_base,
+        embedding_price=embedding_price,
     )
