@@ -17,12 +17,17 @@ import pytest
 from crossover.errors import ModelError
 from crossover.strategies import Strategy, registry
 from tests.conftest import FAST_MODEL, make_tickets
-from tests.llm.conftest import fake_openai  # noqa: F401  (the fixture, for the API strategies)
+from tests.llm.conftest import (  # noqa: F401  (the fixtures, for the API strategies)
+    fake_openai,
+    served_embeddings,
+)
 
 TASK = "text-classification"
 KEYS = registry.keys(TASK)
 #: For the strategies behind an API (``is_api``): the local OpenAI-compatible test server.
 LLM_PARAMS: dict[str, Any] = {}
+#: For the embedding strategies behind an API (they take ``api_model``): ``crossover serve``.
+API_EMBEDDING_PARAMS: dict[str, Any] = {}
 
 
 def build(key: str, **overrides: Any) -> Strategy:
@@ -31,7 +36,8 @@ def build(key: str, **overrides: Any) -> Strategy:
     if "model" in cls._param_names():
         params["model"] = FAST_MODEL
     if cls.is_api:
-        params.update(LLM_PARAMS)
+        names = cls._param_names()
+        params.update(API_EMBEDDING_PARAMS if "api_model" in names else LLM_PARAMS)
     params.update(overrides)
     return cls(**params)
 
@@ -46,8 +52,17 @@ def _api_strategies_talk_to_the_local_server(
     key = callspec.params.get("key") if callspec is not None else None
     if key is None or not registry.get(key).is_api:
         return
-    server = request.getfixturevalue("fake_openai")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-contract-suite")
+    if "api_model" in registry.get(key)._param_names():
+        served = request.getfixturevalue("served_embeddings")
+        API_EMBEDDING_PARAMS.update(
+            api_model=served.api_model,
+            api_base=served.base_url,
+            input_usd_per_mtok=0.0,
+            cache_dir=str(tmp_path_factory.getbasetemp() / "api-embedding-cache"),
+        )
+        return
+    server = request.getfixturevalue("fake_openai")
     LLM_PARAMS.update(
         llm="openai/good",
         api_base=server.base_url,
@@ -152,10 +167,16 @@ def test_strategy_footprint_reports_size_and_parameters(
     key: str, data: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:
     train, _ = data
-    footprint = build(key).fit(train.text, train.label).footprint()
+    strategy = build(key).fit(train.text, train.label)
+    footprint = strategy.footprint()
     assert footprint["size_mb"] > 0
     if registry.get(key).is_api:
-        assert footprint["parameters"] == 0  # the provider's model: nothing self-hosted
+        # The provider's model: nothing of it is self-hosted; only a head trained on its
+        # output (text.api-embedding-head) has parameters of its own.
+        head = getattr(strategy, "head_", None)
+        own = 0 if head is None else int(head.coef_.size + head.intercept_.size)
+        assert footprint["parameters"] == own
+        assert footprint["base_model_bytes"] == 0
     else:
         assert footprint["parameters"] > 0
     assert footprint["device"] == "cpu"

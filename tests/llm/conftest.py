@@ -97,3 +97,75 @@ def fake_openai(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAI
         yield server
     finally:
         _stop(process)
+
+
+class ServedEmbeddings:
+    """Handle on a running ``crossover serve`` of a model built on ``FAST_MODEL``."""
+
+    #: What LiteLLM is told: any name; the server answers with its own embedding model.
+    api_model = "openai/fast-model"
+
+    def __init__(self, port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.port = port
+        self.root_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"{self.root_url}/v1"
+        self.process = process
+        self.log_path = log_path
+
+    def embedding_requests(self) -> int:
+        """``POST /v1/embeddings`` answered with 200 so far (from ``/metrics``)."""
+        text = httpx.get(f"{self.root_url}/metrics", timeout=5).text
+        total = 0.0
+        for line in text.splitlines():
+            if (
+                line.startswith("crossover_http_requests_total{")
+                and 'route="/v1/embeddings"' in line
+                and 'status="200"' in line
+            ):
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def served_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedEmbeddings]:
+    """``crossover serve`` of an exported ``text.embedding-head`` on ``FAST_MODEL``: a real
+    process on a free loopback port answering ``POST /v1/embeddings``, for the session."""
+    from crossover.artifacts import export_strategy
+    from crossover.strategies.text import EmbeddingHead
+    from tests.conftest import FAST_MODEL, make_tickets
+
+    folder = tmp_path_factory.mktemp("served-embeddings")
+    tickets = make_tickets(6)
+    fitted = EmbeddingHead(model=FAST_MODEL).fit(tickets.text.tolist(), tickets.label.tolist())
+    model_dir = export_strategy(fitted, folder / "model")
+    port = _free_port()
+    log_path = folder / "server.log"
+    crossover = str(Path(sys.executable).parent / "crossover")
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [crossover, "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServedEmbeddings(port, process, log_path)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"crossover serve exited early ({process.returncode}):\n{server.log()}")
+            try:
+                if httpx.get(f"{server.root_url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"crossover serve was not ready within 120 s:\n{server.log()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        _stop(process)

@@ -46,6 +46,8 @@ __all__ = [
     "LlmClient",
     "SpendCap",
     "SpendLimitReached",
+    "backoff_wait",
+    "call_with_retries",
     "estimate_tokens",
     "import_litellm",
     "limit_spend",
@@ -312,13 +314,6 @@ class LlmClient:
 
     def _call_with_retries(self, request: dict[str, Any]) -> ApiCall:
         litellm = import_litellm()
-        retryable = (
-            litellm.RateLimitError,
-            litellm.InternalServerError,
-            litellm.ServiceUnavailableError,
-            litellm.APIConnectionError,
-            litellm.Timeout,
-        )
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": request["messages"],
@@ -333,48 +328,27 @@ class LlmClient:
             kwargs["api_base"] = self.api_base
         if self.api_key_env:
             kwargs["api_key"] = os.environ[self.api_key_env]
-        last: Exception | None = None
-        for attempt in range(self.max_retries + 1):
-            start = time.perf_counter()
-            try:
-                response = litellm.completion(**kwargs)
-            except litellm.AuthenticationError as exc:
-                raise ConfigError(
-                    f"{self.model}: the API refused the key ({_message(exc)}); check "
-                    f"{self.api_key_env or 'the provider key variable (e.g. OPENAI_API_KEY)'}"
-                ) from None
-            except (litellm.BadRequestError, litellm.NotFoundError) as exc:
-                raise ConfigError(
-                    f"{self.model}: the API refused the request: {_message(exc)}"
-                ) from None
-            except retryable as exc:
-                last = exc
-                if attempt == self.max_retries:
-                    break
-                self._sleep(self._backoff(attempt, exc))
-                continue
-            latency = time.perf_counter() - start
-            self.calls_made += 1
-            usage = getattr(response, "usage", None)
-            text = response.choices[0].message.content or ""
-            return ApiCall(
-                text=str(text),
-                input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                latency_s=latency,
-                attempts=attempt + 1,
-            )
-        raise ApiCallFailed(
-            f"{self.model}: no answer after {self.max_retries + 1} tries "
-            f"({type(last).__name__}: {_message(last)})"
+        response, latency, attempts = call_with_retries(
+            lambda: litellm.completion(**kwargs),
+            model=self.model,
+            api_key_env=self.api_key_env,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+            sleep=self._sleep,
+        )
+        self.calls_made += 1
+        usage = getattr(response, "usage", None)
+        text = response.choices[0].message.content or ""
+        return ApiCall(
+            text=str(text),
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            latency_s=latency,
+            attempts=attempts,
         )
 
     def _backoff(self, attempt: int, exc: Exception) -> float:
-        wait = float(self.backoff_s) * 2.0**attempt
-        retry_after = _retry_after(exc)
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, _MAX_RETRY_AFTER_S))
-        return wait
+        return backoff_wait(self.backoff_s, attempt, exc)
 
     # -- many calls ---------------------------------------------------------------------------
 
@@ -415,10 +389,73 @@ class LlmClient:
                 if on_progress is not None:
                     on_progress(done[0])
 
+        if requests:
+            # The first call alone: LiteLLM builds and caches its HTTP client on the first call
+            # to a base URL, and threads racing to build it leak connections.
+            one(0)
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            for future in [pool.submit(one, i) for i in range(len(requests))]:
+            for future in [pool.submit(one, i) for i in range(1, len(requests))]:
                 future.result()
         return results
+
+
+def backoff_wait(backoff_s: float, attempt: int, exc: Exception) -> float:
+    """Seconds to wait before retry ``attempt + 1``: ``backoff_s`` doubled per attempt, at
+    least the ``Retry-After`` the server sent (up to 60 s)."""
+    wait = float(backoff_s) * 2.0**attempt
+    retry_after = _retry_after(exc)
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, _MAX_RETRY_AFTER_S))
+    return wait
+
+
+def call_with_retries(
+    call: Callable[[], Any],
+    *,
+    model: str,
+    api_key_env: str | None,
+    max_retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Any, float, int]:
+    """``call()`` (one LiteLLM request) with the retry policy of every API model here.
+
+    Retries 429, 5xx, timeouts and dropped connections ``max_retries`` times with exponential
+    backoff (``backoff_wait``); a refused key, a bad request or an unknown model is a
+    ``ConfigError`` at once; ``ApiCallFailed`` when every try failed. Returns the response,
+    the seconds the successful try took, and the number of tries.
+    """
+    litellm = import_litellm()
+    retryable = (
+        litellm.RateLimitError,
+        litellm.InternalServerError,
+        litellm.ServiceUnavailableError,
+        litellm.APIConnectionError,
+        litellm.Timeout,
+    )
+    last: Exception | None = None
+    for attempt in range(max_retries + 1):
+        start = time.perf_counter()
+        try:
+            response = call()
+        except litellm.AuthenticationError as exc:
+            raise ConfigError(
+                f"{model}: the API refused the key ({_message(exc)}); check "
+                f"{api_key_env or 'the provider key variable (e.g. OPENAI_API_KEY)'}"
+            ) from None
+        except (litellm.BadRequestError, litellm.NotFoundError) as exc:
+            raise ConfigError(f"{model}: the API refused the request: {_message(exc)}") from None
+        except retryable as exc:
+            last = exc
+            if attempt == max_retries:
+                break
+            sleep(backoff_wait(backoff_s, attempt, exc))
+            continue
+        return response, time.perf_counter() - start, attempt + 1
+    raise ApiCallFailed(
+        f"{model}: no answer after {max_retries + 1} tries "
+        f"({type(last).__name__}: {_message(last)})"
+    )
 
 
 def _message(exc: BaseException | None) -> str:
