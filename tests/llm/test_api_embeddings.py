@@ -189,3 +189,66 @@ def test_saved_state_holds_no_key_and_the_head_loads_without_calls(
 def test_estimate_counts_batches_and_tokens(params: dict[str, Any]) -> None:
     estimate = ApiZeroShotEmbeddings(**params).estimate(["abcd" * 10] * 130)
     assert estimate == {"calls": 3, "input_tokens": 1300, "usd": pytest.approx(1300 * 0.02 / 1e6)}
+
+
+def test_compare_with_an_embeddings_api_runs_curves_from_the_cache(
+    served_embeddings: ServedEmbeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI: both strategies on the leaderboard, priced per prediction; the
+    head's learning-curve trials (worker processes) read every vector from the cache."""
+    from typer.testing import CliRunner
+
+    from crossover.cli import app
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("CROSSOVER_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "tickets.csv"
+    make_tickets(12).to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = ["compare", str(data), "--embedding-api", served_embeddings.api_model]
+    args += ["--embedding-api-base", served_embeddings.base_url, "--embedding-price", "0.02"]
+    args += ["--strategies", "text.api-embeddings,text.api-embedding-head"]
+    args += ["--budgets", "4,full", "--seeds", "2", "--jobs", "2", "--out", str(out), "--yes"]
+    before = served_embeddings.embedding_requests()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    paid = served_embeddings.embedding_requests() - before
+    # Texts go in batches of 64: the test rows, the training rows and the label prompts,
+    # once each; the four learning-curve trials add nothing.
+    n_texts = len(make_tickets(12))
+    assert 0 < paid <= n_texts // 64 + 4
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert set(board["strategy"]) == {"text.api-embeddings", "text.api-embedding-head"}
+    curve = pd.read_csv(out / "learning_curve.csv")
+    assert "4" in set(curve["budget_per_class"].astype(str))
+    costs = pd.read_csv(out / "costs.csv")
+    assert (costs["hosting"] == "api").all() and (costs["usd_per_million"] > 0).all()
+    assert KEY not in (out / "study.json").read_text()
+
+
+def test_the_cap_stops_a_study_cleanly_and_a_rerun_pays_only_the_rest(
+    served_embeddings: ServedEmbeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from crossover.cli import app
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("CROSSOVER_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "tickets.csv"
+    make_tickets(40).to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = ["compare", str(data), "--embedding-api", served_embeddings.api_model]
+    args += ["--embedding-api-base", served_embeddings.base_url, "--embedding-price", "1000"]
+    args += ["--strategies", "text.tfidf-linear,text.api-embedding-head", "--budgets", "full"]
+    args += ["--out", str(out), "--yes"]
+    stopped = CliRunner().invoke(app, [*args, "--max-spend-usd", "0.0005"])
+    assert stopped.exit_code == 2, stopped.output
+    assert "max-spend-usd" in stopped.output and "Traceback" not in stopped.output
+    kept = list((out / "trials").glob("*.json"))
+    assert kept  # the custom model's finished trial is kept
+    before = served_embeddings.embedding_requests()
+    rerun = CliRunner().invoke(app, [*args, "--max-spend-usd", "10"])
+    assert rerun.exit_code == 0, rerun.output
+    assert "resumed 1 finished trial" in rerun.output
+    assert served_embeddings.embedding_requests() - before >= 1
