@@ -54,9 +54,13 @@ __all__ = [
 ]
 
 #: A text to classify or embed: a JSON string with at least one non-blank character.
+#: ``\S`` alone means two things: pydantic's (Rust) regex counts U+0085 as white space and
+#: JSON Schema's (ECMA-262) counts U+FEFF; naming both makes the documented pattern and the
+#: validation accept exactly the same strings (a client that trusts /docs is never refused).
+NON_BLANK = r"[^\s\u0085\ufeff]"
 Text = Annotated[
     StrictStr,
-    StringConstraints(min_length=1, pattern=r"\S"),
+    StringConstraints(min_length=1, pattern=NON_BLANK),
     Field(description="A non-empty text; it must hold at least one non-whitespace character."),
 ]
 TextBatch = Annotated[list[Text], Field(min_length=1, description="One or more texts.")]
