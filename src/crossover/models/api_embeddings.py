@@ -48,6 +48,7 @@ from crossover.models.llm import (
     call_with_retries,
     estimate_tokens,
     import_litellm,
+    require_key_env,
 )
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ApiEmbedder", "EmbeddingUsage", "api_model_identity"]
@@ -189,11 +190,7 @@ class ApiEmbedder:
                 f"timeout_s positive; got {max_concurrency}, {batch_size}, {max_retries}, "
                 f"{timeout_s}"
             )
-        if api_key_env is not None and not os.environ.get(api_key_env):
-            raise ConfigError(
-                f"the environment variable {api_key_env} (--api-key-env) is not set; export "
-                "the key there (keys are read from the environment only)"
-            )
+        require_key_env(api_key_env)
         self.model = model
         self.api_base = api_base
         self.api_key_env = api_key_env

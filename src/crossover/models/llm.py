@@ -51,6 +51,7 @@ __all__ = [
     "estimate_tokens",
     "import_litellm",
     "limit_spend",
+    "require_key_env",
     "scrub_secrets",
     "spend_ledger",
 ]
@@ -70,6 +71,15 @@ def import_litellm() -> Any:
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     return litellm
+
+
+def require_key_env(name: str | None) -> None:
+    """A ``ConfigError`` when ``--api-key-env NAME`` names a variable that is not set."""
+    if name is not None and not os.environ.get(name):
+        raise ConfigError(
+            f"the environment variable {name} (--api-key-env) is not set; export the key "
+            "there (keys are read from the environment only)"
+        )
 
 
 def scrub_secrets(text: str) -> str:
@@ -230,11 +240,7 @@ class LlmClient:
                 "max_concurrency must be 1 or more, max_retries 0 or more and timeout_s "
                 f"positive; got {max_concurrency}, {max_retries}, {timeout_s}"
             )
-        if api_key_env is not None and not os.environ.get(api_key_env):
-            raise ConfigError(
-                f"the environment variable {api_key_env} (--api-key-env) is not set; export "
-                "the key there (keys are read from the environment only)"
-            )
+        require_key_env(api_key_env)
         self.model = model
         self.api_base = api_base
         self.api_key_env = api_key_env
