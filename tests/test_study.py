@@ -57,6 +57,8 @@ def test_study_json_round_trip(study: crossover.Study, tmp_path: Path) -> None:
     loaded = load_study(path)
     pd.testing.assert_frame_equal(loaded.leaderboard, study.leaderboard)
     assert loaded.statistics == study.statistics
+    # The output folder of compare works as well as its study.json.
+    assert load_study(tmp_path).statistics == study.statistics
 
 
 def test_load_study_refuses_other_schema(tmp_path: Path) -> None:

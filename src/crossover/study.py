@@ -524,8 +524,11 @@ def _paired_split_values(a: list[TrialResult], b: list[TrialResult], metric: str
 
 
 def load_study(path: str | Path) -> Study:
-    """Read a ``study.json`` written by ``Study.to_json`` (any supported schema version)."""
+    """Read a ``study.json`` written by ``Study.to_json`` (any supported schema version), or
+    the one in the folder ``path``."""
     path = Path(path)
+    if path.is_dir():
+        path = path / "study.json"
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:

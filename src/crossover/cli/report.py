@@ -11,7 +11,9 @@ from crossover.cli._common import reprice, user_errors
 
 @user_errors
 def report_command(
-    study: Path = typer.Argument(..., readable=False, help="A study.json written by compare."),
+    study: Path = typer.Argument(
+        ..., readable=False, help="A study.json written by compare (or its folder)."
+    ),
     scenario: Path | None = typer.Option(
         None,
         "--scenario",
@@ -25,6 +27,8 @@ def report_command(
     """Render the report (self-contained HTML with charts) and the Markdown summary."""
     from crossover.report import render
 
+    if study.is_dir():
+        study = study / "study.json"
     saved, pricing, recommendation, written = reprice(study, scenario, out)
     folder = out or study.parent
     paths = render(saved, folder, pricing=pricing, recommendation=recommendation)
