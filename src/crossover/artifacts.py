@@ -517,8 +517,7 @@ def _export_recommendation(
 
     from crossover.strategies import registry
     from crossover.strategies.recsys._base import RecsysStrategy
-    from crossover.tasks.recommendation.compare import read_frame
-    from crossover.tasks.recommendation.task import prepare
+    from crossover.tasks.recommendation.compare import read_and_prepare
 
     paths = study.settings.get("data_paths") or {}
     source = _study_file(data, paths.get("data"), "interactions", "--data FILE")
@@ -528,14 +527,8 @@ def _export_recommendation(
         items_path = _study_file(items, paths.get("items"), "items", "--items FILE")
     load_options = dict(study.settings.get("load") or {})
     load_options.pop("task", None)
-    warnings: list[str] = []
-    interactions = read_frame(source, "interactions", warnings)
-    items_frame = read_frame(items_path, "items", warnings) if items_path is not None else None
-    prepared = prepare(
-        interactions,
-        items=items_frame,
-        seed=int(study.settings.get("seed") or 0),
-        **load_options,
+    prepared = read_and_prepare(
+        source, items_path, [], seed=int(study.settings.get("seed") or 0), **load_options
     )
     if prepared.fingerprint != study.dataset.get("fingerprint"):
         files = f"{source}" + (f" and {items_path}" if items_path is not None else "")

@@ -342,15 +342,10 @@ def ranking_rows(study: Study) -> list[dict[str, str]]:
     cold-start slice's NDCG with its interval and its difference to the best strategy."""
     if study.task != "recommendation":
         return []
+    from crossover.tasks.recommendation.task import metric_names
+
     k = study.spec.get("k", 10)
-    names = {
-        "ndcg": f"ndcg_at_{k}",
-        "recall": f"recall_at_{k}",
-        "map": f"map_at_{k}",
-        "coverage": f"coverage_at_{k}",
-        "cold_ndcg": f"cold_ndcg_at_{k}",
-        "cold_recall": f"cold_recall_at_{k}",
-    }
+    names = metric_names(k)
     order = list(study.leaderboard["strategy"])
     results = {r.trial.strategy: r for r in study.leaderboard_results}
     rows = []

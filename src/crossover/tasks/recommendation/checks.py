@@ -27,7 +27,12 @@ import pandas as pd
 from crossover.errors import ConfigError, DataError
 from crossover.tasks.tabular.columns import sortable_times
 
-__all__ = ["check_interactions", "collapse_duplicates", "implicit_positives"]
+__all__ = [
+    "check_interactions",
+    "collapse_duplicates",
+    "implicit_positives",
+    "item_text_columns",
+]
 
 _N_EXAMPLES = 5
 
@@ -188,7 +193,7 @@ def _check_items(
 ) -> list[str]:
     _require(items, [item_id, *text_columns], "the items file")
     _no_missing(items[item_id], item_id, "no item id")
-    texts = list(text_columns) or [c for c in items.columns if c != item_id and _is_text(items[c])]
+    texts = item_text_columns(items, item_id, text_columns)
     if not texts:
         raise DataError(
             f"the items file has no text column besides the id {item_id!r}; name its text "
@@ -245,6 +250,15 @@ def _empty_texts(items: pd.DataFrame, texts: list[str]) -> list[str]:
 def _single_counts(values: pd.Series) -> tuple[int, int]:
     counts = values.value_counts()
     return len(counts), int((counts == 1).sum())
+
+
+def item_text_columns(
+    items: pd.DataFrame, item_id: str, columns: Sequence[str] | None = None
+) -> list[str]:
+    """The items' text columns: ``columns`` when given, else every text column but the id."""
+    if columns:
+        return list(columns)
+    return [c for c in items.columns if c != item_id and _is_text(items[c])]
 
 
 def _is_text(values: pd.Series) -> bool:

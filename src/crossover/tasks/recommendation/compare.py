@@ -33,12 +33,13 @@ from crossover.tasks.recommendation.task import (
     DEFAULT_HOLDOUT,
     TASK,
     TIME,
+    Prepared,
     metric_names,
     prepare,
     trial_data,
 )
 
-__all__ = ["compare_recommendation", "read_frame"]
+__all__ = ["compare_recommendation", "read_and_prepare", "read_frame"]
 
 
 def read_frame(data: str | Path | pd.DataFrame, what: str, warnings: list[str]) -> pd.DataFrame:
@@ -51,6 +52,19 @@ def read_frame(data: str | Path | pd.DataFrame, what: str, warnings: list[str]) 
     if frame.empty:
         raise DataError(f"{data}: the {what} file has a header but no row")
     return frame
+
+
+def read_and_prepare(
+    data: str | Path | pd.DataFrame,
+    items: str | Path | pd.DataFrame | None,
+    warnings: list[str],
+    **options: Any,
+) -> Prepared:
+    """The interactions and items files (or frames) read and prepared with ``options`` (the
+    keyword arguments of ``prepare``); reading's warnings are appended to ``warnings``."""
+    interactions = read_frame(data, "interactions", warnings)
+    items_frame = read_frame(items, "items", warnings) if items is not None else None
+    return prepare(interactions, items=items_frame, **options)
 
 
 def compare_recommendation(
@@ -102,16 +116,15 @@ def compare_recommendation(
         seeds=seeds, n_resamples=n_resamples, jobs=jobs, progress=progress
     )
     read_warnings: list[str] = []
-    interactions = read_frame(data, "interactions", read_warnings)
-    items_frame = read_frame(items, "items", read_warnings) if items is not None else None
-    prepared = prepare(
-        interactions,
+    prepared = read_and_prepare(
+        data,
+        items,
+        read_warnings,
         user=user,
         item=item,
         rating=rating,
         min_rating=min_rating,
         time=time,
-        items=items_frame,
         item_id=item_id,
         text_columns=text_columns,
         holdout=holdout,

@@ -41,6 +41,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from crossover.errors import ConfigError, DataError, ModelError
+from crossover.tasks.recommendation.checks import item_text_columns
 from crossover.tasks.recommendation.metrics import DEFAULT_K, ndcg_at_k
 
 __all__ = [
@@ -494,13 +495,7 @@ class ContentRecommender(_Recommender):
 
 def _item_texts(items: pd.DataFrame, item: str, columns: Sequence[str] | None) -> pd.Series:
     """Item id -> its text (empty when none); the first row of a repeated id wins."""
-    if columns is None:
-        columns = [
-            c
-            for c in items.columns
-            if c != item
-            and (pd.api.types.is_object_dtype(items[c]) or pd.api.types.is_string_dtype(items[c]))
-        ]
+    columns = item_text_columns(items, item) if columns is None else list(columns)
     absent = [c for c in columns if c not in items.columns]
     if absent or not columns:
         raise DataError(

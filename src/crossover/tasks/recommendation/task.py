@@ -36,6 +36,7 @@ from crossover.tasks.recommendation.checks import (
     check_interactions,
     collapse_duplicates,
     implicit_positives,
+    item_text_columns,
 )
 from crossover.tasks.recommendation.metrics import (
     COLD_START_THRESHOLD,
@@ -168,22 +169,11 @@ def prepare(
     items_frame = None
     chosen: tuple[str, ...] = ()
     if items is not None:
-        texts = _item_texts(items, id_column, text_columns)  # raises when no text column
-        chosen = tuple(
-            text_columns
-            or [
-                c
-                for c in items.columns
-                if c != id_column
-                and (
-                    pd.api.types.is_object_dtype(items[c]) or pd.api.types.is_string_dtype(items[c])
-                )
-            ]
-        )
+        chosen = tuple(item_text_columns(items, id_column, text_columns))
+        _item_texts(items, id_column, list(chosen))  # raises when a column is absent or none
         items_frame = items[[id_column, *chosen]].rename(columns={id_column: ITEM}).copy()
         items_frame[ITEM] = items_frame[ITEM].astype(str)
         items_frame = items_frame.drop_duplicates(ITEM).reset_index(drop=True)
-        del texts
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     if items_frame is not None:
