@@ -38,6 +38,7 @@ __all__ = [
     "build_strategy",
     "is_timed",
     "measure_encode_rates",
+    "measured_result",
     "plan",
     "prefetch_embeddings",
     "run",
@@ -322,12 +323,48 @@ def run_trial(
     if model is not None and strategy.needs_labels and encode_s_per_text:
         n_texts = len(train_y) * data.texts_per_row
         encode_train_s = n_texts * encode_s_per_text.get(model, 0.0)
-    return TrialResult(
-        trial=trial,
-        kind=strategy.kind,
+    return measured_result(
+        trial,
+        strategy,
         metrics=scores,
         predictions=[str(p) for p in predictions],
         n_train=len(train_y) if strategy.needs_labels else 0,
+        fit_wall_s=fit_wall_s,
+        encode_train_s=encode_train_s,
+        predict_s=predict_s,
+        speed=(p50, p95, throughput, size_mb, parameters),
+        peak_mem_mb=memory.peak_mb,
+        n_classes=len(strategy.classes_),
+        proba=None if proba is None else np.round(proba, 6).tolist(),
+        classes=None if proba is None else [str(c) for c in strategy.classes_],
+        api=api,
+    )
+
+
+def measured_result(
+    trial: Trial,
+    strategy: Strategy,
+    *,
+    metrics: dict[str, float],
+    predictions: list[str],
+    n_train: int,
+    fit_wall_s: float,
+    encode_train_s: float,
+    predict_s: float,
+    speed: tuple[float, float, float, float, int],
+    peak_mem_mb: float,
+    **extra: Any,
+) -> TrialResult:
+    """A trial's result in this process: ``fit_s`` is the wall time plus the encoding charged
+    back; ``speed`` is (p50 ms, p95 ms, rows/s, MB, parameters); ``extra`` are the task's own
+    fields (probabilities, per-unit scores, API usage)."""
+    p50, p95, throughput, size_mb, parameters = speed
+    return TrialResult(
+        trial=trial,
+        kind=strategy.kind,
+        metrics=metrics,
+        predictions=predictions,
+        n_train=n_train,
         fit_s=fit_wall_s + encode_train_s,
         fit_wall_s=fit_wall_s,
         encode_train_s=encode_train_s,
@@ -337,13 +374,10 @@ def run_trial(
         throughput_rows_s=throughput,
         size_mb=size_mb,
         parameters=parameters,
-        peak_mem_mb=memory.peak_mb,
-        embedding_model=model,
-        n_classes=len(strategy.classes_),
+        peak_mem_mb=peak_mem_mb,
+        embedding_model=strategy.embedding_model(),
         execution={"pid": os.getpid(), "worker": False},
-        proba=None if proba is None else np.round(proba, 6).tolist(),
-        classes=None if proba is None else [str(c) for c in strategy.classes_],
-        api=api,
+        **extra,
     )
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time as clock
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -264,7 +263,12 @@ def run_ranking_trial(
     encode_s_per_text: dict[str, float] | None = None,
 ) -> TrialResult:
     """Fit on the trial's budget of training interactions, rank for every test user, measure."""
-    from crossover.evaluation.runner import NOT_MEASURED, build_strategy, speed_and_size
+    from crossover.evaluation.runner import (
+        NOT_MEASURED,
+        build_strategy,
+        measured_result,
+        speed_and_size,
+    )
 
     strategy: Any = build_strategy(trial)
     k = int(data.options.get("k", DEFAULT_K))
@@ -287,32 +291,23 @@ def run_ranking_trial(
     catalogue = list(data.options.get("catalogue") or strategy.catalogue)
     metrics, units = ranking_scores(lists, relevant, cold, catalogue, k)
     # One call = one known user's top k, the serving path of POST /v1/recommend.
-    p50, p95, throughput, size_mb, parameters = (
-        speed_and_size(strategy, users[:_LATENCY_USERS]) if measure_speed else NOT_MEASURED
-    )
+    speed = speed_and_size(strategy, users[:_LATENCY_USERS]) if measure_speed else NOT_MEASURED
     model = strategy.embedding_model()
     # The cache let fit skip embedding the catalogue; charge it back at the uncached rate.
     encode_train_s = 0.0
     if model is not None and encode_s_per_text:
         encode_train_s = len(data.corpus) * encode_s_per_text.get(model, 0.0)
-    return TrialResult(
-        trial=trial,
-        kind=strategy.kind,
+    return measured_result(
+        trial,
+        strategy,
         metrics=metrics,
         predictions=[json.dumps(lists[u]) for u in users],
         n_train=len(rows) if strategy.needs_labels else 0,
-        fit_s=fit_wall_s + encode_train_s,
         fit_wall_s=fit_wall_s,
         encode_train_s=encode_train_s,
         predict_s=predict_s,
-        latency_p50_ms=p50,
-        latency_p95_ms=p95,
-        throughput_rows_s=throughput,
-        size_mb=size_mb,
-        parameters=parameters,
+        speed=speed,
         peak_mem_mb=memory.peak_mb,
-        embedding_model=model,
-        execution={"pid": os.getpid(), "worker": False},
         unit_scores=units,
     )
 
