@@ -1,28 +1,39 @@
 # Two commands do all set-up on a fresh clone: `make demo` and `make test`.
-# Both are idempotent: the stamp files make a second run skip what is installed.
+# Both install from the committed lock files (every package at an exact version, with its
+# SHA-256) and are idempotent: the stamp files make a second run skip what is installed.
+# `make lock` regenerates the lock files from pyproject.toml's ranges (see the README).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-TORCH_VERSION := 2.13.0
+# The installer and the locker, pinned like everything else.
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+# Where `make lock` finds the CPU build of torch (torch==X+cpu): this machine keeps the wheel
+# in /opt/wheels; elsewhere use TORCH_SOURCE='--extra-index-url https://download.pytorch.org/whl/cpu'.
+TORCH_SOURCE ?= --find-links /opt/wheels
+# `make lock UPGRADE=--upgrade` (everything) or UPGRADE='--upgrade-package NAME' (one package);
+# without it, `make lock` keeps every version the lock already has that the ranges still admit.
+UPGRADE ?=
 
-.PHONY: demo test browser lint typecheck check clean
+.PHONY: demo test browser lint typecheck check lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet pip==$(PIP_VERSION)
 
-# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
-$(VENV)/.torch-stamp: | $(PY)
-	$(PIP) install --quiet torch==$(TORCH_VERSION)
+# The lock pins torch's CPU build (+cpu), so nothing here can pull the multi-GB CUDA build.
+# crossover itself goes in without dependencies and without build isolation: its build backend
+# (setuptools) is in the lock too, so nothing unlocked is installed.
+$(VENV)/.install-stamp: $(LOCK) pyproject.toml | $(PY)
+	$(PIP) install --quiet --require-hashes -r $(LOCK)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.install-stamp: pyproject.toml $(VENV)/.torch-stamp
-	$(PIP) install --quiet -e .
-	touch $@
-
-$(VENV)/.test-stamp: pyproject.toml $(VENV)/.install-stamp
-	$(PIP) install --quiet -e '.[test]'
+$(VENV)/.test-stamp: $(TEST_LOCK) $(VENV)/.install-stamp
+	$(PIP) install --quiet --require-hashes -r $(TEST_LOCK)
 	touch $@
 
 demo: $(VENV)/.install-stamp
@@ -50,6 +61,18 @@ typecheck: $(VENV)/.test-stamp
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# uv resolves for the target (CPython 3.11 on x86-64 Linux, the CI machine) from any machine,
+# in seconds, with the hash of every file; the test lock is constrained by the runtime lock, so
+# the two never disagree on a version. lock.in adds torch's CPU build and the build backend.
+LOCK_PYTHON ?= 3.11
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
+	$(TORCH_SOURCE) $(UPGRADE)
+lock: pyproject.toml lock.in | $(PY)
+	$(PIP) install --quiet uv==$(UV_VERSION)
+	$(UV_COMPILE) pyproject.toml lock.in -o $(LOCK)
+	$(UV_COMPILE) pyproject.toml lock.in --extra test -c $(LOCK) -o $(TEST_LOCK)
 
 clean:
 	rm -rf $(VENV) crossover-out crossover-demo
