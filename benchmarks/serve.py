@@ -12,8 +12,8 @@ p50 / p99 latency as a Markdown table for benchmarks/RESULTS.md.
 Rows shown:
 - TF-IDF, single rows and batches of 32, one worker;
 - TF-IDF, two workers, `crossover serve` (TCP_NODELAY on every accepted connection) against
-  the same app under plain `uvicorn --workers 2` (Nagle's algorithm left on: uvicorn issue
-  #3149; each keep-alive reply waits for the client's delayed ACK);
+  the same app under plain `uvicorn --workers 2` (before uvicorn 0.55 this left Nagle's
+  algorithm on: uvicorn issue #3149; each keep-alive reply waited for the client's delayed ACK);
 - embedding head, single rows at concurrency 1 and at full concurrency, with micro-batching on
   (default) and off (`--micro-batch 1`), and batches of 32; `/v1/embeddings` single rows.
 
@@ -78,6 +78,12 @@ class Result:
     def percentile_ms(self, q: float) -> float:
         ordered = sorted(self.latencies_s)
         return 1000 * ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def uvicorn_version() -> str:
+    from importlib.metadata import version
+
+    return version("uvicorn")
 
 
 def free_port() -> int:
@@ -290,7 +296,7 @@ def main() -> None:
         with server(plain, plain_env, f"{base}/readyz"):
             for conc, count in ((1, n // 4), (c, n)):
                 r = run_load(base, "/v1/predict", predict_body, texts, count, 1, conc)
-                label = "plain uvicorn --workers 2 (Nagle on)"
+                label = f"plain uvicorn {uvicorn_version()} --workers 2"
                 rows.append(("TF-IDF", label, "/v1/predict", 1, conc, r))
 
         port = free_port()

@@ -1,12 +1,13 @@
 """Running the app under uvicorn: TCP_NODELAY on every connection, JSON-lines logs, workers.
 
 Why a protocol of our own: asyncio turns Nagle's algorithm off (``TCP_NODELAY``) on accepted
-connections only when the listening socket reports ``proto == IPPROTO_TCP``. uvicorn's
-``--workers N`` supervisor binds the socket itself with ``proto`` 0, so every worker's
-connections keep Nagle on, and each keep-alive reply after the first waits ~40 ms for the
-client's delayed ACK (uvicorn issue #3149): a fast model falls to a few hundred requests a
+connections only when the listening socket reports ``proto == IPPROTO_TCP``. Before 0.55,
+uvicorn's ``--workers N`` supervisor bound the socket itself with ``proto`` 0, so every worker's
+connections kept Nagle on, and each keep-alive reply after the first waited ~40 ms for the
+client's delayed ACK (uvicorn issue #3149): a fast model fell to a few hundred requests a
 second. ``NoDelayH11Protocol`` sets the option on each accepted connection itself, whatever
-the listener, so both the single-process and the workers paths answer without that wait.
+the listener and whatever the installed uvicorn does, so both the single-process and the
+workers paths answer without that wait.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
-    """``logging.config.dictConfig`` input: uvicorn's and crossover.serve's logs as JSON lines."""
+    """``logging.config.dictConfig`` input: uvicorn's and crossover's logs as JSON lines (the
+    server's own, and the library's warnings, such as a model's version differences when each
+    ``--workers`` process loads it)."""
     handler = {"handlers": ["json"], "level": level.upper(), "propagate": False}
     return {
         "version": 1,
@@ -95,7 +98,7 @@ def log_config(level: str = "info") -> dict[str, Any]:
             "uvicorn.error": {"level": level.upper()},
             # uvicorn's access log prints the raw path with its query string; ours does not.
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-            "crossover.serve": handler,
+            "crossover": handler,
         },
     }
 
