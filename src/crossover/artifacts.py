@@ -15,14 +15,17 @@ state keeps the item vectors it ranks with. Its ``input_schema`` describes the r
 ``POST /v1/recommend`` (a known ``user``, or the ``items`` of a session or a new user).
 
 :func:`load_model` checks the format version and every hash first, refuses any file the
-manifest does not list and any file in a pickle-based format, and only then reads the
-weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
+manifest does not list and any file in a pickle-based format, then compares the package
+versions the manifest records with the running ones (``crossover.versions``: a warning for
+another major or minor version, a refusal where loading would be wrong), and only then reads
+the weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crossover.errors import ConfigError, DataError, ModelError
+from crossover.versions import check_versions, installed_versions
 
 if TYPE_CHECKING:
     from crossover.strategies.base import Strategy
@@ -46,6 +50,8 @@ __all__ = [
     "export_strategy",
     "load_model",
 ]
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -67,18 +73,6 @@ def _sha256(path: Path) -> str:
 
 def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("crossover", "scikit-learn", "numpy", "skops", "sentence-transformers", "torch"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return out
 
 
 def _copy_encoder(source: Path, target: Path) -> None:
@@ -146,7 +140,7 @@ def export_strategy(
             "embedding_model": encoder,
             "metrics": metrics or {},
             "trained_on": trained_on or {},
-            "versions": _versions(),
+            "versions": installed_versions(strategy.requirements()),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": {p.relative_to(staging).as_posix(): _sha256(p) for p in _files(staging)},
         }
@@ -234,6 +228,8 @@ class LoadedModel:
         self.manifest = manifest
         self.strategy = strategy
         self.labels: list[str] = [str(c) for c in strategy.classes_]
+        #: Packages (or Python) in another major or minor version than at export, one line each.
+        self.version_warnings: list[str] = []
         self.has_proba = bool(strategy.has_proba)
         encoder = manifest.get("embedding_model") or None
         self.embedding_model: str | None = encoder["id"] if encoder else None
@@ -378,6 +374,12 @@ def load_model(directory: str | Path) -> LoadedModel:
 
     directory = Path(directory)
     manifest = verify(directory)
+    recorded = manifest.get("versions")
+    versions = check_versions(recorded if isinstance(recorded, dict) else {}, where=str(directory))
+    if versions.refusals:
+        raise ModelError("; ".join(versions.refusals))
+    for warning in versions.warnings:
+        logger.warning(warning)
     overrides: dict[str, Any] = {}
     encoder = manifest.get("embedding_model")
     if encoder:
@@ -393,7 +395,9 @@ def load_model(directory: str | Path) -> LoadedModel:
         raise ModelError(f"{directory}: cannot load the strategy ({exc})") from exc
     if strategy.key != manifest.get("strategy"):
         raise ModelError(f"{directory}: holds {strategy.key}, manifest says {manifest['strategy']}")
-    return LoadedModel(directory, manifest, strategy)
+    loaded = LoadedModel(directory, manifest, strategy)
+    loaded.version_warnings = versions.warnings
+    return loaded
 
 
 def export_model(

@@ -69,6 +69,10 @@ class Strategy(ABC):
     is_api : bool
         A model behind a paid API: ``api_usage()`` gives the tokens and latency per call of
         its predictions, and its speed is read from those calls instead of re-running rows.
+    packages : tuple of str
+        Distributions (PyPI names) whose code loads this class's saved state and predicts
+        with it; ``requirements()`` joins those of the class and its bases, and an exported
+        model's manifest records their versions (see ``crossover.versions``).
     """
 
     key: ClassVar[str]
@@ -83,6 +87,7 @@ class Strategy(ABC):
     engineering_kind: ClassVar[Kind | None] = None
     learning_curve: ClassVar[bool] = True
     is_api: ClassVar[bool] = False
+    packages: ClassVar[tuple[str, ...]] = ("numpy",)
 
     classes_: np.ndarray
     label_descriptions_: dict[str, str]
@@ -186,6 +191,14 @@ class Strategy(ABC):
     def embedding_model(self) -> str | None:
         """The sentence-embedding model this strategy encodes with, if any."""
         return None
+
+    def requirements(self) -> list[str]:
+        """The distributions this strategy's saved state needs to load and predict: the
+        ``packages`` of its class and of every base class."""
+        names: set[str] = set()
+        for klass in type(self).__mro__:
+            names.update(vars(klass).get("packages", ()))
+        return sorted(names)
 
     def api_usage(self) -> dict[str, Any] | None:
         """For a model behind a paid API (``is_api``): model, tokens per prediction, calls,

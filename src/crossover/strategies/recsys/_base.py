@@ -40,6 +40,8 @@ class RecsysStrategy(Strategy):
     strategy reported for reference (popularity).
     """
 
+    packages: ClassVar[tuple[str, ...]] = ("pandas", "scipy")
+
     task = "recommendation"
     input_kind: ClassVar = "interactions"  # type: ignore[assignment]
     baseline: ClassVar[bool] = False

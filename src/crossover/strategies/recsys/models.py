@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies.recsys._base import ITEM, USER, RecsysStrategy
@@ -108,6 +108,8 @@ class RecsysAls(RecsysStrategy):
     ``algorithm="bpr"`` (Bayesian personalised ranking) and ``"item-knn"`` (item-item cosine)
     are the options. CPU, one thread: a ``random_state`` gives the same model every run.
     """
+
+    packages: ClassVar[tuple[str, ...]] = ("implicit",)
 
     key = "recsys.als"
     kind = "custom"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ class TabularStrategy(Strategy):
     input_kind = "table"
     task = "tabular-classification"
     has_proba = True
+    packages: ClassVar[tuple[str, ...]] = ("pandas", "scikit-learn", "skops")
 
     column_types: dict[str, str] | None
     #: The time column the study splits on (``--time``), when it is also a datetime input:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ class TabularGbm(TabularStrategy):
     """LightGBM with native categorical splits and early stopping on an inner validation
     split (``crossover.tasks.tabular.models.GbmClassifier``); no class re-weighting by default
     (measured: it moved the probabilities, not the ranking; see that class)."""
+
+    packages: ClassVar[tuple[str, ...]] = ("lightgbm",)
 
     key = "tabular.gbm"
     kind = "custom"

@@ -11,6 +11,7 @@ text column; without one it would be ``tabular.gbm`` again.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ __all__ = ["TabularGbmEmbeddings"]
 @register
 class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
     """LightGBM on the table plus PCA-reduced sentence embeddings of each text column."""
+
+    packages: ClassVar[tuple[str, ...]] = ("lightgbm",)
 
     key = "tabular.gbm-embeddings"
     kind = "hybrid"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,8 @@ def find_checkpoint() -> Path | None:
 @register
 class TabPfn(TabularStrategy):
     """TabPFN v2 classifier, in-context on the training rows (see the module docstring)."""
+
+    packages: ClassVar[tuple[str, ...]] = ("tabpfn", "torch")
 
     key = "tabular.tabpfn"
     kind = "pretrained"

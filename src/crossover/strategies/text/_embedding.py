@@ -14,6 +14,9 @@ from crossover.strategies.base import Strategy
 
 __all__ = ["DEFAULT_MODEL", "EmbeddingStrategy"]
 
+#: What loads a sentence-transformers model from its folder and runs it.
+_ENCODER_PACKAGES = ("safetensors", "sentence-transformers", "tokenizers", "torch", "transformers")
+
 
 class EmbeddingStrategy(Strategy):
     """Holds the ``model`` id and the cache settings; embeds through the shared cache."""
@@ -41,6 +44,16 @@ class EmbeddingStrategy(Strategy):
 
     def embedding_model(self) -> str | None:
         return self.model
+
+    def requirements(self) -> list[str]:
+        """Those of the class, and what loads and runs a local encoder (a model2vec static
+        model goes through ``model2vec``)."""
+        names = set(super().requirements())
+        if self.embedding_model():
+            names.update(_ENCODER_PACKAGES)
+            if self._embedder().resolved.format == "model2vec":
+                names.add("model2vec")
+        return sorted(names)
 
     def _external_bytes(self) -> int:
         return self._embedder().resolved.size_bytes

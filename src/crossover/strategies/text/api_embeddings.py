@@ -46,6 +46,8 @@ __all__ = ["ApiEmbeddingHead", "ApiZeroShotEmbeddings"]
 class _ApiEmbeddings(EmbeddingStrategy):
     """What both API embedding strategies share: the embedder, price, estimate, usage."""
 
+    packages: ClassVar[tuple[str, ...]] = ("litellm",)
+
     is_api: ClassVar[bool] = True
     default = False  # runs when asked for: it spends money
     api_model: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -16,6 +17,8 @@ __all__ = ["EmbeddingHead"]
 @register
 class EmbeddingHead(EmbeddingStrategy):
     """A pre-trained encoder, frozen, with a multinomial logistic regression trained on top."""
+
+    packages: ClassVar[tuple[str, ...]] = ("scikit-learn", "skops")
 
     key = "text.embedding-head"
     kind = "hybrid"

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -60,6 +61,8 @@ def _log_softmax(scores: np.ndarray) -> np.ndarray:
 class Ensemble(EmbeddingStrategy):
     """``text.embedding-head`` and ``text.tfidf-linear`` trained on the same rows, their
     scores added with a weight chosen by cross-validation on the training rows."""
+
+    packages: ClassVar[tuple[str, ...]] = ("scikit-learn", "skops", "scipy")
 
     key = "text.ensemble"
     kind = "hybrid"

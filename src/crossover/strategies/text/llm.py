@@ -92,6 +92,8 @@ def parse_label(answer: str, labels: list[str]) -> str | None:
 class _LlmClassifier(Strategy):
     """The shared prompt, client, parsing and bookkeeping of the two LLM strategies."""
 
+    packages: ClassVar[tuple[str, ...]] = ("litellm",)
+
     task = "text-classification"
     has_proba = False
     default = False  # runs when asked for (--llm MODEL): it spends money

@@ -275,6 +275,8 @@ class SetFit(EmbeddingStrategy):
     while the frozen-encoder head (``text.embedding-head``) catches up.
     """
 
+    packages: ClassVar[tuple[str, ...]] = ("scikit-learn", "skops")
+
     key = "text.setfit"
     kind = "hybrid"
     task = "text-classification"
