@@ -41,6 +41,9 @@ CATEGORIES = {
     "utilities",
     "entertainment",
 }
+# The numpy (major.minor) that generated the bundled fraud_transactions.csv: numpy 2.4.6
+# reproduces it exactly. Update it whenever the CSV is regenerated.
+CSV_NUMPY = "2.4"
 RISKY_WORDS = ("GIFT CARD", "PREPAID", "CRYPTO", "BTC", "WIRE", "TOPUP", "VOUCHER")
 DOC = make_fraud.__doc__ or ""
 
@@ -71,8 +74,21 @@ def test_generation_is_deterministic_for_a_seed() -> None:
     assert not first.equals(generate(n_rows=1500, seed=4))
 
 
-def test_csv_on_disk_equals_the_generator_output(on_disk: pd.DataFrame) -> None:
+def test_example_path_is_the_generators_output() -> None:
     assert example_path("fraud_transactions") == OUTPUT
+
+
+def test_csv_on_disk_equals_the_generator_output(on_disk: pd.DataFrame) -> None:
+    # numpy does not promise the same Generator streams across releases, so the bundled file
+    # is only reproducible by the numpy that wrote it; the documented properties are checked
+    # by the tests below whatever the numpy.
+    running = ".".join(np.__version__.split(".")[:2])
+    if running != CSV_NUMPY:
+        pytest.skip(
+            f"fraud_transactions.csv was generated with numpy {CSV_NUMPY}.x; numpy {running} "
+            "may draw other streams (regenerate it with python -m "
+            "crossover.data.examples.make_fraud and update CSV_NUMPY)"
+        )
     pd.testing.assert_frame_equal(on_disk, generate(), check_exact=True)
 
 

@@ -114,16 +114,13 @@ class ServedEmbeddings:
 
     def embedding_requests(self) -> int:
         """``POST /v1/embeddings`` answered with 200 so far (from ``/metrics``)."""
+        from tests.serve.conftest import metric_value
+
         text = httpx.get(f"{self.root_url}/metrics", timeout=5).text
-        total = 0.0
-        for line in text.splitlines():
-            if (
-                line.startswith("crossover_http_requests_total{")
-                and 'route="/v1/embeddings"' in line
-                and 'status="200"' in line
-            ):
-                total += float(line.rsplit(" ", 1)[1])
-        return int(total)
+        answered = metric_value(
+            text, "crossover_http_requests_total", route="/v1/embeddings", status=200
+        )
+        return int(answered or 0)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,20 +40,57 @@ def test_resolve_model_local_path(tmp_path: Path) -> None:
     assert resolved.identity != resolve_model(FAST_MODEL).identity
 
 
-def test_resolve_model_from_local_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A copy laid into the Hugging Face cache layout loads by its plain hub id, offline."""
-    import huggingface_hub.constants
+def _in_hf_cache(tmp_path: Path, script: str) -> Any:
+    """Lay a copy of the fast model into a Hugging Face cache as ``acme/static-test``, run
+    ``script`` in a fresh interpreter with ``HF_HUB_CACHE`` naming that cache, and return the
+    JSON it prints last.
 
+    ``HF_HUB_CACHE`` is the variable huggingface_hub documents; it reads it once at import,
+    hence the fresh interpreter.
+    """
     snapshot = tmp_path / "hub" / "models--acme--static-test" / "snapshots" / ("a" * 40)
     shutil.copytree(resolve_model(FAST_MODEL).path, snapshot)
     refs = tmp_path / "hub" / "models--acme--static-test" / "refs"
     refs.mkdir()
     (refs / "main").write_text("a" * 40)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    resolved = resolve_model("acme/static-test")
-    assert resolved.source == "hf-cache"
-    vectors = Embedder("acme/static-test", cache_dir=tmp_path / "c").encode(["refund please"])
-    assert vectors.shape == (1, 64)
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_resolve_model_from_local_hf_cache(tmp_path: Path) -> None:
+    """A copy laid into the Hugging Face cache layout resolves by its plain hub id, offline."""
+    result = _in_hf_cache(
+        tmp_path,
+        "import json\n"
+        "from crossover.models import resolve_model\n"
+        "resolved = resolve_model('acme/static-test')\n"
+        "print(json.dumps({'source': resolved.source, 'path': str(resolved.path)}))\n",
+    )
+    assert result["source"] == "hf-cache"
+    snapshot = tmp_path / "hub" / "models--acme--static-test" / "snapshots" / ("a" * 40)
+    assert Path(result["path"]).resolve() == snapshot.resolve()
+
+
+@pytest.mark.slow
+def test_embedder_loads_a_model_from_local_hf_cache(tmp_path: Path) -> None:
+    result = _in_hf_cache(
+        tmp_path,
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from crossover.models import Embedder\n"
+        "embedder = Embedder('acme/static-test', cache_dir=Path(sys.argv[1]) / 'c')\n"
+        "print(json.dumps(list(embedder.encode(['refund please']).shape)))\n",
+    )
+    assert result == [1, 64]
 
 
 def test_resolve_model_offline_without_copy_says_how_to_install() -> None:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from plotly.offline import get_plotlyjs
 
 import crossover
 from crossover.report import ReportData, render, render_html, render_markdown, scrub
@@ -85,7 +86,8 @@ def test_full_report_has_every_section_and_chart(full: crossover.Study, full_rep
     }
     for name in charts:
         assert f'id="spec-{name}"' in html
-    assert html.count("plotly.js v") <= 2  # the bundle, inlined once (its banner)
+    # The bundle crossover inlines, found by its own text rather than plotly's banner wording.
+    assert html.count(f"<script>{get_plotlyjs()}</script>") == 1
     assert "Recommended: " in html
     for row in (
         "Initial cost",
@@ -120,8 +122,14 @@ def test_report_is_self_contained_and_carries_no_path_or_secret(
     assert "tickets.csv" in html  # the file name stays
     # Nothing is fetched at view time: no external script, stylesheet, image or frame.
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)
-    size_mb = (full_report / "report.html").stat().st_size / 1e6
-    assert size_mb < 6
+    # The plotly.js bundle (about 4.8 MB) is plotly's to size; the rest is crossover's own:
+    # 86 KB for this study when the budget was set, so 500 KB (about 6x) leaves room to grow
+    # yet fails if the page's own part balloons (data dumped into it, specs repeated).
+    bundle = get_plotlyjs()
+    assert bundle in html  # plotly.js travels inside the page
+    size_bytes = (full_report / "report.html").stat().st_size
+    own_kb = (size_bytes - len(bundle.encode())) / 1e3
+    assert own_kb < 500, own_kb
 
 
 def test_summary_has_verdict_leaderboard_and_costs(

@@ -15,7 +15,12 @@ from crossover.serve import ServeSettings, create_app
 from crossover.strategies.recsys import RecsysHybrid
 from crossover.tasks.recommendation.task import prepare
 from tests.conftest import FAST_MODEL
-from tests.serve.conftest import fake_client
+from tests.serve.conftest import (
+    assert_field_refused,
+    branches_of_type,
+    fake_client,
+    metric_value,
+)
 from tests.tasks.recommendation.test_models import make_shop
 
 
@@ -138,19 +143,30 @@ def test_unknown_items_are_named(client: TestClient) -> None:
     [
         ({"user": "space-user-0", "items": ["space-1"]}, 'both "user" and "items"'),
         ({"k": 3}, 'neither "user" nor "items"'),
-        ({"user": "space-user-0", "k": 0}, "k: Input should be greater than or equal to 1"),
-        ({"user": "space-user-0", "k": 101}, "k: Input should be less than or equal to 100"),
-        ({"user": "space-user-0", "k": "5"}, "k: "),
         ({"user": True}, "user: an id must be a non-empty string or an integer"),
         ({"user": ""}, "user: an id must be"),
-        ({"items": []}, "items: "),
         ({"items": ["space-1", None]}, "items.1: an id must be"),
-        ({"user": "space-user-0", "limit": 3}, "limit: Extra inputs are not permitted"),
     ],
 )
 def test_bad_requests_are_422(client: TestClient, body: dict[str, Any], fragment: str) -> None:
     message = _error(client.post("/v1/recommend", json=body), 422, "invalid_request")
     assert fragment in message
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "error_type"),
+    [
+        ({"user": "space-user-0", "k": 0}, ["k"], "greater_than_equal"),
+        ({"user": "space-user-0", "k": 101}, ["k"], "less_than_equal"),
+        ({"user": "space-user-0", "k": "5"}, ["k"], "int_type"),
+        ({"items": []}, ["items"], "too_short"),
+        ({"user": "space-user-0", "limit": 3}, ["limit"], "extra_forbidden"),
+    ],
+)
+def test_a_body_the_schema_refuses_is_a_422_naming_the_field(
+    client: TestClient, body: dict[str, Any], loc: list[str | int], error_type: str
+) -> None:
+    assert_field_refused(client.post("/v1/recommend", json=body), loc, error_type)
 
 
 def test_bad_json_is_422(client: TestClient) -> None:
@@ -164,8 +180,9 @@ def test_too_many_ids_is_too_large(recsys_dir: Path) -> None:
     with TestClient(create_app(recsys_dir, ServeSettings(max_batch=3))) as small:
         response = small.post("/v1/recommend", json={"items": ["space-1"] * 4})
         assert "at most 3" in _error(response, 422, "too_large")
-        schema = small.get("/openapi.json").json()["components"]["schemas"]["RecommendRequest"]
-    assert schema["properties"]["exclude"]["maxItems"] == 3
+        openapi = small.get("/openapi.json").json()
+    exclude = openapi["components"]["schemas"]["RecommendRequest"]["properties"]["exclude"]
+    assert [b.get("maxItems") for b in branches_of_type(openapi, exclude, "array")] == [3]
 
 
 def test_predict_on_a_recommender_names_the_recommend_route(client: TestClient) -> None:
@@ -205,10 +222,10 @@ def test_health_metrics_and_manifest(client: TestClient) -> None:
     assert manifest["task"] == "recommendation" and manifest["strategy"] == "recsys.hybrid"
     client.post("/v1/recommend", json={"user": "space-user-1", "k": 2})
     metrics = client.get("/metrics").text
-    assert 'route="/v1/recommend"' in metrics
-    assert 'crossover_http_requests_total{method="POST",route="/v1/recommend",status="200"}' in (
-        metrics
+    answered = metric_value(
+        metrics, "crossover_http_requests_total", method="POST", route="/v1/recommend", status=200
     )
+    assert answered is not None and answered >= 1
 
 
 def test_the_key_guards_recommend(recsys_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

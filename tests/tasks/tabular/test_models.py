@@ -397,25 +397,19 @@ def test_blend_classifier_on_the_credit_card_sample_beats_its_members() -> None:
     assert np.mean(blend) > np.mean(members, axis=0).max(), (blend, members)
 
 
-def test_blend_classifier_state_round_trips_through_skops(tmp_path: Path) -> None:
-    """Every learned part is plain scikit-learn state that skops writes without pickle; the
-    only type beyond skops' defaults and crossover's ``TRUSTED_EXTRA_TYPES`` is the trees'
-    ``sklearn.tree._tree.Tree`` (rebuilt by skops from its arrays)."""
-    import skops.io as sio
-
-    from crossover.models.sklearn_io import TRUSTED_EXTRA_TYPES
+def test_blend_classifier_state_round_trips_through_sklearn_io(tmp_path: Path) -> None:
+    """Every learned part is saved by crossover's ``save_sklearn`` and loads again with
+    ``load_sklearn``, whose trust list refuses anything unexpected, predicting the same."""
+    from crossover.models.sklearn_io import load_sklearn, save_sklearn
 
     frame, y = _table()
     model = BlendClassifier().fit(frame, y)
     before = model.predict_proba(frame)
-    allowed = TRUSTED_EXTRA_TYPES | {"sklearn.tree._tree.Tree"}
 
     def round_trip(obj: object, name: str) -> object:
         path = tmp_path / f"{name}.skops"
-        sio.dump(obj, path)
-        untrusted = set(sio.get_untrusted_types(file=path))
-        assert untrusted <= allowed, untrusted
-        return sio.load(path, trusted=sorted(untrusted))
+        save_sklearn(obj, path)
+        return load_sklearn(path)  # a ModelError names any type outside the trust list
 
     for k, member in enumerate(model.estimators_):
         member.model_ = round_trip(member.model_, f"{k}-model")
