@@ -18,7 +18,7 @@ TORCH_SOURCE ?= --find-links /opt/wheels
 # without it, `make lock` keeps every version the lock already has that the ranges still admit.
 UPGRADE ?=
 
-.PHONY: demo test browser lint typecheck check lock clean
+.PHONY: demo test browser lint typecheck check lock test-lowest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -74,5 +74,25 @@ lock: pyproject.toml lock.in | $(PY)
 	$(UV_COMPILE) pyproject.toml lock.in -o $(LOCK)
 	$(UV_COMPILE) pyproject.toml lock.in --extra test -c $(LOCK) -o $(TEST_LOCK)
 
+# The floors of pyproject.toml's ranges, checked: every direct dependency at the lowest version
+# its range admits (uv's lowest-direct resolution; what they pull in at its newest), the test
+# tools at their locked versions, in .venv-lowest, and the whole suite run there. Old releases
+# beside new ones warn about deprecations, so warnings are shown here rather than made errors.
+LOWEST := .venv-lowest
+test-lowest: $(TEST_LOCK) | $(PY)
+	$(PIP) install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv venv --quiet --allow-existing --python $(PYTHON) $(LOWEST)
+	$(PY) -c "import re, tomllib; tools = tomllib.load(open('pyproject.toml', 'rb'))['project']\
+	['optional-dependencies']['test']; names = {re.match(r'[\w.-]+', t)[0].lower() for t in tools}; \
+	print(''.join(l.split()[0] + '\n' for l in open('$(TEST_LOCK)') \
+	if l.split('==')[0].lower() in names))" > $(LOWEST)/test-tools.txt
+	$(VENV)/bin/uv pip compile --quiet --resolution lowest-direct --python-version $(LOCK_PYTHON) \
+	  --python-platform x86_64-manylinux_2_28 $(TORCH_SOURCE) pyproject.toml lock.in --extra test \
+	  -c $(LOWEST)/test-tools.txt -o $(LOWEST)/lowest.txt
+	$(VENV)/bin/uv pip sync --quiet --python $(LOWEST)/bin/python $(TORCH_SOURCE) $(LOWEST)/lowest.txt
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -W default::DeprecationWarning \
+	  -W default::PendingDeprecationWarning -W default::FutureWarning -W default::UserWarning
+
 clean:
-	rm -rf $(VENV) crossover-out crossover-demo
+	rm -rf $(VENV) $(LOWEST) crossover-out crossover-demo
