@@ -4,25 +4,66 @@
 >>> study = crossover.compare("tickets.csv")          # doctest: +SKIP
 >>> study.leaderboard                                  # doctest: +SKIP
 >>> pricing, choice = crossover.decide(study, "scenario.yaml")  # doctest: +SKIP
+
+The names below are imported on first use (PEP 562), so ``import crossover`` — and with it
+``crossover --help`` or a model server, which need little of the package — loads nothing else.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from crossover._api import compare, decide, write_decision, write_outputs
-from crossover.artifacts import LoadedModel, export_model, export_strategy, load_model
-from crossover.costs import Scenario, load_scenario
-from crossover.costs.sheet import CostSheet, Pricing
-from crossover.data import Dataset, TaskSpec, load
-from crossover.errors import ConfigError, CrossoverError, DataError, ModelError
-from crossover.evaluation.runner import Trial, TrialResult
-from crossover.recommend import Recommendation
-from crossover.strategies import Strategy, register, registry
-from crossover.study import Study, load_study
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crossover._api import compare, decide, write_decision, write_outputs
+    from crossover.artifacts.export import export_model, export_strategy
+    from crossover.artifacts.load import LoadedModel, load_model
+    from crossover.costs import Scenario, load_scenario
+    from crossover.costs.sheet import CostSheet, Pricing
+    from crossover.data import Dataset, TaskSpec, load
+    from crossover.errors import ConfigError, CrossoverError, DataError, ModelError
+    from crossover.evaluation.runner import Trial, TrialResult
+    from crossover.recommend import Recommendation
+    from crossover.strategies.base import Strategy
+    from crossover.strategies.registry import register, registry
+    from crossover.study import Study, load_study
 
 try:
     __version__ = version("crossover")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
+
+#: Each public name and the module that defines it.
+_SOURCES = {
+    "ConfigError": "crossover.errors",
+    "CostSheet": "crossover.costs.sheet",
+    "CrossoverError": "crossover.errors",
+    "DataError": "crossover.errors",
+    "Dataset": "crossover.data",
+    "LoadedModel": "crossover.artifacts.load",
+    "ModelError": "crossover.errors",
+    "Pricing": "crossover.costs.sheet",
+    "Recommendation": "crossover.recommend",
+    "Scenario": "crossover.costs",
+    "Strategy": "crossover.strategies",
+    "Study": "crossover.study",
+    "TaskSpec": "crossover.data",
+    "Trial": "crossover.evaluation.runner",
+    "TrialResult": "crossover.evaluation.runner",
+    "compare": "crossover._api",
+    "decide": "crossover._api",
+    "export_model": "crossover.artifacts.export",
+    "export_strategy": "crossover.artifacts.export",
+    "load": "crossover.data",
+    "load_model": "crossover.artifacts.load",
+    "load_scenario": "crossover.costs",
+    "load_study": "crossover.study",
+    "register": "crossover.strategies",
+    "registry": "crossover.strategies",
+    "write_decision": "crossover._api",
+    "write_outputs": "crossover._api",
+}
 
 __all__ = [
     "ConfigError",
@@ -54,3 +95,16 @@ __all__ = [
     "write_decision",
     "write_outputs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'crossover' has no attribute {name!r}")
+    value = getattr(importlib.import_module(source), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

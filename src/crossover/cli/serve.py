@@ -48,7 +48,7 @@ def serve_command(
 ) -> None:
     """Serve MODEL_DIR over HTTP: /v1/predict (or /v1/recommend for a recommendation model),
     /v1/embeddings, /metrics, docs at /docs."""
-    from crossover.artifacts import load_model
+    from crossover.artifacts.load import load_model
     from crossover.serve.server import run
     from crossover.serve.settings import ServeSettings
 

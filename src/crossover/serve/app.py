@@ -54,7 +54,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crossover.artifacts import RECOMMEND_MAX_K
+from crossover.artifacts.load import RECOMMEND_MAX_K
 from crossover.errors import ModelError
 from crossover.serve.batching import BatcherStopped, MicroBatcher
 from crossover.serve.metrics import InstrumentMiddleware, ServeMetrics
@@ -792,7 +792,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _load(model_dir: Path) -> ServedModel:
-    from crossover.artifacts import load_model
+    from crossover.artifacts.load import load_model
 
     return load_model(model_dir)
 

@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from crossover.artifacts import RECOMMEND_MAX_K
+from crossover.artifacts.load import RECOMMEND_MAX_K
 from crossover.serve.settings import ServeSettings
 
 __all__ = [

@@ -92,7 +92,7 @@ class _ApiEmbeddings(EmbeddingStrategy):
                 f"{self.key} needs api_model, an embedding model behind an API (e.g. "
                 "openai/text-embedding-3-small)"
             )
-        from crossover.costs import load_catalog
+        from crossover.costs.catalog import load_catalog
 
         try:
             found = load_catalog().api_price(self.api_model)

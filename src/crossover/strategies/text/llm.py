@@ -141,7 +141,7 @@ class _LlmClassifier(Strategy):
                 float(self.output_usd_per_mtok or 0.0),
                 "given (--llm-price)",
             )
-        from crossover.costs import load_catalog
+        from crossover.costs.catalog import load_catalog
 
         try:
             found = load_catalog().api_price(self.llm)

@@ -1,0 +1,71 @@
+"""Model directories: a fitted strategy exported with everything it needs to answer requests.
+
+Two halves: ``crossover.artifacts.load`` reads and verifies a folder (what serving imports, and
+nothing of the training side), ``crossover.artifacts.export`` writes one (it may import the
+training side). The names below are imported from them on first use.
+
+Layout of ``MODEL_DIR``::
+
+    manifest.json     format version, task, strategy key and kind, labels, input schema, the
+                      study's metrics for it, library versions, creation time, and the SHA-256
+                      of every other file
+    strategy/         the strategy's own state (``Strategy.save``: JSON + skops files, and for
+                      a fine-tuned encoder its safetensors folder)
+    encoder/          for strategies built on a sentence-embedding model, a copy of that model
+                      (safetensors weights, configuration, tokenizer): no download to serve it
+
+A recommendation model (task ``recommendation``) has no labels and no ``encoder/``: its saved
+state keeps the item vectors it ranks with. Its ``input_schema`` describes the request of
+``POST /v1/recommend`` (a known ``user``, or the ``items`` of a session or a new user).
+
+:func:`load_model` checks the format version and every hash first, refuses any file the
+manifest does not list and any file in a pickle-based format, then compares the package
+versions the manifest records with the running ones (``crossover.versions``: a warning for
+another major or minor version, a refusal where loading would be wrong), and only then reads
+the weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crossover.artifacts.export import export_model, export_strategy
+    from crossover.artifacts.load import (
+        FORMAT_VERSION,
+        RECOMMEND_MAX_K,
+        UNSAFE_SUFFIXES,
+        LoadedModel,
+        load_model,
+        verify,
+    )
+
+_SOURCES = {
+    "FORMAT_VERSION": "crossover.artifacts.load",
+    "LoadedModel": "crossover.artifacts.load",
+    "RECOMMEND_MAX_K": "crossover.artifacts.load",
+    "UNSAFE_SUFFIXES": "crossover.artifacts.load",
+    "export_model": "crossover.artifacts.export",
+    "export_strategy": "crossover.artifacts.export",
+    "load_model": "crossover.artifacts.load",
+    "verify": "crossover.artifacts.load",
+}
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RECOMMEND_MAX_K",
+    "UNSAFE_SUFFIXES",
+    "LoadedModel",
+    "export_model",
+    "export_strategy",
+    "load_model",
+    "verify",
+]
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'crossover.artifacts' has no attribute {name!r}")
+    return getattr(importlib.import_module(source), name)
