@@ -16,7 +16,6 @@ from crossover.cli._common import (
 )
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-TASKS = ("text-classification", "tabular-classification", "recommendation")
 
 
 def _columns(value: str | None) -> list[str]:
@@ -353,10 +352,12 @@ def compare_command(
     ),
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
-    if task not in TASKS:
+    from crossover import tasks
+
+    if task not in tasks.names():
         from crossover.errors import ConfigError
 
-        raise ConfigError(f"--task {task!r}: use one of {', '.join(TASKS)}")
+        raise ConfigError(f"--task {task!r}: use one of {', '.join(tasks.names())}")
     run_compare(
         data,
         test=test,

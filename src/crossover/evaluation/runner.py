@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from math import nan
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,9 @@ from crossover.evaluation.store import TrialStore
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.models import get_embedder
 from crossover.strategies import Strategy, registry
-from crossover.tasks import Split, Task
+
+if TYPE_CHECKING:
+    from crossover.tasks import Split, Task
 
 __all__ = [
     "Trial",

@@ -1,23 +1,76 @@
-"""Tasks: per task, the spec checks, splits, metrics and default candidates."""
+"""Tasks by name: per task, the spec checks, splits, metrics and default candidates.
+
+The built-in tasks and those of third parties (the ``crossover.tasks`` entry-point group, each
+naming its ``Task`` object as ``module:attribute``) are imported on first use, so that naming
+the tasks — the CLI's ``--task`` choices — loads none of them.
+"""
 
 from __future__ import annotations
 
+import importlib
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
 from crossover.errors import ConfigError
-from crossover.tasks import tabular_classification, text_classification
-from crossover.tasks._base import Split, Task
-from crossover.tasks.recommendation import task as recommendation
 
-__all__ = ["TASKS", "Split", "Task", "get"]
+if TYPE_CHECKING:
+    from crossover.tasks._base import Split, Task
 
-TASKS: dict[str, Task] = {
-    task.name: task
-    for task in (text_classification.TASK, tabular_classification.TASK, recommendation.TASK)
+__all__ = ["ENTRY_POINT_GROUP", "Split", "Task", "get", "names"]
+
+ENTRY_POINT_GROUP = "crossover.tasks"
+#: The built-in tasks: name -> ``module:attribute`` of its ``Task``.
+_BUILTIN = {
+    "text-classification": "crossover.tasks.text_classification:TASK",
+    "tabular-classification": "crossover.tasks.tabular_classification:TASK",
+    "recommendation": "crossover.tasks.recommendation.task:TASK",
 }
+_loaded: dict[str, Task] = {}
+
+
+def _sources() -> dict[str, str]:
+    sources = dict(_BUILTIN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _BUILTIN:
+            raise ConfigError(
+                f"task plugin {ep.value} is registered as {ep.name!r}, a built-in task; "
+                "give it another name"
+            )
+        sources[ep.name] = ep.value
+    return sources
+
+
+def names() -> list[str]:
+    """Every task's name, the built-in ones first; nothing is imported."""
+    return list(_sources())
 
 
 def get(name: str) -> Task:
     """The task called ``name``; a ``ConfigError`` lists the known ones otherwise."""
+    task = _loaded.get(name)
+    if task is not None:
+        return task
+    sources = _sources()
+    if name not in sources:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(sources)}")
+    module, _, attribute = sources[name].partition(":")
+    from crossover.tasks._base import Task
+
     try:
-        return TASKS[name]
-    except KeyError:
-        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+        found = getattr(importlib.import_module(module), attribute or "TASK")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"task {name!r} ({sources[name]}) failed to import: {exc}") from exc
+    if not isinstance(found, Task) or found.name != name:
+        raise ConfigError(f"{sources[name]} is not the Task called {name!r}")
+    _loaded[name] = found
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Split", "Task"):
+        from crossover.tasks import _base
+
+        return getattr(_base, name)
+    if name == "TASKS":  # every task by name, each imported now
+        return {n: get(n) for n in names()}
+    raise AttributeError(f"module 'crossover.tasks' has no attribute {name!r}")
