@@ -225,3 +225,54 @@ def test_export_errors_name_what_to_do(study_dir: Path, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 2 and "gone.csv" in res.stderr
+
+
+def _with_loader(folder: Path, tmp_path: Path, loader: str | None) -> Path:
+    copy = _copy(folder, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    if loader is None:
+        del manifest["loader"]
+    else:
+        manifest["loader"] = loader
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def test_the_manifest_names_the_loader_of_its_strategy(exported: Path) -> None:
+    manifest = json.loads((exported / "manifest.json").read_text())
+    assert manifest["loader"] == "crossover.strategies.text.embedding_head:EmbeddingHead"
+
+
+def test_a_folder_without_a_loader_loads_through_the_registry(
+    exported: Path, tmp_path: Path, tickets: pd.DataFrame
+) -> None:
+    copy = _with_loader(exported, tmp_path, None)  # as exported before manifests named it
+    texts = tickets["text"].tolist()
+    assert load_model(copy).predict(texts) == load_model(exported).predict(texts)
+
+
+@pytest.mark.parametrize(
+    ("loader", "message"),
+    [
+        ("crossover.strategies.text.tfidf_linear:TfidfLinear", "reads text.tfidf-linear"),
+        ("crossover.strategies.text.nowhere:Nothing", "cannot be imported"),
+        ("crossover.strategies.registry:Registry", "is not a strategy"),
+    ],
+)
+def test_a_loader_that_does_not_read_the_folder_is_refused(
+    exported: Path, tmp_path: Path, loader: str, message: str
+) -> None:
+    with pytest.raises(ModelError, match=message):
+        load_model(_with_loader(exported, tmp_path, loader))
+
+
+def test_a_loader_outside_crossovers_strategies_is_never_imported(
+    exported: Path, tmp_path: Path
+) -> None:
+    # The registry decides instead: a manifest cannot make serving import a module of its
+    # choosing.
+    copy = _with_loader(exported, tmp_path, "antigravity:fly")
+    import sys
+
+    assert load_model(copy).labels
+    assert "antigravity" not in sys.modules

@@ -57,3 +57,25 @@ def test_the_import_contracts_hold() -> None:
     done = subprocess.run([str(linter)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "0 broken" in done.stdout
+
+
+def test_serving_a_model_imports_its_strategy_alone(tmp_path: Path) -> None:
+    from crossover.artifacts.export import export_strategy
+    from crossover.strategies.text.tfidf_linear import TfidfLinear
+    from tests.conftest import make_tickets
+
+    tickets = make_tickets(6)
+    fitted = TfidfLinear().fit(tickets.text.tolist(), tickets.label.tolist())
+    folder = export_strategy(fitted, tmp_path / "model")
+    loaded = _modules_after(
+        f"from crossover.artifacts.load import load_model\nload_model({str(folder)!r})"
+    )
+    strategies = sorted(m for m in loaded if m.startswith("crossover.strategies."))
+    assert strategies == [
+        "crossover.strategies.base",
+        "crossover.strategies.registry",
+        "crossover.strategies.text",
+        "crossover.strategies.text.tfidf_linear",
+    ]
+    assert _under(loaded, (*TRAINING, "crossover.tasks")) == []
+    assert _under(loaded, ("sentence_transformers", "litellm", "lightgbm", "implicit")) == []

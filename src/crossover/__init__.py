@@ -11,9 +11,10 @@ The names below are imported on first use (PEP 562), so ``import crossover`` —
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crossover._lazy import attach
 
 if TYPE_CHECKING:
     from crossover._api import compare, decide, write_decision, write_outputs
@@ -97,13 +98,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'crossover' has no attribute {name!r}")
-    value = getattr(importlib.import_module(source), name)
-    globals()[name] = value  # the next access is a plain attribute
-    return value
+__getattr__ = attach(__name__, _SOURCES)
 
 
 def __dir__() -> list[str]:

@@ -27,8 +27,9 @@ the weights (skops with an explicit trust list, safetensors). Nothing is unpickl
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crossover._lazy import attach
 
 if TYPE_CHECKING:
     from crossover.artifacts.export import export_model, export_strategy
@@ -64,8 +65,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'crossover.artifacts' has no attribute {name!r}")
-    return getattr(importlib.import_module(source), name)
+__getattr__ = attach(__name__, _SOURCES)

@@ -92,6 +92,8 @@ def export_strategy(
             "format_version": FORMAT_VERSION,
             "task": strategy.task,
             "strategy": strategy.key,
+            # What serving imports to read the folder, and nothing else (mlflow's loader_module).
+            "loader": f"{type(strategy).__module__}:{type(strategy).__qualname__}",
             "kind": strategy.kind,
             "summary": strategy.summary,
             "labels": [str(c) for c in strategy.classes_],

@@ -209,10 +209,41 @@ def verify(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: str | Path) -> LoadedModel:
-    """Verify ``directory`` (see :func:`verify`) and load it; a ``ModelError`` otherwise."""
+#: Loaders a manifest may name: the built-in strategies' modules. A third party's strategy is
+#: found through the registry (its entry point) instead.
+_LOADER_PREFIX = "crossover.strategies."
+
+
+def _strategy_class(directory: Path, manifest: dict[str, Any]) -> type[Strategy]:
+    """The class the manifest's ``loader`` names, importing its module alone; ``Strategy``
+    itself (which asks the registry, importing every strategy) for a folder that names none
+    or names a module outside crossover's strategies."""
+    import importlib
+
     from crossover.strategies.base import Strategy
 
+    loader = manifest.get("loader")
+    if not isinstance(loader, str) or not loader.startswith(_LOADER_PREFIX):
+        return Strategy
+    module, _, name = loader.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(f"{directory}: its loader {loader} cannot be imported ({exc})") from exc
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise ModelError(f"{directory}: its loader {loader} is not a strategy")
+    if cls.key != manifest.get("strategy"):
+        raise ModelError(
+            f"{directory}: its loader {loader} reads {cls.key}, manifest says "
+            f"{manifest.get('strategy')}"
+        )
+    return cls
+
+
+def load_model(directory: str | Path) -> LoadedModel:
+    """Verify ``directory`` (see :func:`verify`) and load it; a ``ModelError`` otherwise.
+
+    Only the module of the strategy the manifest's ``loader`` names is imported."""
     directory = Path(directory)
     manifest = verify(directory)
     recorded = manifest.get("versions")
@@ -231,7 +262,9 @@ def load_model(directory: str | Path) -> LoadedModel:
             "use_cache": False,
         }
     try:
-        strategy = Strategy.load(directory / "strategy", overrides=overrides)
+        strategy = _strategy_class(directory, manifest).load(
+            directory / "strategy", overrides=overrides
+        )
     except (ConfigError, DataError) as exc:
         raise ModelError(f"{directory}: cannot load the strategy ({exc})") from exc
     if strategy.key != manifest.get("strategy"):

@@ -242,9 +242,12 @@ class Strategy(ABC):
                 f"{path}: format version {meta.get('format_version')!r} is not supported "
                 f"(this crossover reads {FORMAT_VERSION}); re-export the model"
             )
-        target = registry.get(meta["key"])
-        if cls is not Strategy and not issubclass(target, cls):
-            raise ModelError(f"{path} holds {meta['key']}, not {cls.key}")
+        if cls is not Strategy and getattr(cls, "key", None) == meta["key"]:
+            target: type[Strategy] = cls  # the class itself: no need to import every strategy
+        else:
+            target = registry.get(meta["key"])
+            if cls is not Strategy and not issubclass(target, cls):
+                raise ModelError(f"{path} holds {meta['key']}, not {cls.key}")
         params = dict(meta["params"])
         for name, value in (overrides or {}).items():
             if name in params:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import entry_points
 
 from crossover.errors import ConfigError
@@ -10,6 +11,12 @@ from crossover.strategies.base import Strategy
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "register", "registry"]
 
 ENTRY_POINT_GROUP = "crossover.strategies"
+#: The packages of the built-in strategies (each lists its modules in ``MODULES``).
+BUILTIN_PACKAGES = (
+    "crossover.strategies.text",
+    "crossover.strategies.tabular",
+    "crossover.strategies.recsys",
+)
 
 
 class Registry:
@@ -44,9 +51,9 @@ class Registry:
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        import crossover.strategies.recsys
-        import crossover.strategies.tabular
-        import crossover.strategies.text  # noqa: F401
+        for package in BUILTIN_PACKAGES:
+            for module in importlib.import_module(package).MODULES:
+                importlib.import_module(module)
 
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
