@@ -391,7 +391,6 @@ def compare(
                 inputs,
                 label_col,
                 spec.label_descriptions,
-                the_task.name,
                 options=options,
                 text_columns=table_text,
             )

@@ -2,9 +2,10 @@
 
 Two phases. The *timed* trials (each pretrained strategy, and each trained strategy on the
 full training split) run in this process, one at a time, so their latency is measured on a
-quiet machine. The *learning-curve* trials (label budgets x seeds) run in worker processes
-(``jobs``), which read embeddings from the on-disk cache and so never load the encoder.
-Every finished result goes to the ``TrialStore`` at once; a rerun skips what is there.
+quiet machine. The *learning-curve* trials (label budgets x seeds) run on a ``Backend``
+(``crossover.evaluation.backends``: by default ``jobs`` local worker processes), which read
+embeddings from the on-disk cache and so never load the encoder. Every finished result goes
+to the ``TrialStore`` at once; a rerun skips what is there.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from math import nan
 from pathlib import Path
@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crossover.evaluation.backends import (
+    Backend,
+    InProcessBackend,
+    ProcessPoolBackend,
+    TrialWork,
+)
 from crossover.evaluation.budgets import FULL, Budget, plan_budgets, sample_budget
 from crossover.evaluation.latency import measure_latency
 from crossover.evaluation.memory import PeakMemory
@@ -63,7 +69,6 @@ class TrialData:
     test_x: list[str] | pd.DataFrame
     y_true: np.ndarray
     label_descriptions: dict[str, str] | None
-    task: str
     options: dict[str, Any] = field(default_factory=dict)
     text_columns: tuple[str, ...] = ()
     #: Recommendation: the items frame (id and text), and the texts the encoder reads (one per
@@ -78,7 +83,6 @@ class TrialData:
         text: str | Sequence[str],
         label: str,
         descriptions: dict[str, str] | None,
-        task: str,
         *,
         options: dict[str, Any] | None = None,
         text_columns: Sequence[str] = (),
@@ -98,7 +102,6 @@ class TrialData:
             test_x=test_x,
             y_true=split.test[label].astype(str).to_numpy(dtype=object),
             label_descriptions=descriptions,
-            task=task,
             options=dict(options or {}),
             text_columns=tuple(text_columns),
         )
@@ -383,61 +386,6 @@ def measured_result(
     )
 
 
-# -- worker processes ----------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(datas: dict[str, TrialData], rates: dict[str, float]) -> None:
-    # Two workers on two cores: one thread each, or BLAS and torch oversubscribe the machine.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    _WORKER.update(datas=datas, rates=rates)
-
-
-def _run_in_worker(trial: Trial) -> TrialResult:
-    from crossover import tasks
-    from crossover.models.embeddings import _load_model
-
-    data: TrialData = _WORKER["datas"][trial.split_id]
-    result = run_trial(
-        trial,
-        data,
-        tasks.get(data.task),
-        measure_speed=False,
-        encode_s_per_text=_WORKER["rates"],
-    )
-    result.execution = {
-        "pid": os.getpid(),
-        "worker": True,
-        # Encoders this worker loaded: 0 for strategies that only need cached embeddings.
-        "models_loaded": _load_model.cache_info().currsize,
-    }
-    return result
-
-
-def _run_parallel(
-    trials: list[Trial],
-    datas: dict[str, TrialData],
-    rates: dict[str, float],
-    jobs: int,
-    on_done: Any,
-) -> None:
-    import multiprocessing
-
-    # spawn, not fork: a forked copy of a process that has started torch's threads can hang.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(datas, rates)
-    ) as pool:
-        futures = [pool.submit(_run_in_worker, trial) for trial in trials]
-        for future in as_completed(futures):
-            on_done(future.result())
-
-
 def run(
     trials: list[Trial],
     data: TrialData | dict[str, TrialData],
@@ -447,13 +395,15 @@ def run(
     measure_speed: bool = True,
     store: TrialStore | None = None,
     jobs: int = 1,
+    backend: Backend | None = None,
 ) -> list[TrialResult]:
     """Run every trial not already in ``store``; return all results in the order of ``trials``.
 
     ``data`` is the rows of the one split, or the rows of each split by split id (the first
     is the primary split: only its leaderboard trials have their speed measured). Texts are
     embedded first, once per model, in this process; the leaderboard trials run here; the
-    learning-curve trials run in ``jobs`` worker processes (here when ``jobs`` is 1).
+    learning-curve trials run on ``backend`` (default: ``jobs`` local worker processes, or
+    this process when ``jobs`` is 1 or there is one such trial).
     """
     if reporter is None:
         reporter = SilentReporter()
@@ -500,26 +450,13 @@ def run(
                 )
                 advance(i + 1, None)
     if curve:
-        description = f"learning-curve trials ({min(jobs, len(curve))} process(es))"
+        if backend is None:
+            parallel = jobs > 1 and len(curve) > 1
+            backend = ProcessPoolBackend(min(jobs, len(curve))) if parallel else InProcessBackend()
+        description = f"learning-curve trials ({backend.where})"
+        work = TrialWork(datas, task, rates)
         with reporter.stage(description, len(curve)) as advance:
-            done = [0]
-
-            def curve_done(result: TrialResult) -> None:
+            for done, result in enumerate(backend.map(curve, work), start=1):
                 finished(result)
-                done[0] += 1
-                advance(done[0], None)
-
-            if jobs > 1 and len(curve) > 1:
-                _run_parallel(curve, datas, rates, min(jobs, len(curve)), curve_done)
-            else:
-                for trial in curve:
-                    curve_done(
-                        run_trial(
-                            trial,
-                            datas.get(trial.split_id, primary),
-                            task,
-                            measure_speed=False,
-                            encode_s_per_text=rates,
-                        )
-                    )
+                advance(done, None)
     return [results[t.hash] for t in trials]

@@ -205,7 +205,6 @@ def trial_data(prepared: Prepared, *, k: int = DEFAULT_K, seed: int = 0) -> Tria
         test_x=prepared.test,
         y_true=np.array(list(relevant), dtype=object),
         label_descriptions=None,
-        task=TASK.name,
         options={
             "k": k,
             "cold_threshold": COLD_START_THRESHOLD,
