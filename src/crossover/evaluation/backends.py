@@ -22,8 +22,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from crossover.evaluation.execute import TrialData, run_trial
+
 if TYPE_CHECKING:
-    from crossover.evaluation.runner import TrialData
     from crossover.evaluation.trials import Trial, TrialResult
     from crossover.tasks import Task
 
@@ -72,8 +73,6 @@ class Backend(Protocol):
 def execute(trial: Trial, work: TrialWork) -> TrialResult:
     """One learning-curve trial: fitted, scored on every test row, its speed not measured
     (only leaderboard trials are timed, in the main process)."""
-    from crossover.evaluation.runner import run_trial
-
     return run_trial(
         trial,
         work.data_for(trial),

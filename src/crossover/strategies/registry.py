@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from crossover.errors import ConfigError
-from crossover.strategies.base import Strategy
+
+if TYPE_CHECKING:  # the base class looks strategies up here: no import back at run time
+    from crossover.strategies.base import Strategy
 
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "register", "registry"]
 

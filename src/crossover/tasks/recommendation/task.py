@@ -53,7 +53,7 @@ from crossover.tasks.recommendation.splits import HoldoutInfo, holdout_last
 
 if TYPE_CHECKING:
     # The runner imports the task registry: imported here lazily, or the import is circular.
-    from crossover.evaluation.runner import TrialData
+    from crossover.evaluation.execute import TrialData
 
 __all__ = [
     "DEFAULT_BUDGETS",
@@ -192,7 +192,7 @@ def prepare(
 
 def trial_data(prepared: Prepared, *, k: int = DEFAULT_K, seed: int = 0) -> TrialData:
     """The rows every trial sees: training and test interactions, the items and their texts."""
-    from crossover.evaluation.runner import TrialData
+    from crossover.evaluation.execute import TrialData
 
     relevant = relevant_items(prepared.test, USER, ITEM)
     corpus: tuple[str, ...] = ()
@@ -262,7 +262,7 @@ def run_ranking_trial(
     encode_s_per_text: dict[str, float] | None = None,
 ) -> TrialResult:
     """Fit on the trial's budget of training interactions, rank for every test user, measure."""
-    from crossover.evaluation.runner import (
+    from crossover.evaluation.execute import (
         NOT_MEASURED,
         build_strategy,
         measured_result,
