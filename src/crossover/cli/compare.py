@@ -423,7 +423,7 @@ def _llm_options(
 ) -> Any:
     """``--llm``, ``--embedding-api`` and their options as ``LlmOptions`` (None without
     either)."""
-    from crossover._api import LlmOptions
+    from crossover.plan import LlmOptions
     from crossover.errors import ConfigError
 
     given: dict[str, object] = {

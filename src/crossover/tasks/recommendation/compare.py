@@ -100,7 +100,7 @@ def compare_recommendation(
     ``time``); ``items`` one row per item (``item_id``, default the same name as ``item``,
     and text columns). See ``crossover.compare`` for the shared options.
     """
-    from crossover._api import _strategy_params, parse_strategies, settle_options
+    from crossover.plan import parse_strategies, settle_options, strategy_params
 
     started = perf_counter()
     if not user or not item:
@@ -164,7 +164,7 @@ def compare_recommendation(
     )
     with tempfile.TemporaryDirectory(prefix="crossover-nocache-") as scratch:
         cache_dir = None if use_cache else scratch
-        params = _strategy_params(keys, model, cache_dir, None)
+        params = strategy_params(keys, model, cache_dir, None)
         for key in keys:
             names = registry.get(key)._param_names()
             if "text_columns" in names and prepared.items is not None:
