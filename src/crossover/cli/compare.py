@@ -423,8 +423,8 @@ def _llm_options(
 ) -> Any:
     """``--llm``, ``--embedding-api`` and their options as ``LlmOptions`` (None without
     either)."""
-    from crossover.plan import LlmOptions
     from crossover.errors import ConfigError
+    from crossover.plan import LlmOptions
 
     given: dict[str, object] = {
         "--api-base": api_base,

@@ -114,6 +114,11 @@ def _build_index(train: pd.DataFrame, user: str, item: str, items: pd.DataFrame 
 
 @contextmanager
 def _one_blas_thread() -> Iterator[None]:
+    # implicit's first import loads a BLAS of its own (scipy's OpenBLAS); loaded inside the
+    # limit it would keep its default threads, and implicit warns. Import it first.
+    import implicit.als
+    import implicit.bpr
+    import implicit.nearest_neighbours  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, "blas"):
@@ -583,7 +588,7 @@ class AlsRecommender(_Recommender):
 
     def _make_model(self) -> Any:
         if self.algorithm == "als":
-            from implicit.als import AlternatingLeastSquares  # type: ignore[import-untyped]
+            from implicit.als import AlternatingLeastSquares
 
             return AlternatingLeastSquares(
                 factors=self.factors,
@@ -595,7 +600,7 @@ class AlsRecommender(_Recommender):
                 random_state=self.random_state,
             )
         if self.algorithm == "bpr":
-            from implicit.bpr import BayesianPersonalizedRanking  # type: ignore[import-untyped]
+            from implicit.bpr import BayesianPersonalizedRanking
 
             return BayesianPersonalizedRanking(
                 factors=self.factors,
@@ -607,7 +612,7 @@ class AlsRecommender(_Recommender):
                 random_state=self.random_state,
             )
         if self.algorithm == "item-knn":
-            from implicit.nearest_neighbours import (  # type: ignore[import-untyped]
+            from implicit.nearest_neighbours import (
                 CosineRecommender,
             )
 
