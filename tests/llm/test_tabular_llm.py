@@ -89,3 +89,49 @@ def test_compare_a_table_with_llm(fake_openai: FakeOpenAI, tmp_path: Path) -> No
     board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
     row = board[board["strategy"] == "tabular.llm-zero-shot"].iloc[0]
     assert row["kind"] == "pretrained" and row["score"] > 0.9  # each memo names its label
+
+
+def test_an_exported_table_llm_model_serves_rows(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from crossover.artifacts.export import export_strategy
+    from crossover.serve import create_app
+
+    frame, y = rows()
+    model = TabularLlmZeroShot(
+        "openai/good",
+        column_types=TYPES,
+        api_base=fake_openai.base_url,
+        input_usd_per_mtok=0.0,
+        output_usd_per_mtok=0.0,
+        cache_dir=str(tmp_path / "cache"),
+    ).fit(frame, y)
+    folder = export_strategy(model, tmp_path / "model")
+    with TestClient(create_app(folder)) as client:
+        schema = client.get("/openapi.json").json()
+        answered = client.post(
+            "/v1/predict",
+            json={"rows": [{"amount": 900.0, "channel": "online", "memo": "crypto fraud"}]},
+        )
+        missing = client.post("/v1/predict", json={"rows": [{"amount": 1.0, "memo": "x"}]})
+    assert "channel" in str(schema)  # the row's columns are the documented input
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["predictions"][0]["label"] == "fraud"
+    assert missing.status_code == 422 and "channel" in missing.text
+
+
+def test_a_row_without_an_input_column_is_named(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from crossover.errors import DataError
+
+    frame, y = rows()
+    model = TabularLlmZeroShot(
+        "openai/good",
+        column_types=TYPES,
+        api_base=fake_openai.base_url,
+        input_usd_per_mtok=0.0,
+        output_usd_per_mtok=0.0,
+        cache_dir=str(tmp_path),
+    ).fit(frame, y)
+    assert model.input_schema() == TYPES
+    with pytest.raises(DataError, match="'channel'"):
+        model.predict(frame.drop(columns=["channel"]))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
+from crossover.errors import DataError, ModelError
 from crossover.strategies.registry import register
 from crossover.strategies.text.llm import _LlmClassifier
 
@@ -87,8 +88,24 @@ class TabularLlmZeroShot(_LlmClassifier):
     def _columns(self) -> list[str]:
         return [c for c in (self.column_types or {}) if c != self.time_column]
 
+    def input_schema(self) -> dict[str, str]:
+        """The input columns and their kinds, in the order each row is written out (what
+        ``crossover serve`` asks of a request); the study's column types give them."""
+        self._check_fitted()
+        if not self.column_types:
+            raise ModelError(
+                f"{self.key} was built without column_types; it cannot name its input columns"
+            )
+        return {c: str(self.column_types[c]) for c in self._columns()}
+
     def _texts(self, X: Any) -> list[str]:
         if isinstance(X, pd.DataFrame):
+            missing = [c for c in self._columns() if c not in X.columns]
+            if missing:
+                raise DataError(
+                    f"{self.key}: the rows lack column(s) {', '.join(map(repr, missing))}, "
+                    "which the model reads; send every input column (a value may be empty)"
+                )
             return serialise_rows(X, self._columns())
         return [str(t) for t in X]
 
