@@ -34,6 +34,18 @@ def rows() -> tuple[pd.DataFrame, list[str]]:
     return frame, ["fraud", "ok", "fraud", "ok"]
 
 
+def _llm(fake: FakeOpenAI, cache: Path, model: str = "openai/good") -> TabularLlmZeroShot:
+    """The strategy on the local test server, free of charge, caching under ``cache``."""
+    return TabularLlmZeroShot(
+        model,
+        column_types=TYPES,
+        api_base=fake.base_url,
+        input_usd_per_mtok=0.0,
+        output_usd_per_mtok=0.0,
+        cache_dir=str(cache),
+    )
+
+
 def test_rows_are_serialised_without_missing_values() -> None:
     frame, _ = rows()
     texts = serialise_rows(frame, ["memo", "amount", "channel", "absent"])
@@ -44,14 +56,7 @@ def test_rows_are_serialised_without_missing_values() -> None:
 
 def test_probabilities_are_one_hot_on_the_answer(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     frame, y = rows()
-    model = TabularLlmZeroShot(
-        "openai/sometimes-malformed",
-        column_types=TYPES,
-        api_base=fake_openai.base_url,
-        input_usd_per_mtok=0.0,
-        output_usd_per_mtok=0.0,
-        cache_dir=str(tmp_path),
-    ).fit(frame, y)
+    model = _llm(fake_openai, tmp_path, "openai/sometimes-malformed").fit(frame, y)
     garbled = pd.concat([frame, frame.iloc[[1]].assign(memo="garble")], ignore_index=True)
     proba = model.predict_proba(garbled)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -98,14 +103,7 @@ def test_an_exported_table_llm_model_serves_rows(fake_openai: FakeOpenAI, tmp_pa
     from crossover.serve import create_app
 
     frame, y = rows()
-    model = TabularLlmZeroShot(
-        "openai/good",
-        column_types=TYPES,
-        api_base=fake_openai.base_url,
-        input_usd_per_mtok=0.0,
-        output_usd_per_mtok=0.0,
-        cache_dir=str(tmp_path / "cache"),
-    ).fit(frame, y)
+    model = _llm(fake_openai, tmp_path / "cache").fit(frame, y)
     folder = export_strategy(model, tmp_path / "model")
     with TestClient(create_app(folder)) as client:
         schema = client.get("/openapi.json").json()
@@ -124,14 +122,7 @@ def test_a_row_without_an_input_column_is_named(fake_openai: FakeOpenAI, tmp_pat
     from crossover.errors import DataError
 
     frame, y = rows()
-    model = TabularLlmZeroShot(
-        "openai/good",
-        column_types=TYPES,
-        api_base=fake_openai.base_url,
-        input_usd_per_mtok=0.0,
-        output_usd_per_mtok=0.0,
-        cache_dir=str(tmp_path),
-    ).fit(frame, y)
+    model = _llm(fake_openai, tmp_path).fit(frame, y)
     assert model.input_schema() == TYPES
     with pytest.raises(DataError, match="'channel'"):
         model.predict(frame.drop(columns=["channel"]))
