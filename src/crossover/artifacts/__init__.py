@@ -18,11 +18,7 @@ A recommendation model (task ``recommendation``) has no labels and no ``encoder/
 state keeps the item vectors it ranks with. Its ``input_schema`` describes the request of
 ``POST /v1/recommend`` (a known ``user``, or the ``items`` of a session or a new user).
 
-:func:`load_model` checks the format version and every hash first, refuses any file the
-manifest does not list and any file in a pickle-based format, then compares the package
-versions the manifest records with the running ones (``crossover.versions``: a warning for
-another major or minor version, a refusal where loading would be wrong), and only then reads
-the weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
+What :func:`load_model` checks before it reads any weight is in ``crossover.artifacts.load``.
 """
 
 from __future__ import annotations
