@@ -6,9 +6,10 @@ training side). The names below are imported from them on first use.
 
 Layout of ``MODEL_DIR``::
 
-    manifest.json     format version, task, strategy key and kind, labels, input schema, the
-                      study's metrics for it, library versions, creation time, and the SHA-256
-                      of every other file
+    manifest.json     format version, task, strategy key and kind, its loader (module:class),
+                      labels, input schema, the study's metrics for it, the versions of the
+                      packages the loader uses, creation time, and the SHA-256 of every other
+                      file
     strategy/         the strategy's own state (``Strategy.save``: JSON + skops files, and for
                       a fine-tuned encoder its safetensors folder)
     encoder/          for strategies built on a sentence-embedding model, a copy of that model
