@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from crossover.errors import DataError
-from crossover.evaluation.bootstrap import bootstrap, percentile_interval
+from crossover.evaluation.bootstrap import LABEL_METRICS, bootstrap, percentile_interval
 from crossover.evaluation.learning_curve import LEARNING_CURVE_COLUMNS
 from crossover.evaluation.runner import is_timed
 from crossover.evaluation.trials import TrialResult
@@ -181,7 +181,7 @@ class Study:
         seed = int(self.settings.get("seed", 0))
         label_metrics = tuple(
             m
-            for m in ("accuracy", "macro_f1")
+            for m in LABEL_METRICS
             if (metrics is None or m in metrics) and all(m in r.metrics for r in results.values())
         )
         out: dict[str, dict[str, np.ndarray]] = {k: {} for k in results}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BootstrapSamples", "bootstrap", "percentile_interval"]
+__all__ = ["LABEL_METRICS", "BootstrapSamples", "bootstrap", "percentile_interval"]
 
 DEFAULT_RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -56,13 +56,17 @@ def _macro_f1(counts: np.ndarray, true_oh: np.ndarray, pred_oh: np.ndarray) -> n
     return np.asarray(f1.sum(axis=1) / np.maximum(present.sum(axis=1), 1), dtype=np.float64)
 
 
+#: The metrics :func:`bootstrap` resamples from predicted labels.
+LABEL_METRICS = ("accuracy", "macro_f1")
+
+
 def bootstrap(
     y_true: np.ndarray,
     predictions: dict[str, np.ndarray],
     *,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
-    metrics: tuple[str, ...] = ("accuracy", "macro_f1"),
+    metrics: tuple[str, ...] = LABEL_METRICS,
 ) -> BootstrapSamples:
     """Accuracy and macro-F1 of every strategy on the same ``n_resamples`` resamples.
 
