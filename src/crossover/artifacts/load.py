@@ -64,13 +64,20 @@ def _files(root: Path) -> list[Path]:
 class LoadedModel:
     """A model directory, verified and loaded: what ``crossover serve`` answers with."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], strategy: Strategy) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        manifest: dict[str, Any],
+        strategy: Strategy,
+        *,
+        version_warnings: list[str] | None = None,
+    ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.strategy = strategy
         self.labels: list[str] = [str(c) for c in strategy.classes_]
         #: Packages (or Python) in another major or minor version than at export, one line each.
-        self.version_warnings: list[str] = []
+        self.version_warnings: list[str] = list(version_warnings or [])
         self.has_proba = bool(strategy.has_proba)
         encoder = manifest.get("embedding_model") or None
         self.embedding_model: str | None = encoder["id"] if encoder else None
@@ -269,6 +276,4 @@ def load_model(directory: str | Path) -> LoadedModel:
         raise ModelError(f"{directory}: cannot load the strategy ({exc})") from exc
     if strategy.key != manifest.get("strategy"):
         raise ModelError(f"{directory}: holds {strategy.key}, manifest says {manifest['strategy']}")
-    loaded = LoadedModel(directory, manifest, strategy)
-    loaded.version_warnings = versions.warnings
-    return loaded
+    return LoadedModel(directory, manifest, strategy, version_warnings=versions.warnings)
