@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from crossover.data import Dataset
+from crossover.tasks._present import Presentation
 
-__all__ = ["Metric", "ScoreMetrics", "Split", "Task"]
+__all__ = ["Metric", "Presentation", "ScoreMetrics", "Split", "Task"]
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 #: (true labels, probabilities (n, k) in the order of ``classes``, classes, options) ->
@@ -53,6 +54,8 @@ class Task:
     #: items for users) runs each trial with this function instead of the runner's own:
     #: ``(trial, data, task, measure_speed=..., encode_s_per_text=...) -> TrialResult``.
     run_trial: Callable[..., Any] | None = None
+    #: How the report and the CLI show this task's study (decimals, budget unit, sections).
+    present: Presentation = field(default_factory=Presentation)
 
     @property
     def needs_proba(self) -> bool:

@@ -30,7 +30,7 @@ from crossover.errors import DataError
 from crossover.evaluation.budgets import FULL
 from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.trials import Trial, TrialResult
-from crossover.tasks._base import Split, Task
+from crossover.tasks._base import Presentation, Split, Task
 from crossover.tasks.recommendation.checks import (
     check_interactions,
     collapse_duplicates,
@@ -327,4 +327,5 @@ TASK = Task(
     test_size=0.0,
     default_budgets=DEFAULT_BUDGETS,
     run_trial=run_ranking_trial,
+    present=Presentation(digits=4, budget_unit="training interactions"),
 )
