@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crossover.costs.catalog import ApiPrice, Catalog, load_catalog
+from crossover.costs.catalog import ApiPrice, Catalog, HardwarePrice, load_catalog
 from crossover.costs.scenario import Scenario
 
 if TYPE_CHECKING:
+    from crossover.evaluation.trials import TrialResult
     from crossover.study import Study
 
 __all__ = [
@@ -239,36 +240,48 @@ def _labels_needed(study: Study, strategy: str, target: float | None) -> tuple[i
     return None, f"{target:g} not reached in the learning curve, nor by its extrapolation"
 
 
-def price(
-    study: Study, scenario: Scenario | None = None, catalog: Catalog | None = None
-) -> Pricing:
-    """Price every leaderboard candidate of ``study`` under ``scenario``."""
-    scenario = scenario or Scenario()
-    catalog = catalog or load_catalog()
-    serving = catalog.machine(scenario.hardware.serving, field_name="hardware.serving")
-    training = catalog.machine(scenario.hardware.training, field_name="hardware.training")
-    cores = int(study.environment.get("cpu_count") or 1)
-    day_rate = (
-        scenario.engineering.usd_per_day
-        if scenario.engineering.usd_per_day is not None
-        else catalog.engineer_usd_per_day
-    )
-    label_price = (
-        scenario.labels.usd_per_label
-        if scenario.labels.usd_per_label is not None
-        else catalog.usd_per_label
-    )
-    owned = (
-        scenario.labels.owned
-        if scenario.labels.owned is not None
-        else int(study.split.get("train_rows") or 0)
-    )
-    months = scenario.horizon_months
+@dataclass(frozen=True)
+class _Rates:
+    """A scenario's prices and volumes, with the catalog's defaults filled in."""
+
+    serving: HardwarePrice
+    training: HardwarePrice
+    cores: int
+    day_rate: float
+    label_price: float
+    owned: int
+    volumes: list[float]
+
+
+def _rates(study: Study, scenario: Scenario, catalog: Catalog) -> _Rates:
+    engineering, labels = scenario.engineering, scenario.labels
     growth = scenario.volume.growth_per_month
-    volumes = [scenario.volume.predictions_per_month * (1 + growth) ** m for m in range(months)]
-    serving_usd_per_hour = serving.usd_per_hour
-    target = scenario.constraints.min_metric
-    assumptions = [
+    return _Rates(
+        serving=catalog.machine(scenario.hardware.serving, field_name="hardware.serving"),
+        training=catalog.machine(scenario.hardware.training, field_name="hardware.training"),
+        cores=int(study.environment.get("cpu_count") or 1),
+        day_rate=(
+            engineering.usd_per_day
+            if engineering.usd_per_day is not None
+            else catalog.engineer_usd_per_day
+        ),
+        label_price=(
+            labels.usd_per_label if labels.usd_per_label is not None else catalog.usd_per_label
+        ),
+        owned=(
+            labels.owned if labels.owned is not None else int(study.split.get("train_rows") or 0)
+        ),
+        volumes=[
+            scenario.volume.predictions_per_month * (1 + growth) ** m
+            for m in range(scenario.horizon_months)
+        ],
+    )
+
+
+def _assumptions(study: Study, scenario: Scenario, catalog: Catalog, rates: _Rates) -> list[str]:
+    """What every sheet assumes, one sentence each, with the source of each price."""
+    serving, training, cores = rates.serving, rates.training, rates.cores
+    return [
         f"Measured on {study.environment.get('cpu', 'this machine')} with {cores} cores; "
         f"throughput and fit time scaled by vCPUs to {serving.name} ({serving.vcpus} vCPUs) for "
         f"serving and {training.name} ({training.vcpus} vCPUs) for training, assuming linear "
@@ -278,10 +291,10 @@ def price(
         "month each), fractional instances above that (autoscaling).",
         f"Hardware: {serving.name} ${serving.usd_per_hour}/h, {training.name} "
         f"${training.usd_per_hour}/h ({serving.source}).",
-        f"Labels: ${label_price:g} each; {owned:,} owned"
+        f"Labels: ${rates.label_price:g} each; {rates.owned:,} owned"
         + (" (the study's training rows)" if scenario.labels.owned is None else "")
         + (f" ({catalog.labels_source})" if scenario.labels.usd_per_label is None else "."),
-        f"Engineering: ${day_rate:g} a day"
+        f"Engineering: ${rates.day_rate:g} a day"
         + (f" ({catalog.engineering_source})" if scenario.engineering.usd_per_day is None else "")
         + "; setup and maintenance days by kind are assumptions "
         f"({scenario.engineering.setup_days.model_dump()} days to set up, "
@@ -293,101 +306,132 @@ def price(
             else "Never retrained."
         ),
     ]
-    board_stats = study.statistics
-    sheets = []
-    for r in study.leaderboard_results:
-        name, kind = r.trial.strategy, r.kind
-        stats = board_stats[name][study.headline]
-        notes: list[str] = []
-        needed: int | None
-        if r.kind == "pretrained":
-            train_hours, train_usd, needed, needed_note = 0.0, 0.0, 0, "none: no training rows"
-        else:
-            seconds = r.fit_s * cores / training.vcpus
-            billed = max(seconds, _MIN_BILLED_S)
-            train_hours = billed / 3600
-            train_usd = train_hours * training.usd_per_hour
-            notes.append(
-                f"training: {r.fit_s:.1f} s measured on {cores} cores, about {seconds:.1f} s on "
-                f"{training.name} (estimate; billed {billed:.0f} s)"
-            )
-            needed, needed_note = _labels_needed(study, name, target)
-        to_buy = max(0, (needed or 0) - owned)
-        notes.append(f"labels needed: {needed_note}")
-        effort = _engineering_kind(name, kind)
-        eng_days = scenario.engineering.setup_days.of(effort)
-        if effort != kind:
-            notes.append(
-                f"engineering: priced as a {effort} model ({eng_days:g} days to set up): it "
-                f"builds a {effort} model besides its pre-trained part"
-            )
-        if r.api:
-            api = _api_price(catalog, r.api)
-            per_prediction = (
-                float(r.api.get("input_tokens_per_prediction", 0)) * api.input_usd_per_mtok
-                + float(r.api.get("output_tokens_per_prediction", 0)) * api.output_usd_per_mtok
-            ) / 1e6
-            per_million, fixed, hosting = per_prediction * 1e6, 0.0, "api"
-            notes.append(
-                f"serving: {r.api.get('input_tokens_per_prediction')} input + "
-                f"{r.api.get('output_tokens_per_prediction')} output tokens per prediction "
-                f"(measured) at {api.model}'s price ({api.source})"
-            )
-        else:
-            hosting = "self-hosted"
-            rate = r.throughput_rows_s * serving.vcpus / cores
-            if not (rate > 0 and math.isfinite(rate)):
-                per_million = float("nan")
-                notes.append("serving: no measured throughput; cost per prediction unknown")
-            else:
-                hours_per_million = 1e6 / (rate * scenario.hardware.utilisation) / 3600
-                per_million = hours_per_million * serving.usd_per_hour
-                notes.append(
-                    f"serving: {r.throughput_rows_s:,.0f} rows/s measured in batches, about "
-                    f"{rate:,.0f} rows/s on {serving.name} (estimate)"
-                )
-            fixed = scenario.hardware.min_instances * HOURS_PER_MONTH * serving.usd_per_hour
-        every = scenario.retraining.every_months
-        retrain = train_usd / every if every and kind != "pretrained" else 0.0
-        maintenance = scenario.engineering.maintenance_days_per_month.of(effort) * day_rate
-        labels_usd = to_buy * label_price
-        sheet = CostSheet(
-            strategy=name,
-            kind=kind,
-            hosting=hosting,
-            serving_machine=str(r.api["model"]) if r.api else serving.name,
-            score=float(stats["score"]),
-            ci_low=float(stats["ci_low"]),
-            ci_high=float(stats["ci_high"]),
-            latency_p95_ms=float(r.latency_p95_ms),
-            train_hours=train_hours,
-            train_usd=train_usd,
-            labels_needed=needed,
-            labels_to_buy=to_buy,
-            labels_usd=labels_usd,
-            engineering_days=eng_days,
-            engineering_usd=eng_days * day_rate,
-            setup_usd=train_usd + labels_usd + eng_days * day_rate,
-            usd_per_million=per_million,
-            fixed_serving_usd_per_month=fixed,
-            retraining_usd_per_month=retrain,
-            maintenance_usd_per_month=maintenance,
-            monthly_usd=0.0,
-            horizon_usd=0.0,
-            days_to_production=eng_days * 7 / 5,
-            notes=notes,
+
+
+def _training(
+    study: Study, r: TrialResult, rates: _Rates, target: float | None, notes: list[str]
+) -> tuple[float, float, int | None]:
+    """(training hours, training dollars, labels needed) of one candidate; notes appended."""
+    if r.kind == "pretrained":
+        notes.append("labels needed: none: no training rows")
+        return 0.0, 0.0, 0
+    training = rates.training
+    seconds = r.fit_s * rates.cores / training.vcpus
+    billed = max(seconds, _MIN_BILLED_S)
+    train_hours = billed / 3600
+    notes.append(
+        f"training: {r.fit_s:.1f} s measured on {rates.cores} cores, about {seconds:.1f} s on "
+        f"{training.name} (estimate; billed {billed:.0f} s)"
+    )
+    needed, needed_note = _labels_needed(study, r.trial.strategy, target)
+    notes.append(f"labels needed: {needed_note}")
+    return train_hours, train_hours * training.usd_per_hour, needed
+
+
+def _serving(
+    r: TrialResult, scenario: Scenario, catalog: Catalog, rates: _Rates, notes: list[str]
+) -> tuple[str, float, float]:
+    """(hosting, dollars per 1M predictions, fixed dollars a month) of one candidate; notes
+    appended."""
+    if r.api:
+        api = _api_price(catalog, r.api)
+        per_prediction = (
+            float(r.api.get("input_tokens_per_prediction", 0)) * api.input_usd_per_mtok
+            + float(r.api.get("output_tokens_per_prediction", 0)) * api.output_usd_per_mtok
+        ) / 1e6
+        notes.append(
+            f"serving: {r.api.get('input_tokens_per_prediction')} input + "
+            f"{r.api.get('output_tokens_per_prediction')} output tokens per prediction "
+            f"(measured) at {api.model}'s price ({api.source})"
         )
-        sheet.monthly_usd = sheet.monthly_at(scenario.volume.predictions_per_month)
-        sheet.horizon_usd = float(sheet.cumulative(volumes)[-1])
-        sheets.append(sheet)
+        return "api", per_prediction * 1e6, 0.0
+    serving = rates.serving
+    rate = r.throughput_rows_s * serving.vcpus / rates.cores
+    if not (rate > 0 and math.isfinite(rate)):
+        per_million = float("nan")
+        notes.append("serving: no measured throughput; cost per prediction unknown")
+    else:
+        hours_per_million = 1e6 / (rate * scenario.hardware.utilisation) / 3600
+        per_million = hours_per_million * serving.usd_per_hour
+        notes.append(
+            f"serving: {r.throughput_rows_s:,.0f} rows/s measured in batches, about "
+            f"{rate:,.0f} rows/s on {serving.name} (estimate)"
+        )
+    fixed = scenario.hardware.min_instances * HOURS_PER_MONTH * serving.usd_per_hour
+    return "self-hosted", per_million, fixed
+
+
+def _sheet(
+    study: Study, r: TrialResult, scenario: Scenario, catalog: Catalog, rates: _Rates
+) -> CostSheet:
+    """One candidate's cost sheet."""
+    name, kind = r.trial.strategy, r.kind
+    stats = study.statistics[name][study.headline]
+    notes: list[str] = []
+    train_hours, train_usd, needed = _training(
+        study, r, rates, scenario.constraints.min_metric, notes
+    )
+    to_buy = max(0, (needed or 0) - rates.owned)
+    effort = _engineering_kind(name, kind)
+    eng_days = scenario.engineering.setup_days.of(effort)
+    if effort != kind:
+        notes.append(
+            f"engineering: priced as a {effort} model ({eng_days:g} days to set up): it "
+            f"builds a {effort} model besides its pre-trained part"
+        )
+    hosting, per_million, fixed = _serving(r, scenario, catalog, rates, notes)
+    every = scenario.retraining.every_months
+    labels_usd = to_buy * rates.label_price
+    sheet = CostSheet(
+        strategy=name,
+        kind=kind,
+        hosting=hosting,
+        serving_machine=str(r.api["model"]) if r.api else rates.serving.name,
+        score=float(stats["score"]),
+        ci_low=float(stats["ci_low"]),
+        ci_high=float(stats["ci_high"]),
+        latency_p95_ms=float(r.latency_p95_ms),
+        train_hours=train_hours,
+        train_usd=train_usd,
+        labels_needed=needed,
+        labels_to_buy=to_buy,
+        labels_usd=labels_usd,
+        engineering_days=eng_days,
+        engineering_usd=eng_days * rates.day_rate,
+        setup_usd=train_usd + labels_usd + eng_days * rates.day_rate,
+        usd_per_million=per_million,
+        fixed_serving_usd_per_month=fixed,
+        retraining_usd_per_month=train_usd / every if every and kind != "pretrained" else 0.0,
+        maintenance_usd_per_month=(
+            scenario.engineering.maintenance_days_per_month.of(effort) * rates.day_rate
+        ),
+        monthly_usd=0.0,
+        horizon_usd=0.0,
+        days_to_production=eng_days * 7 / 5,
+        notes=notes,
+    )
+    sheet.monthly_usd = sheet.monthly_at(scenario.volume.predictions_per_month)
+    sheet.horizon_usd = float(sheet.cumulative(rates.volumes)[-1])
+    return sheet
+
+
+def price(
+    study: Study, scenario: Scenario | None = None, catalog: Catalog | None = None
+) -> Pricing:
+    """Price every leaderboard candidate of ``study`` under ``scenario``."""
+    scenario = scenario or Scenario()
+    catalog = catalog or load_catalog()
+    rates = _rates(study, scenario, catalog)
+    sheets = [_sheet(study, r, scenario, catalog, rates) for r in study.leaderboard_results]
+    volumes = rates.volumes
     return Pricing(
         sheets=sheets,
         break_evens=[break_even_volumes(a, b) for a, b in combinations(sheets, 2)],
         overtakes=[o for a, b in combinations(sheets, 2) if (o := _overtake(a, b, volumes))],
         scenario=scenario,
         catalog_as_of=catalog.as_of,
-        assumptions=assumptions,
-        serving_usd_per_hour=serving_usd_per_hour,
+        assumptions=_assumptions(study, scenario, catalog, rates),
+        serving_usd_per_hour=rates.serving.usd_per_hour,
     )
 
 
