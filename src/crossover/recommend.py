@@ -178,8 +178,10 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
     needed = {n["strategy"]: n for n in curves.get("labels_needed", [])}
     if not pretrained or not needed:
         return None
-    unit = str(study.settings.get("budget_unit") or "labels per class")
-    data = "labels" if unit == "labels per class" else "interaction data"
+    from crossover.tasks import get as get_task
+
+    present = get_task(study.task).present
+    unit, data = present.budget_unit, present.budget_data
     if kind != "pretrained" and choice in needed:
         at = needed[choice].get("beats_pretrained_at")
         if at is None:

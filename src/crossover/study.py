@@ -359,6 +359,7 @@ class Study:
 
     def _compute_curves(self) -> dict[str, Any]:
         from crossover.evaluation.learning_curve import curve_table, describe, labels_needed
+        from crossover.tasks import get as get_task
 
         metric = self.headline
         points = self.curve_points()
@@ -398,7 +399,7 @@ class Study:
                 needed,
                 pretrained=best_pre.trial.strategy if best_pre else None,
                 metric=metric,
-                unit=str(self.settings.get("budget_unit") or "labels per class"),
+                unit=get_task(self.task).present.budget_unit,
             ),
         }
 

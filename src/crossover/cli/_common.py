@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from crossover.costs.sheet import Pricing
     from crossover.recommend import Recommendation
     from crossover.study import Study
+    from crossover.tasks._present import Presentation
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,29 +65,33 @@ def _fmt(value: Any, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _measured_on(study: Study, present: Presentation) -> str:
+    """Where the leaderboard's scores come from: the task's words, else the test rows (or
+    the mean over the splits of a repeated study)."""
+    where = present.measured_on(study)
+    if where is not None:
+        return where
+    if study.repeated:
+        n_splits = len(study.split.get("split_ids") or [])
+        return (
+            f"mean over {n_splits} splits of {study.split['test_rows']} test rows (95 % CI "
+            "across splits)"
+        )
+    return f"on {study.split['test_rows']} test rows (95 % CI)"
+
+
 def print_leaderboard(study: Study) -> None:
     """The leaderboard as a table on stdout, then a one-line reading of it."""
     from rich.console import Console
     from rich.table import Table
 
     from crossover._format import significance
+    from crossover.tasks import get as get_task
 
     board = study.leaderboard
-    n_splits = len(study.split.get("split_ids") or [])
-    digits = 4 if study.task == "recommendation" else 3
-    if study.task == "recommendation":
-        where = (
-            f"on {study.split['test_rows']:,} held-out interactions of "
-            f"{study.split.get('test_users', 0):,} users (95 % CI, bootstrap over users)"
-        )
-    elif study.repeated:
-        where = (
-            f"mean over {n_splits} splits of {study.split['test_rows']} test rows (95 % CI "
-            "across splits)"
-        )
-    else:
-        where = f"on {study.split['test_rows']} test rows (95 % CI)"
-    table = Table(title=f"{study.headline} {where}")
+    present = get_task(study.task).present
+    digits = present.digits
+    table = Table(title=f"{study.headline} {_measured_on(study, present)}")
     for column, justify in (
         ("strategy", "left"),
         ("kind", "left"),
@@ -145,21 +150,17 @@ def api_lines(study: Study) -> list[str]:
 
 
 def print_ranking(study: Study, console: Any) -> None:
-    """Recommendation: every ranking metric per strategy, and the cold-start slice."""
+    """The task's own metrics table, if it has one (recommendation: every ranking metric per
+    strategy, and the cold-start slice)."""
     from rich.table import Table
 
-    from crossover.report.data import ranking_rows
+    from crossover.tasks import get as get_task
 
-    rows = ranking_rows(study)
+    present = get_task(study.task).present
+    rows = present.ranking_rows(study)
     if not rows:
         return
-    split = study.split
-    table = Table(
-        title=f"ranking metrics at k = {study.spec.get('k')}; cold-start slice: "
-        f"{split.get('cold_test_rows', 0):,} held-out interactions with items of fewer than "
-        f"{split.get('cold_threshold')} training interactions ({split.get('cold_users', 0):,} "
-        "users)"
-    )
+    table = Table(title=present.ranking_title(study))
     for column in rows[0]:
         table.add_column(column, justify="left" if column == "strategy" else "right")
     for row in rows:
@@ -194,16 +195,18 @@ def print_learning_curves(study: Study) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from crossover.tasks import get as get_task
+
     curve = study.learning_curve
     if curve.empty or curve["budget_per_class"].nunique() <= 2:
         return  # no budgets beyond the leaderboard's
     budgets = sorted({b for b in curve["budget_per_class"] if b not in (0, "0", "full")}, key=int)
     columns = [*budgets, "full"]
     where = " (on the first split)" if study.repeated else ""
-    digits = 4 if study.task == "recommendation" else 3
+    present = get_task(study.task).present
+    digits = present.digits
     table = Table(
-        title=f"learning curves{where}: mean {study.headline} over seeds, by "
-        + str(study.settings.get("budget_unit") or "labels per class")
+        title=f"learning curves{where}: mean {study.headline} over seeds, by " + present.budget_unit
     )
     table.add_column("strategy", no_wrap=True)
     for b in columns:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossover.report.data import ReportData, scrub
+from crossover._format import scrub
+from crossover.report.data import ReportData
 
 if TYPE_CHECKING:
     from crossover.costs.sheet import Pricing

@@ -327,5 +327,16 @@ TASK = Task(
     test_size=0.0,
     default_budgets=DEFAULT_BUDGETS,
     run_trial=run_ranking_trial,
-    present=Presentation(digits=4, budget_unit="training interactions"),
+    present=Presentation(
+        digits=4,
+        budget_unit="training interactions",
+        budget_data="interaction data",
+        curves_heading="How much behaviour data each strategy needs",
+        interval_note=(
+            "95 % bootstrap intervals over the test users (each user's value resampled; the "
+            "same resamples for every strategy, so differences are paired)"
+        ),
+        confusion=False,  # a confusion matrix of user ids says nothing
+        sections="crossover.tasks.recommendation.present",
+    ),
 )
