@@ -170,8 +170,8 @@ def _run_autogluon(
 def _crossover_candidates(types: Any) -> dict[str, Any]:
     from tabular_fraud import _RawLightGbm  # the reference model, as tabular_fraud.py has it
 
-    from crossover.tasks.tabular.models import (
-        BlendClassifier,
+    from crossover.strategies.tabular.blend import BlendClassifier
+    from crossover.strategies.tabular.learners import (
         ForestClassifier,
         GbmClassifier,
         LinearClassifier,

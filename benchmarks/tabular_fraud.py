@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crossover.strategies.tabular.learners import GbmClassifier, LinearClassifier
 from crossover.tasks.tabular import (
     brier,
     infer_column_types,
@@ -30,7 +31,6 @@ from crossover.tasks.tabular import (
     repeated_stratified_splits,
     roc_auc,
 )
-from crossover.tasks.tabular.models import GbmClassifier, LinearClassifier
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "creditcard_fraud"
 SAMPLE = DATA / "creditcard_sample.csv"

@@ -22,14 +22,14 @@ import pandas as pd
 from crossover.errors import DataError, ModelError
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
 from crossover.strategies.base import Strategy
-from crossover.tasks.tabular.columns import ColumnTypes, infer_column_types
-from crossover.tasks.tabular.models import (
-    BlendClassifier,
+from crossover.strategies.tabular.blend import BlendClassifier
+from crossover.strategies.tabular.features import TablePreprocessor
+from crossover.strategies.tabular.learners import (
     ForestClassifier,
     GbmClassifier,
     LinearClassifier,
-    TablePreprocessor,
 )
+from crossover.tasks.tabular.columns import ColumnTypes, infer_column_types
 
 __all__ = [
     "TabularStrategy",

@@ -1,6 +1,6 @@
 """Custom ``tabular.ensemble``: a logistic regression and extremely randomised trees, blended.
 
-``crossover.tasks.tabular.models.BlendClassifier`` with its defaults: ``LinearClassifier``
+``crossover.strategies.tabular.blend.BlendClassifier`` with its defaults: ``LinearClassifier``
 on quantile-normalised numbers and one-hot categoricals, and ``ForestClassifier`` (300
 extremely randomised trees on the ordinal features), averaged with equal weights on the
 log-odds scale. Chosen by measurement (``benchmarks/tabular_autogluon.py``): on the credit-card
@@ -23,7 +23,7 @@ from crossover.strategies.tabular._base import (
     load_blend,
     save_blend,
 )
-from crossover.tasks.tabular.models import BlendClassifier
+from crossover.strategies.tabular.blend import BlendClassifier
 
 __all__ = ["TabularEnsemble"]
 

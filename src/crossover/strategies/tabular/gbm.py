@@ -17,7 +17,7 @@ from crossover.strategies.tabular._base import (
     min_leaf_rows,
     save_gbm,
 )
-from crossover.tasks.tabular.models import GbmClassifier
+from crossover.strategies.tabular.learners import GbmClassifier
 
 __all__ = ["TabularGbm"]
 
@@ -25,8 +25,8 @@ __all__ = ["TabularGbm"]
 @register
 class TabularGbm(TabularStrategy):
     """LightGBM with native categorical splits and early stopping on an inner validation
-    split (``crossover.tasks.tabular.models.GbmClassifier``); no class re-weighting by default
-    (measured: it moved the probabilities, not the ranking; see that class)."""
+    split (``crossover.strategies.tabular.learners.GbmClassifier``); no class re-weighting by
+    default (measured: it moved the probabilities, not the ranking; see that class)."""
 
     packages: ClassVar[tuple[str, ...]] = ("lightgbm",)
 

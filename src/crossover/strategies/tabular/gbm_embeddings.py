@@ -28,9 +28,9 @@ from crossover.strategies.tabular._base import (
     min_leaf_rows,
     save_gbm,
 )
+from crossover.strategies.tabular.learners import GbmClassifier
 from crossover.strategies.text._embedding import EmbeddingStrategy
 from crossover.tasks.tabular.columns import ColumnTypes
-from crossover.tasks.tabular.models import GbmClassifier
 
 __all__ = ["TabularGbmEmbeddings"]
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from crossover.strategies.registry import register
 from crossover.strategies.tabular._base import TabularStrategy, load_linear, save_linear
-from crossover.tasks.tabular.models import LinearClassifier
+from crossover.strategies.tabular.learners import LinearClassifier
 
 __all__ = ["TabularLinear"]
 
@@ -17,7 +17,8 @@ __all__ = ["TabularLinear"]
 @register
 class TabularLinear(TabularStrategy):
     """One-hot categoricals, standardised numbers (median-imputed, with missing indicators),
-    L2-regularised logistic regression (``crossover.tasks.tabular.models.LinearClassifier``)."""
+    L2-regularised logistic regression
+    (``crossover.strategies.tabular.learners.LinearClassifier``)."""
 
     key = "tabular.linear"
     kind = "custom"

@@ -28,7 +28,7 @@ import pandas as pd
 from crossover.errors import DataError, ModelError
 from crossover.strategies.registry import register
 from crossover.strategies.tabular._base import TabularStrategy
-from crossover.tasks.tabular.models import TablePreprocessor
+from crossover.strategies.tabular.features import TablePreprocessor
 
 __all__ = ["TabPfn", "find_checkpoint"]
 

@@ -1,4 +1,4 @@
-"""The custom tabular models: ``TablePreprocessor``, ``GbmClassifier``, ``LinearClassifier``,
+"""The custom tabular learners: ``TablePreprocessor``, ``GbmClassifier``, ``LinearClassifier``,
 ``ForestClassifier`` and ``BlendClassifier``."""
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ import pandas as pd
 import pytest
 
 from crossover.errors import DataError, ModelError
-from crossover.tasks.tabular import infer_column_types, pr_auc, repeated_stratified_splits
-from crossover.tasks.tabular.models import (
-    BlendClassifier,
+from crossover.strategies.tabular.blend import BlendClassifier, _simplex_grid
+from crossover.strategies.tabular.features import TablePreprocessor
+from crossover.strategies.tabular.learners import (
     ForestClassifier,
     GbmClassifier,
     LinearClassifier,
-    TablePreprocessor,
-    _simplex_grid,
 )
+from crossover.tasks.tabular import infer_column_types, pr_auc, repeated_stratified_splits
 from tests.conftest import shared_data
 
 Model = GbmClassifier | LinearClassifier | ForestClassifier | BlendClassifier
