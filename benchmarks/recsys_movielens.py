@@ -23,6 +23,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's advice; before 
 import numpy as np
 
 from crossover.models._resolve import DEFAULT_MODEL
+from crossover.strategies.recsys.als import AlsRecommender
+from crossover.strategies.recsys.content import ContentRecommender
+from crossover.strategies.recsys.hybrid import HybridRecommender
+from crossover.strategies.recsys.recommender import PopularityRecommender
 from crossover.tasks.recommendation import (
     catalogue_coverage,
     cold_start_items,
@@ -34,12 +38,6 @@ from crossover.tasks.recommendation import (
     ndcg_at_k,
     recall_at_k,
     relevant_items,
-)
-from crossover.tasks.recommendation.models import (
-    AlsRecommender,
-    ContentRecommender,
-    HybridRecommender,
-    PopularityRecommender,
 )
 
 USER, ITEM, TIME = "userId", "movieId", "timestamp"

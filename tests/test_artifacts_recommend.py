@@ -20,7 +20,7 @@ from crossover.strategies.recsys._base import RecsysStrategy
 from crossover.tasks.recommendation.compare import compare_recommendation, read_frame
 from crossover.tasks.recommendation.task import prepare
 from tests.conftest import FAST_MODEL
-from tests.tasks.recommendation.test_models import make_shop
+from tests.strategies.recsys.test_recommenders import make_shop
 
 
 def make_recsys_study(root: Path) -> Path:

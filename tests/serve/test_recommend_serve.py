@@ -21,7 +21,7 @@ from tests.serve.conftest import (
     fake_client,
     metric_value,
 )
-from tests.tasks.recommendation.test_models import make_shop
+from tests.strategies.recsys.test_recommenders import make_shop
 
 
 @pytest.fixture(scope="module")

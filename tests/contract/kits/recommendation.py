@@ -15,7 +15,7 @@ from crossover.errors import DataError
 from crossover.strategies import Strategy
 from tests.conftest import FAST_MODEL
 from tests.contract.kits.base import Case, Check, Kit
-from tests.tasks.recommendation.test_models import make_shop
+from tests.strategies.recsys.test_recommenders import make_shop
 
 __all__ = ["RECOMMENDATION", "Shop"]
 

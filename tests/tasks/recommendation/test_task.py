@@ -19,7 +19,7 @@ from crossover.study import load_study
 from crossover.tasks.recommendation.compare import compare_recommendation
 from crossover.tasks.recommendation.task import prepare, ranking_scores
 from tests.conftest import FAST_MODEL
-from tests.tasks.recommendation.test_models import make_shop
+from tests.strategies.recsys.test_recommenders import make_shop
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ USER, ITEM, TIME = "user", "item", "time"
 
 
 class RecsysStrategy(Strategy):
-    """A ``Strategy`` whose model is a recommender of ``crossover.tasks.recommendation``.
+    """A ``Strategy`` whose model is a recommender of ``crossover.strategies.recsys``.
 
     A subclass builds the recommender in ``_make`` from its parameters. ``baseline`` marks a
     strategy reported for reference (popularity).

@@ -1,7 +1,7 @@
 """The four strategies of ``recommendation``: popularity, content embeddings, ALS, the hybrid.
 
-Each wraps a recommender of ``crossover.tasks.recommendation.models`` (its docstring says what
-was measured and why the hybrid is built the way it is).
+Each wraps a recommender of this package (``recommender.py``, ``content.py``, ``als.py``,
+``hybrid.py``; the hybrid's docstring says what was measured and why it is built the way it is).
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from typing import Any, ClassVar
 
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies.recsys._base import ITEM, USER, RecsysStrategy
+from crossover.strategies.recsys.als import Algorithm, AlsRecommender
+from crossover.strategies.recsys.content import ContentRecommender
+from crossover.strategies.recsys.hybrid import HybridRecommender
+from crossover.strategies.recsys.recommender import PopularityRecommender
 from crossover.strategies.registry import register
-from crossover.tasks.recommendation.models import (
-    Algorithm,
-    AlsRecommender,
-    ContentRecommender,
-    HybridRecommender,
-    PopularityRecommender,
-)
 
 __all__ = ["RecsysAls", "RecsysContent", "RecsysHybrid", "RecsysPopularity"]
 

@@ -48,8 +48,8 @@ from crossover.tasks.recommendation.metrics import (
     recall_at_k,
     relevant_items,
 )
-from crossover.tasks.recommendation.models import _item_texts
 from crossover.tasks.recommendation.splits import HoldoutInfo, holdout_last
+from crossover.tasks.recommendation.texts import item_texts as _item_texts
 
 if TYPE_CHECKING:
     # The runner imports the task registry: imported here lazily, or the import is circular.

@@ -10,14 +10,11 @@ import pandas as pd
 import pytest
 
 from crossover.errors import ConfigError, DataError, ModelError
+from crossover.strategies.recsys.als import AlsRecommender
+from crossover.strategies.recsys.content import ContentRecommender
+from crossover.strategies.recsys.hybrid import HybridRecommender, _with_slots
+from crossover.strategies.recsys.recommender import PopularityRecommender
 from crossover.tasks.recommendation import holdout_last, ndcg_at_k, relevant_items
-from crossover.tasks.recommendation.models import (
-    AlsRecommender,
-    ContentRecommender,
-    HybridRecommender,
-    PopularityRecommender,
-    _with_slots,
-)
 from tests.conftest import FAST_MODEL
 
 _TOPICS = {
