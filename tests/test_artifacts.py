@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import crossover
-from crossover.artifacts import UNSAFE_SUFFIXES, export_strategy, load_model
+from crossover.artifacts import UNSAFE_SUFFIXES, export_strategy, input_kind, load_model
 from crossover.cli import app
 from crossover.errors import ConfigError, DataError, ModelError
 from crossover.strategies import Strategy, registry
@@ -276,3 +276,30 @@ def test_a_loader_outside_crossovers_strategies_is_never_imported(
 
     assert load_model(copy).labels
     assert "antigravity" not in sys.modules
+
+
+def test_the_manifest_records_what_the_model_takes(exported: Path, tmp_path: Path) -> None:
+    manifest = json.loads((exported / "manifest.json").read_text())
+    assert manifest["input_kind"] == "text" == input_kind(manifest)
+    assert load_model(exported).input_kind == "text"
+
+
+@pytest.mark.parametrize(
+    "loader", ["crossover.strategies.tabular.linear:TabularLinear", None, "antigravity:fly"]
+)
+def test_a_manifest_without_input_kind_takes_what_its_strategy_takes(
+    tmp_path: Path, loader: str | None
+) -> None:
+    # As exported before manifests recorded it: the class its loader names says, or the
+    # registry's class of its key for a folder that names no loader or one outside crossover.
+    from tests.serve.test_tabular_serve import make_table
+
+    frame, labels = make_table(60)
+    fitted = registry.get("tabular.linear")().fit(frame, labels)
+    copy = _with_loader(export_strategy(fitted, tmp_path / "model"), tmp_path, loader)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["input_kind"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert input_kind(manifest) == "table"
+    assert load_model(copy).input_kind == "table"
+    assert input_kind({}) == "text"  # a manifest that names no strategy

@@ -7,6 +7,7 @@ training side). The names below are imported from them on first use.
 Layout of ``MODEL_DIR``::
 
     manifest.json     format version, task, strategy key and kind, its loader (module:class),
+                      what the model takes (input_kind: text, table or interactions),
                       labels, input schema, the study's metrics for it, the versions of the
                       packages the loader uses, creation time, and the SHA-256 of every other
                       file
@@ -15,9 +16,10 @@ Layout of ``MODEL_DIR``::
     encoder/          for strategies built on a sentence-embedding model, a copy of that model
                       (safetensors weights, configuration, tokenizer): no download to serve it
 
-A recommendation model (task ``recommendation``) has no labels and no ``encoder/``: its saved
-state keeps the item vectors it ranks with. Its ``input_schema`` describes the request of
-``POST /v1/recommend`` (a known ``user``, or the ``items`` of a session or a new user).
+A model that takes interactions (``input_kind`` "interactions": it recommends) has no labels
+and no ``encoder/``: its saved state keeps the item vectors it ranks with. Its ``input_schema``
+describes the request of ``POST /v1/recommend`` (a known ``user``, or the ``items`` of a
+session or a new user).
 
 What :func:`load_model` checks before it reads any weight is in ``crossover.artifacts.load``.
 """
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
         RECOMMEND_MAX_K,
         UNSAFE_SUFFIXES,
         LoadedModel,
+        input_kind,
         load_model,
         verify,
     )
@@ -46,6 +49,7 @@ _SOURCES = {
     "UNSAFE_SUFFIXES": "crossover.artifacts.load",
     "export_model": "crossover.artifacts.export",
     "export_strategy": "crossover.artifacts.export",
+    "input_kind": "crossover.artifacts.load",
     "load_model": "crossover.artifacts.load",
     "verify": "crossover.artifacts.load",
 }
@@ -57,6 +61,7 @@ __all__ = [
     "LoadedModel",
     "export_model",
     "export_strategy",
+    "input_kind",
     "load_model",
     "verify",
 ]

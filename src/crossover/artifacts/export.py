@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crossover.artifacts.load import (
     FORMAT_VERSION,
     MANIFEST,
     RECOMMEND_MAX_K,
-    RECOMMENDATION,
     UNSAFE_SUFFIXES,
     _files,
     _sha256,
@@ -91,6 +91,8 @@ def export_strategy(
         manifest = {
             "format_version": FORMAT_VERSION,
             "task": strategy.task,
+            # What serving dispatches on: the routes and request bodies a model gets.
+            "input_kind": strategy.input_kind,
             "strategy": strategy.key,
             # What serving imports to read the folder, and nothing else (mlflow's loader_module).
             "loader": f"{type(strategy).__module__}:{type(strategy).__qualname__}",
@@ -122,26 +124,37 @@ _JSON_TYPES = {
 
 
 def _input_schema(strategy: Strategy) -> dict[str, Any]:
-    """JSON Schema of one input: a text, a table row with every input column, or for a
-    recommendation model one recommend request."""
-    if strategy.task == RECOMMENDATION:
-        return _recommend_schema(int(getattr(strategy, "k", 10)))
-    schema_of = getattr(strategy, "input_schema", None)
-    if strategy.input_kind == "table" and schema_of is not None:
-        kinds: dict[str, str] = schema_of()
-        return {
-            "type": "object",
-            "properties": {c: {**_JSON_TYPES[k], "x-kind": k} for c, k in kinds.items()},
-            "required": list(kinds),
-            "additionalProperties": False,
-            "description": "one table row: every input column (null for a missing value)",
-        }
+    """JSON Schema of one input, by what the strategy takes (``input_kind``): a text, a table
+    row with every input column, or one recommend request."""
+    schema = _INPUT_SCHEMAS.get(strategy.input_kind, _text_schema)
+    return schema(strategy)
+
+
+def _text_schema(strategy: Strategy) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {"text": {"type": "string", "minLength": 1}},
         "required": ["text"],
         "description": "one text to classify",
     }
+
+
+def _table_schema(strategy: Strategy) -> dict[str, Any]:
+    schema_of = getattr(strategy, "input_schema", None)
+    if schema_of is None:
+        return _text_schema(strategy)
+    kinds: dict[str, str] = schema_of()
+    return {
+        "type": "object",
+        "properties": {c: {**_JSON_TYPES[k], "x-kind": k} for c, k in kinds.items()},
+        "required": list(kinds),
+        "additionalProperties": False,
+        "description": "one table row: every input column (null for a missing value)",
+    }
+
+
+def _interactions_schema(strategy: Strategy) -> dict[str, Any]:
+    return _recommend_schema(int(getattr(strategy, "k", 10)))
 
 
 _ID_SCHEMA: dict[str, Any] = {
@@ -182,6 +195,13 @@ def _recommend_schema(default_k: int) -> dict[str, Any]:
     }
 
 
+_INPUT_SCHEMAS: dict[str, Callable[[Strategy], dict[str, Any]]] = {
+    "text": _text_schema,
+    "table": _table_schema,
+    "interactions": _interactions_schema,
+}
+
+
 def export_model(
     study_dir: str | Path,
     out: str | Path,
@@ -200,11 +220,10 @@ def export_model(
     the test set has done its job (the study's metrics, which the manifest carries, were
     measured on it before).
 
-    For a ``recommendation`` study, ``data`` is the interactions file and ``items`` the items
-    file (each only when it moved); the strategy is trained on every interaction, held-out
-    ones included.
+    For a strategy that takes interactions (it recommends), ``data`` is the interactions file
+    and ``items`` the items file (each only when it moved); the strategy is trained on every
+    interaction, held-out ones included.
     """
-    from crossover.data import load
     from crossover.strategies import registry
     from crossover.study import load_study
 
@@ -212,13 +231,37 @@ def export_model(
     study_path = study_dir / "study.json" if study_dir.is_dir() else study_dir
     study = load_study(study_path)
     key = _choose(study, strategy, recommended, scenario)
-    if study.task == RECOMMENDATION:
-        if test is not None:
-            raise ConfigError(
-                "--test is for classification studies; a recommendation study "
-                "takes --data FILE (interactions) and --items FILE"
-            )
-        return _export_recommendation(study, key, out, data=data, items=items)
+    # How the rows are read again and the strategy trained on them follows what it takes.
+    retrain = _RETRAIN.get(registry.get(key).input_kind, _export_labelled)
+    return retrain(study, key, out, data=data, test=test, items=items)
+
+
+class _Retrain(Protocol):
+    def __call__(
+        self,
+        study: Study,
+        key: str,
+        out: str | Path,
+        *,
+        data: str | Path | None,
+        test: str | Path | None,
+        items: str | Path | None,
+    ) -> Path: ...
+
+
+def _export_labelled(
+    study: Study,
+    key: str,
+    out: str | Path,
+    *,
+    data: str | Path | None,
+    test: str | Path | None,
+    items: str | Path | None,
+) -> Path:
+    """``export_model`` for a classifier (texts or table rows): every labelled row."""
+    from crossover.data import load
+    from crossover.strategies import registry
+
     if items is not None:
         raise ConfigError("--items is for recommendation studies; this study classifies")
     paths = study.settings.get("data_paths") or {}
@@ -234,13 +277,15 @@ def export_model(
     is_table = spec.get("column_types") is not None
     load_options = dict(study.settings.get("load") or {})
     load_options.pop("task", None)
+    cls = registry.get(key)
     dataset = load(
         source,
         text=None if is_table else spec["inputs"][0],
         label=spec["target"],
         test=test_path,
         label_descriptions=spec.get("label_descriptions"),
-        task=spec.get("task", "text-classification"),
+        # A study file written before the spec named its task: the strategy's own.
+        task=spec.get("task", cls.task),
         **load_options,
     )
     if dataset.fingerprint != study.dataset.get("fingerprint"):
@@ -258,7 +303,7 @@ def export_model(
     )
     board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
     params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
-    fitted = registry.get(key)(**params).fit(
+    fitted = cls(**params).fit(
         inputs,
         rows[target].astype(str).tolist(),
         label_descriptions=spec.get("label_descriptions"),
@@ -290,21 +335,28 @@ def _study_file(given: str | Path | None, recorded: str | None, what: str, optio
     return source
 
 
-def _export_recommendation(
+def _export_interactions(
     study: Study,
     key: str,
     out: str | Path,
     *,
     data: str | Path | None,
+    test: str | Path | None,
     items: str | Path | None,
 ) -> Path:
-    """``export_model`` for a recommendation study: every interaction, the items file."""
+    """``export_model`` for a strategy that takes interactions: every interaction, the items
+    file."""
     import pandas as pd
 
     from crossover.strategies import registry
     from crossover.strategies.recsys._base import RecsysStrategy
     from crossover.tasks.recommendation.compare import read_and_prepare
 
+    if test is not None:
+        raise ConfigError(
+            "--test is for classification studies; a recommendation study "
+            "takes --data FILE (interactions) and --items FILE"
+        )
     paths = study.settings.get("data_paths") or {}
     source = _study_file(data, paths.get("data"), "interactions", "--data FILE")
     had_items = bool(study.spec.get("text_columns")) or bool(study.dataset.get("items_source"))
@@ -346,6 +398,11 @@ def _export_recommendation(
         "study_created_at": study.created_at,
     }
     return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)
+
+
+#: How a study's strategy is trained again for export, by what it takes (``input_kind``); a
+#: classifier's (texts or table rows) otherwise.
+_RETRAIN: dict[str, _Retrain] = {"interactions": _export_interactions}
 
 
 def _choose(

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_VERSION",
     "MANIFEST",
-    "RECOMMENDATION",
     "RECOMMEND_MAX_K",
     "UNSAFE_SUFFIXES",
     "LoadedModel",
+    "input_kind",
     "load_model",
     "verify",
 ]
@@ -44,8 +44,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: Weight formats that can execute code when read; never written, never read.
 UNSAFE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".h5"})
-RECOMMENDATION = "recommendation"
-#: The longest list a recommendation request may ask for (``k``).
+#: The longest list a recommend request may ask for (``k``).
 RECOMMEND_MAX_K = 100
 
 
@@ -76,6 +75,12 @@ class LoadedModel:
         self.manifest = manifest
         self.strategy = strategy
         self.labels: list[str] = [str(c) for c in strategy.classes_]
+        #: What the model takes: "text", "table" (rows) or "interactions" (it recommends).
+        #: A folder exported before the manifest recorded it takes what its strategy takes.
+        recorded = manifest.get("input_kind")
+        self.input_kind: str = (
+            recorded if isinstance(recorded, str) and recorded else str(strategy.input_kind)
+        )
         #: Packages (or Python) in another major or minor version than at export, one line each.
         self.version_warnings: list[str] = list(version_warnings or [])
         self.has_proba = bool(strategy.has_proba)
@@ -95,7 +100,7 @@ class LoadedModel:
             raise ModelError(f"{self.manifest['strategy']} gives no class probabilities")
         return np.asarray(self.strategy.predict_proba(texts), dtype=np.float64)
 
-    # ----- recommendation models (task "recommendation") -----
+    # ----- models that rank items from interactions (input_kind "interactions") -----
 
     @property
     def task(self) -> str:
@@ -103,8 +108,9 @@ class LoadedModel:
 
     @property
     def recommends(self) -> bool:
-        """Whether this is a recommendation model (``recommend``) rather than a classifier."""
-        return self.task == RECOMMENDATION
+        """Whether this model recommends (``recommend``) rather than classifies: it takes
+        interactions."""
+        return self.input_kind == "interactions"
 
     def _recommender(self) -> RecsysStrategy:
         from crossover.strategies.recsys._base import RecsysStrategy
@@ -245,6 +251,33 @@ def _strategy_class(directory: Path, manifest: dict[str, Any]) -> type[Strategy]
             f"{manifest.get('strategy')}"
         )
     return cls
+
+
+def input_kind(manifest: dict[str, Any]) -> str:
+    """What the model of ``manifest`` takes: "text", "table" or "interactions".
+
+    The manifest's ``input_kind``; for a folder exported before the manifest recorded it, the
+    ``input_kind`` of the strategy class its ``loader`` names (or, for a loader outside
+    crossover's strategies, the registry's class of its key). "text" when neither says (a
+    manifest that names no strategy), or when the class cannot be found: loading the folder
+    then says why.
+    """
+    recorded = manifest.get("input_kind")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    if not manifest.get("loader") and not manifest.get("strategy"):
+        return "text"
+    from crossover.strategies.base import Strategy
+
+    try:
+        cls = _strategy_class(Path("."), manifest)
+        if cls is Strategy:  # no loader, or a third party's: the registry knows its key
+            from crossover.strategies.registry import registry
+
+            cls = registry.get(str(manifest.get("strategy")))
+    except (ConfigError, ModelError):
+        return "text"
+    return str(cls.input_kind)
 
 
 def load_model(directory: str | Path) -> LoadedModel:
