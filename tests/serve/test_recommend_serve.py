@@ -236,3 +236,22 @@ def test_the_key_guards_recommend(recsys_dir: Path, monkeypatch: pytest.MonkeyPa
         assert keyed.post("/v1/recommend", json=body).status_code == 401
         ok = keyed.post("/v1/recommend", json=body, headers={"X-API-Key": "k-123-secret"})
     assert ok.status_code == 200 and len(ok.json()["items"]) == 3
+
+
+def test_a_folder_exported_before_manifests_recorded_input_kind_still_recommends(
+    recsys_dir: Path, tmp_path: Path
+) -> None:
+    # Its strategy's class (named by the manifest's loader) says that it takes interactions.
+    import json
+    import shutil
+
+    copy = Path(shutil.copytree(recsys_dir, tmp_path / "old"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["input_kind"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert load_model(copy).recommends
+    with TestClient(create_app(copy)) as old:
+        answer = old.post("/v1/recommend", json={"user": "space-user-1", "k": 2})
+        assert answer.status_code == 200 and len(answer.json()["items"]) == 2
+        _error(old.post("/v1/predict", json={"inputs": "a"}), 404, "not_a_classifier")
+        assert old.get("/v1/model").json() == manifest

@@ -22,8 +22,8 @@ from schemathesis import GenerationMode
 
 from crossover.artifacts import LoadedModel, export_strategy, load_model
 from crossover.serve import ServeSettings, create_app
-from crossover.serve.app import _predict_table
 from crossover.serve.batching import MicroBatcher
+from crossover.serve.served import predict_table
 from crossover.serve.table import TableSpec
 from crossover.strategies.base import Strategy
 from crossover.strategies.tabular import TabularGbm, TabularLinear
@@ -409,7 +409,7 @@ def test_rows_of_concurrent_requests_share_one_call_and_get_their_own_answers(
     records = spec.records(rows[0])
 
     async def main() -> list[Any]:
-        batcher = MicroBatcher(partial(_predict_table, model, spec), max_size=64, max_wait_s=0.05)
+        batcher = MicroBatcher(partial(predict_table, model, spec), max_size=64, max_wait_s=0.05)
         batcher.start()
         try:
             return await asyncio.gather(
@@ -434,7 +434,7 @@ def test_a_row_the_model_cannot_score_fails_only_its_own_request(
     assert spec is not None
     good, bad = dict.fromkeys(COLUMNS), {**dict.fromkeys(COLUMNS), "age": 666}
     parsed = spec.request_model().model_validate({"rows": [good, bad, good]}).row_list()
-    results = _predict_table(model, spec, spec.records(parsed))
+    results = predict_table(model, spec, spec.records(parsed))
     assert results[0] is not None and results[2] is not None and results[1] is None
     assert model.calls == [3, 1, 1, 1]  # the batch failed; then each row alone
     app = create_app(model_dirs["gbm"], loader=lambda _: model)
@@ -564,3 +564,29 @@ def test_crossover_serve_answers_rows_over_http(
     assert labels == fitted["gbm"].predict(frame).tolist()
     assert refused.status_code == 422
     assert model.json()["input_columns"]["city"] == "categorical"
+
+
+def test_a_folder_exported_before_manifests_recorded_input_kind_still_takes_rows(
+    model_dirs: dict[str, Path], table: tuple[pd.DataFrame, list[str]], tmp_path: Path
+) -> None:
+    # Its strategy's class (named by the manifest's loader) says that it takes table rows.
+    import shutil
+
+    copy = Path(shutil.copytree(model_dirs["linear"], tmp_path / "old"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["input_kind"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    spec = TableSpec.from_manifest(manifest)
+    assert spec is not None
+    assert spec == TableSpec.from_manifest(
+        json.loads((model_dirs["linear"] / "manifest.json").read_text())
+    )
+    rows = as_rows(table[0].head(3))
+    with (
+        TestClient(create_app(copy)) as old,
+        TestClient(create_app(model_dirs["linear"])) as new,
+    ):
+        assert old.post("/v1/predict", json={"rows": rows}).json() == (
+            new.post("/v1/predict", json={"rows": rows}).json()
+        )
+        assert old.get("/v1/model").json() == {**manifest, "input_columns": dict(spec.kinds)}

@@ -1,4 +1,4 @@
-"""Serving a table model (``tabular-classification``): its request body, checks and frames.
+"""Serving a table model (``input_kind`` "table"): its request body, checks and frames.
 
 A table model's manifest carries ``input_schema``, a JSON Schema of one row whose properties
 name the input columns with their kind (``x-kind``: numeric, categorical, text, datetime).
@@ -47,12 +47,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from crossover.artifacts.load import input_kind
 from crossover.errors import ModelError
 from crossover.serve.schemas import LimitExceeded, Prediction, PredictResponse
 from crossover.serve.settings import ServeSettings
 
 __all__ = [
-    "TABLE_TASK",
     "RowProblem",
     "RowsInvalid",
     "TablePredictResponse",
@@ -61,7 +61,6 @@ __all__ = [
     "document_table_limits",
 ]
 
-TABLE_TASK = "tabular-classification"
 ColumnKind = Literal["numeric", "categorical", "text", "datetime"]
 KINDS: tuple[ColumnKind, ...] = ("numeric", "categorical", "text", "datetime")
 
@@ -185,7 +184,8 @@ class TableSpec:
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> TableSpec | None:
-        """The spec of a table model's manifest; ``None`` for any other task.
+        """The spec of a table model's manifest; ``None`` for a model that takes anything
+        else than table rows (see ``crossover.artifacts.input_kind``).
 
         Raises
         ------
@@ -193,13 +193,13 @@ class TableSpec:
             A table model whose ``input_schema`` names no column or a kind this server does
             not know.
         """
-        if manifest.get("task") != TABLE_TASK:
+        if input_kind(manifest) != "table":
             return None
         schema = manifest.get("input_schema")
         props = schema.get("properties") if isinstance(schema, dict) else None
         if not isinstance(props, dict) or not props:
             raise ModelError(
-                "the manifest of this tabular-classification model has no input_schema "
+                "the manifest of this table model has no input_schema "
                 "properties; export the model again with this version of crossover"
             )
         kinds: dict[str, ColumnKind] = {}
