@@ -17,7 +17,7 @@ from crossover.cli import app
 from crossover.errors import ConfigError, DataError
 from crossover.strategies import registry
 from crossover.strategies.recsys._base import RecsysStrategy
-from crossover.tasks.recommendation.compare import compare_recommendation, read_frame
+from crossover.tasks.recommendation.compare import read_frame
 from crossover.tasks.recommendation.task import prepare
 from tests.conftest import FAST_MODEL
 from tests.strategies.recsys.test_recommenders import make_shop
@@ -29,8 +29,9 @@ def make_recsys_study(root: Path) -> Path:
     interactions, items = make_shop()
     interactions.to_csv(root / "interactions.csv", index=False)
     items.to_csv(root / "items.csv", index=False)
-    study = compare_recommendation(
+    study = crossover.compare(
         root / "interactions.csv",
+        task="recommendation",
         items=root / "items.csv",
         user="user",
         item="item",

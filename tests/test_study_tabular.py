@@ -17,7 +17,8 @@ from crossover.evaluation.bootstrap import _resample_counts, percentile_interval
 from crossover.evaluation.score_bootstrap import binary_score_samples
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.study import Study, corrected_t_interval, load_study
-from crossover.tasks.tabular_classification import TASK, decision_threshold
+from crossover.tasks.tabular.metrics import decision_threshold
+from crossover.tasks.tabular_classification import TASK
 
 NAN = float("nan")
 TABLE = "tabular-classification"

@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from crossover.artifacts.load import LoadedModel, load_model
     from crossover.costs import Scenario, load_scenario
     from crossover.costs.sheet import CostSheet, Pricing
-    from crossover.data import Dataset, TaskSpec, load
+    from crossover.data import Dataset, TaskSpec
     from crossover.errors import ConfigError, CrossoverError, DataError, ModelError
     from crossover.evaluation.runner import Trial, TrialResult
     from crossover.recommend import Recommendation
     from crossover.strategies.base import Strategy
     from crossover.strategies.registry import register, registry
     from crossover.study import Study, load_study
+    from crossover.tasks import load
 
 try:
     __version__ = version("crossover")
@@ -56,7 +57,7 @@ _SOURCES = {
     "decide": "crossover._api",
     "export_model": "crossover.artifacts.export",
     "export_strategy": "crossover.artifacts.export",
-    "load": "crossover.data",
+    "load": "crossover.tasks",
     "load_model": "crossover.artifacts.load",
     "load_scenario": "crossover.costs",
     "load_study": "crossover.study",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crossover import tasks
-from crossover.data import Dataset, load
+from crossover.data import Dataset
 from crossover.errors import ConfigError
 from crossover.evaluation.budgets import Budget, parse_budgets
 from crossover.evaluation.environment import environment
@@ -24,23 +24,31 @@ from crossover.evaluation.runner import TrialData, plan, run
 from crossover.evaluation.store import TrialStore
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.plan import (
-    API_EMBEDDING_STRATEGIES,
-    LLM_STRATEGIES,
-    TABLE_LLM_STRATEGIES,
     LlmOptions,
+    StudyPlan,
     parse_strategies,
     settle_options,
     strategy_params,
 )
 from crossover.strategies import registry
 from crossover.study import Study, _clean
+from crossover.tasks import DEFAULT as DEFAULT_TASK
 
 if TYPE_CHECKING:
     from crossover.costs import Scenario
     from crossover.costs.sheet import Pricing
+    from crossover.evaluation.trials import TrialResult
     from crossover.recommend import Recommendation
+    from crossover.tasks._base import StudyInputs, Task
 
-__all__ = ["LlmOptions", "compare", "parse_strategies", "write_outputs"]
+__all__ = [
+    "LlmOptions",
+    "StudyPlan",
+    "compare",
+    "parse_strategies",
+    "run_study",
+    "write_outputs",
+]
 
 
 def compare(
@@ -66,7 +74,7 @@ def compare(
     measure_speed: bool = True,
     progress: bool | Reporter = True,
     command: str | None = None,
-    task: str = "text-classification",
+    task: str = DEFAULT_TASK,
     categorical: list[str] | None = None,
     text_columns: list[str] | None = None,
     drop: list[str] | None = None,
@@ -126,8 +134,10 @@ def compare(
         Where finished trials are kept; a rerun with the same arguments resumes from them.
     progress : bool or Reporter, default=True
         Show a progress bar per stage (terminal and notebook).
-    task : {"text-classification", "tabular-classification", "recommendation"}
-        What to predict from what (ignored when ``data`` is a loaded ``Dataset``).
+    task : str, default="text-classification"
+        What to predict from what: a name from ``crossover.tasks.names()`` (built in:
+        text-classification, tabular-classification, recommendation); ignored when ``data``
+        is a loaded ``Dataset``.
     categorical, text_columns, drop, time, positive, amount : optional
         Tables: column kinds to force, columns to leave out, the time column to split on,
         the positive class, and the money column (see ``crossover.data.load``).
@@ -141,7 +151,7 @@ def compare(
     user, item, items, item_id, rating, min_rating, holdout, k : optional
         ``task="recommendation"``: ``data`` is the interactions (``user`` and ``item`` id
         columns, ``time`` and ``rating`` optional), ``items`` the items file (``item_id`` and
-        ``text_columns``); see ``crossover.tasks.recommendation.compare.compare_recommendation``.
+        ``text_columns``); see ``crossover.tasks.recommendation.compare``.
     llm : LlmOptions or str, default=None
         An LLM behind an API (a LiteLLM model id, or ``LlmOptions``): texts also get
         ``text.llm-zero-shot`` and ``text.llm-few-shot``. Before any call the spend is
@@ -154,196 +164,210 @@ def compare(
     >>> study = crossover.compare("tickets.csv", text="text", label="label")  # doctest: +SKIP
     >>> study.leaderboard[["strategy", "score", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    if task == "recommendation" and not isinstance(data, Dataset):
-        from crossover.tasks.recommendation.compare import compare_recommendation
+    options = StudyPlan(
+        task=task,
+        text=text,
+        label=label,
+        test=test,
+        label_descriptions=label_descriptions,
+        strict=strict,
+        categorical=categorical,
+        text_columns=text_columns,
+        drop=drop,
+        time=time,
+        positive=positive,
+        amount=amount,
+        user=user,
+        item=item,
+        items=items,
+        item_id=item_id,
+        rating=rating,
+        min_rating=min_rating,
+        holdout=holdout,
+        strategies=strategies,
+        model=model,
+        seed=seed,
+        use_cache=use_cache,
+        n_resamples=n_resamples,
+        budgets=budgets,
+        seeds=seeds,
+        jobs=jobs,
+        target=target,
+        all_budgets=all_budgets,
+        time_budget_s=time_budget_s,
+        trials_dir=trials_dir,
+        measure_speed=measure_speed,
+        command=command,
+        cost_fp=cost_fp,
+        fpr=fpr,
+        repeats=repeats,
+        k=k,
+        llm=llm,
+        progress=progress,
+        confirm=confirm,
+    )
+    return run_study(data, options)
 
-        return compare_recommendation(
-            data,
-            user=user,
-            item=item,
-            items=items,
-            item_id=item_id,
-            text_columns=text_columns,
-            rating=rating,
-            min_rating=min_rating,
-            time=time,
-            holdout=holdout,
-            k=k,
-            strategies=strategies,
-            model=model,
-            seed=seed,
-            use_cache=use_cache,
-            n_resamples=n_resamples,
-            budgets=budgets,
-            seeds=seeds,
-            jobs=jobs,
-            target=target,
-            trials_dir=trials_dir,
-            measure_speed=measure_speed,
-            progress=progress,
-            command=command,
-        )
+
+def run_study(data: Any, options: StudyPlan) -> Study:
+    """The study pipeline of every task: read and split (the task), plan, run, ``Study``.
+
+    ``data`` is what the task reads (a file, a DataFrame) or a loaded ``Dataset``, whose task
+    then decides; ``options`` are checked first.
+    """
     started = perf_counter()
+    options.check()
+    the_task = tasks.get(data.spec.task if isinstance(data, Dataset) else options.task)
+    if the_task.prepare is None:
+        raise ConfigError(f"the {the_task.name} task cannot run a study (it has no prepare)")
     n_jobs, reporter = settle_options(
-        seeds=seeds, n_resamples=n_resamples, jobs=jobs, progress=progress
+        seeds=options.seeds,
+        n_resamples=options.n_resamples,
+        jobs=options.jobs,
+        progress=options.progress,
     )
-    if target is not None and not 0.0 < target <= 1.0:
-        raise ConfigError(f"--target {target}: give a metric value between 0 and 1, e.g. 0.9")
-    if not 0.0 < fpr < 1.0:
-        raise ConfigError(f"--fpr {fpr}: give a false-positive rate between 0 and 1, e.g. 0.01")
-    if repeats is not None and repeats < 1:
-        raise ConfigError(f"--repeats {repeats}: use 1 or more")
-    if cost_fp is not None and cost_fp < 0:
-        raise ConfigError(f"--cost-fp {cost_fp}: give a non-negative cost per reviewed row")
-    dataset = (
-        data
-        if isinstance(data, Dataset)
-        else load(
-            data,
-            text=text,
-            label=label,
-            test=test,
-            label_descriptions=label_descriptions,
-            strict=strict,
-            task=task,
-            categorical=categorical or (),
-            text_columns=text_columns or (),
-            drop=drop or (),
-            time=time,
-            positive=positive,
-            amount=amount,
-        )
-    )
-    spec = dataset.spec
-    if cost_fp is not None and spec.amount is None:
-        raise ConfigError("--cost-fp needs --amount COLUMN: the money a missed positive loses")
-    the_task = tasks.get(spec.task)
-    is_table = spec.column_types is not None
-    table_text = [c for c, k in (spec.column_types or {}).items() if k == "text"]
-    budget_list = parse_budgets(budgets if budgets is not None else the_task.default_budgets)
-    keys = parse_strategies(strategies, the_task.name, has_text=bool(table_text) or not is_table)
-    llm_options = LlmOptions(llm) if isinstance(llm, str) else llm
-    if llm_options is not None and strategies is None:
-        added: tuple[str, ...] = ()
-        if llm_options.model:
-            added += TABLE_LLM_STRATEGIES if is_table else LLM_STRATEGIES
-        if llm_options.embedding_model and not is_table:
-            added += API_EMBEDDING_STRATEGIES
-        keys += [k for k in added if k not in keys]
-    api_keys = [k for k in keys if registry.get(k).is_api]
-    _check_api_models(api_keys, llm_options)
+    inputs = the_task.prepare(data, options, reporter)
+    keys = _strategies(the_task.name, inputs, options)
     unavailable = registry.unavailable(the_task.name)
     for key, reason in unavailable.items():
         reporter.message(f"{key} is not compared: {reason}")
-    splits = the_task.all_splits(dataset, seed, repeats)
-    split = splits[0]
-    label_col = spec.target
-    inputs: str | list[str] = list(spec.inputs) if is_table else spec.inputs[0]
-    if len(splits) > 1:
-        reporter.message(
-            f"small table: the leaderboard is the mean over {len(splits)} stratified splits "
-            "(--repeats), with intervals that carry the split-to-split spread"
-        )
+    budget_list = parse_budgets(
+        options.budgets if options.budgets is not None else the_task.default_budgets
+    )
+    if inputs.limit_budgets is not None:
+        budget_list = inputs.limit_budgets(budget_list, reporter)
+    results, plan_summary = _run_trials(
+        the_task, inputs, options, keys, budget_list, reporter, n_jobs
+    )
+    settings = {
+        "strategies": keys,
+        "model": options.model,
+        "seed": options.seed,
+        "n_resamples": options.n_resamples,
+        "use_cache": options.use_cache,
+        "budgets": [str(b) for b in budget_list],
+        "budget_unit": the_task.present.budget_unit,
+        "seeds": options.seeds,
+        "jobs": n_jobs,
+        "target": options.target,
+        "all_budgets": options.all_budgets,
+        "plan": plan_summary,
+        "command": options.command or shlex.join(sys.argv),
+        "repeats": len(inputs.splits),
+        "unavailable": unavailable,
+        **inputs.settings,
+    }
+    study = Study(
+        results=results,
+        y_true=inputs.y_true,
+        x_test=inputs.x_test,
+        task=the_task.name,
+        headline=inputs.headline,
+        spec=inputs.spec,
+        dataset=inputs.dataset,
+        split=inputs.split,
+        environment=environment(),
+        settings=settings,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    if inputs.finish is not None:
+        inputs.finish(study)
+    study.duration_s = round(perf_counter() - started, 2)
+    return study
+
+
+def _run_trials(
+    the_task: Task,
+    inputs: StudyInputs,
+    options: StudyPlan,
+    keys: list[str],
+    budget_list: list[Budget],
+    reporter: Reporter,
+    n_jobs: int,
+) -> tuple[list[TrialResult], dict[str, Any]]:
+    """Plan the trials, ask before an API spend, run them in ``n_jobs`` processes (resuming
+    from the trial store): the results and the plan's summary."""
+    split = inputs.splits[0]
+    llm_options = options.llm_options
     with tempfile.TemporaryDirectory(prefix="crossover-nocache-") as scratch:
         # Without the persistent cache, texts are still embedded once per run: in a scratch cache.
-        cache_dir = None if use_cache else scratch
+        cache_dir = None if options.use_cache else scratch
         params = strategy_params(
-            keys, model, cache_dir, time_budget_s, spec.column_types, spec.time, llm_options
+            keys,
+            options.model,
+            cache_dir,
+            options.time_budget_s,
+            inputs.column_types,
+            inputs.time_column,
+            llm_options,
         )
+        if inputs.adjust is not None:
+            inputs.adjust(keys, params)
         trials, plan_summary = plan(
             keys,
             params,
             split,
-            seed,
-            label=label_col,
+            options.seed,
+            label=inputs.label,
             budgets=budget_list,
-            seeds=seeds,
-            all_budgets=all_budgets,
-            extra_splits=[sp.split_id for sp in splits[1:]],
+            seeds=options.seeds,
+            all_budgets=options.all_budgets,
+            extra_splits=[sp.split_id for sp in inputs.splits[1:]],
         )
-        if plan_summary["skipped_budgets"]:
-            reporter.message(
-                f"skipped budget(s) {plan_summary['skipped_budgets']} per class: no class has "
-                "more training rows than that (the full budget covers it)"
-            )
-        for key, limit in plan_summary["limited"].items():
-            reporter.message(
-                f"{key} runs at budgets up to {limit} per class only (pass all_budgets / "
-                "--all-budgets for more); it is not on the leaderboard"
-            )
-        options = {"positive": spec.positive, "fpr": fpr}
-        trial_data = {
-            sp.split_id: TrialData.from_split(
-                sp,
-                inputs,
-                label_col,
-                spec.label_descriptions,
-                options=options,
-                text_columns=table_text,
-            )
-            for sp in splits
-        }
+        _say_plan(plan_summary, reporter)
         # A scratch cache dies with this run: keeping its trials would let a rerun reuse them
         # under a different cache path, which the trial hash would not match anyway.
-        store = TrialStore(trials_dir) if trials_dir is not None and use_cache else None
+        store = (
+            TrialStore(options.trials_dir)
+            if options.trials_dir is not None and options.use_cache
+            else None
+        )
+        api_keys = [k for k in keys if registry.get(k).is_api]
         if api_keys and llm_options is not None:
-            primary = trial_data[split.split_id]
-            _approve_spend(api_keys, params, primary, llm_options, reporter, confirm)
+            primary = inputs.trial_data[split.split_id]
+            _approve_spend(api_keys, params, primary, llm_options, reporter, options.confirm)
         results = run(
             trials,
-            trial_data,
+            inputs.trial_data,
             the_task,
             reporter=reporter,
-            measure_speed=measure_speed,
+            measure_speed=options.measure_speed,
             store=store,
             jobs=n_jobs,
         )
-    if not use_cache:
+    if not options.use_cache:
         for result in results:
             result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later
-    study = Study(
-        results=results,
-        y_true=split.test[spec.target].astype(str).tolist(),
-        x_test=[] if is_table else split.test[spec.inputs[0]].astype(str).tolist(),
-        task=the_task.name,
-        headline=the_task.headline_for(dataset),
-        spec=spec.to_dict(),
-        dataset={**dataset.summary(), "inferred": dataset.inferred},
-        split={
-            "description": split.description
-            + (f"; leaderboard over {len(splits)} such splits" if len(splits) > 1 else ""),
-            "split_id": split.split_id,
-            "split_ids": [sp.split_id for sp in splits],
-            "train_rows": len(split.train),
-            "test_rows": len(split.test),
-        },
-        environment=environment(),
-        settings={
-            "strategies": keys,
-            "model": model,
-            "seed": seed,
-            "n_resamples": n_resamples,
-            "use_cache": use_cache,
-            "budgets": [str(b) for b in budget_list],
-            "seeds": seeds,
-            "jobs": n_jobs,
-            "target": target,
-            "all_budgets": all_budgets,
-            "plan": plan_summary,
-            "command": command or shlex.join(sys.argv),
-            "data_paths": _data_paths(dataset),
-            "fpr": fpr,
-            "cost_fp": cost_fp,
-            "repeats": len(splits),
-            "unavailable": unavailable,
-            "load": {"task": spec.task, **dataset.options},
-        },
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    if spec.amount is not None and cost_fp is not None and spec.positive is not None:
-        study.thresholds = _thresholds(study, split.test[spec.amount].to_numpy(), cost_fp, seed)
-    study.duration_s = round(perf_counter() - started, 2)
-    return study
+    return results, plan_summary
+
+
+def _strategies(task: str, inputs: StudyInputs, options: StudyPlan) -> list[str]:
+    """The strategies a study compares: those named, else the task's defaults plus those the
+    APIs given (``--llm``, ``--embedding-api``) add; each API strategy with its model."""
+    keys = parse_strategies(options.strategies, task, has_text=inputs.has_text)
+    llm_options = options.llm_options
+    if llm_options is not None and options.strategies is None:
+        added: tuple[str, ...] = ()
+        if llm_options.model:
+            added += inputs.llm_strategies
+        if llm_options.embedding_model:
+            added += inputs.embedding_api_strategies
+        keys += [k for k in added if k not in keys]
+    _check_api_models([k for k in keys if registry.get(k).is_api], llm_options)
+    return keys
+
+
+def _say_plan(summary: dict[str, Any], reporter: Reporter) -> None:
+    if summary["skipped_budgets"]:
+        reporter.message(
+            f"skipped budget(s) {summary['skipped_budgets']} per class: no class has "
+            "more training rows than that (the full budget covers it)"
+        )
+    for key, limit in summary["limited"].items():
+        reporter.message(
+            f"{key} runs at budgets up to {limit} per class only (pass all_budgets / "
+            "--all-budgets for more); it is not on the leaderboard"
+        )
 
 
 def _check_api_models(keys: list[str], options: LlmOptions | None) -> None:
@@ -409,32 +433,6 @@ def _approve_spend(
     if total > options.confirm_above_usd and confirm is not None and not confirm(message):
         raise ConfigError("the API spend was not confirmed; nothing was spent")
     limit_spend(cap)
-
-
-def _thresholds(study: Study, amounts: Any, cost_fp: float, seed: int) -> dict[str, Any]:
-    """Per leaderboard strategy: the expected-loss threshold and the money it saves."""
-    import numpy as np
-
-    from crossover.tasks.tabular_classification import decision_threshold
-
-    positive = study.spec.get("positive")
-    y = (np.asarray(study.y_true, dtype=object) == positive).astype(int)
-    out = {}
-    for r in study.leaderboard_results:
-        if r.proba is None or not r.classes or positive not in r.classes:
-            continue
-        score = np.asarray(r.proba)[:, r.classes.index(positive)]
-        out[r.trial.strategy] = decision_threshold(y, score, amounts, cost_fp, seed)
-    return out
-
-
-def _data_paths(dataset: Dataset) -> dict[str, str]:
-    """Absolute paths of the data files, so that ``export`` can train on them again."""
-    out = {}
-    for key, value in (("data", dataset.source), ("test", dataset.test_source)):
-        if value and Path(str(value)).is_file():
-            out[key] = str(Path(str(value)).resolve())
-    return out
 
 
 def write_outputs(

@@ -1,35 +1,31 @@
 """A study's plan before anything runs: which strategies, with which shared parameters, and
 the options every study checks (seeds, resamples, workers, progress).
 
-Shared by every task's pipeline (``crossover.compare`` and the recommendation study), so that
-neither imports the other.
+``StudyPlan`` holds every option of a study, whatever the task; the pipeline
+(``crossover.compare``) and each task's ``prepare`` read it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from crossover.errors import ConfigError
 from crossover.evaluation.progress import Reporter, RichReporter, SilentReporter
+from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies import registry
+from crossover.tasks import DEFAULT as DEFAULT_TASK
 
 __all__ = [
-    "API_EMBEDDING_STRATEGIES",
-    "LLM_STRATEGIES",
-    "TABLE_LLM_STRATEGIES",
     "LlmOptions",
+    "StudyPlan",
     "parse_strategies",
     "settle_options",
     "strategy_params",
 ]
-
-#: The strategies ``--llm MODEL`` adds to a text study's defaults.
-LLM_STRATEGIES = ("text.llm-zero-shot", "text.llm-few-shot")
-TABLE_LLM_STRATEGIES = ("tabular.llm-zero-shot",)
-#: The strategies ``--embedding-api MODEL`` adds to a text study's defaults.
-API_EMBEDDING_STRATEGIES = ("text.api-embeddings", "text.api-embedding-head")
 
 
 @dataclass(frozen=True)
@@ -144,3 +140,116 @@ def strategy_params(
             p["time_budget_s"] = time_budget_s
         params[key] = p
     return params
+
+
+#: What ``StudyPlan.to_dict`` leaves out: live objects, not settings.
+_NOT_SETTINGS = frozenset({"progress", "confirm"})
+
+
+@dataclass
+class StudyPlan:
+    """Every option of a study, in one checked object: what ``crossover.compare`` takes besides
+    the data (see its docstring for each), whatever the task.
+
+    Reading options (``text``, ``label``, ``categorical``, ``user``, ``items``...) go to the
+    task's reader; the others shape the plan and the run. ``check`` refuses impossible values
+    with the option's name; ``to_dict`` / ``from_dict`` round-trip the plain ones.
+    """
+
+    task: str = DEFAULT_TASK
+    # ----- reading: every task takes the ones it knows -----
+    text: str | None = None
+    label: str | None = None
+    test: Any = None
+    label_descriptions: Any = None
+    strict: bool = False
+    categorical: list[str] | None = None
+    text_columns: list[str] | None = None
+    drop: list[str] | None = None
+    time: str | None = None
+    positive: str | None = None
+    amount: str | None = None
+    user: str | None = None
+    item: str | None = None
+    items: Any = None
+    item_id: str | None = None
+    rating: str | None = None
+    min_rating: float | None = None
+    holdout: int = 5
+    # ----- the study -----
+    strategies: str | list[str] | None = None
+    model: str = DEFAULT_MODEL
+    seed: int = 0
+    use_cache: bool = True
+    n_resamples: int = 2000
+    budgets: Any = None
+    seeds: int = 3
+    jobs: int | None = None
+    target: float | None = None
+    all_budgets: bool = False
+    time_budget_s: float | None = None
+    trials_dir: str | Path | None = None
+    measure_speed: bool = True
+    command: str | None = None
+    cost_fp: float | None = None
+    fpr: float = 0.01
+    repeats: int | None = None
+    k: int = 10
+    llm: LlmOptions | str | None = None
+    progress: Any = True
+    confirm: Callable[[str], bool] | None = field(default=None, repr=False)
+
+    def check(self) -> StudyPlan:
+        """Refuse values no task can use, naming the option; returns ``self``."""
+        if self.target is not None and not 0.0 < self.target <= 1.0:
+            raise ConfigError(
+                f"--target {self.target}: give a metric value between 0 and 1, e.g. 0.9"
+            )
+        if not 0.0 < self.fpr < 1.0:
+            raise ConfigError(
+                f"--fpr {self.fpr}: give a false-positive rate between 0 and 1, e.g. 0.01"
+            )
+        if self.repeats is not None and self.repeats < 1:
+            raise ConfigError(f"--repeats {self.repeats}: use 1 or more")
+        if self.cost_fp is not None and self.cost_fp < 0:
+            raise ConfigError(
+                f"--cost-fp {self.cost_fp}: give a non-negative cost per reviewed row"
+            )
+        if self.k < 1:
+            raise ConfigError(f"--k {self.k}: use 1 or more")
+        if self.holdout < 1:
+            raise ConfigError(f"--holdout {self.holdout}: hold out 1 or more interactions per user")
+        return self
+
+    @property
+    def llm_options(self) -> LlmOptions | None:
+        return LlmOptions(self.llm) if isinstance(self.llm, str) else self.llm
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options that are plain values (paths as text; data frames are left out)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _NOT_SETTINGS or not _plain(value):
+                continue
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> StudyPlan:
+        """Options from ``to_dict``'s output; an unknown key is a ``ConfigError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown study option(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool | Path):
+        return True
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, str | int | float) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return False

@@ -130,7 +130,7 @@ class Study:
     #: The test rows' inputs, in the order of ``y_true`` (the report quotes the confusions).
     x_test: list[str] = field(default_factory=list)
     #: Tables with ``--amount`` and ``--cost-fp``: per strategy, the expected-loss threshold
-    #: and the money it saves on the test rows (``tabular_classification.decision_threshold``).
+    #: and the money it saves on the test rows (``tasks.tabular.metrics.decision_threshold``).
     thresholds: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

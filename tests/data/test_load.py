@@ -1,4 +1,4 @@
-"""``crossover.data.load``: formats, column inference, a fixed test set, label descriptions,
+"""``crossover.load`` (texts): formats, column inference, a fixed test set, label descriptions,
 and one test per bad input, each checking that the ``DataError`` names what to fix."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from charset_normalizer import CharsetMatches
 
-from crossover.data import load, load_label_descriptions
-from crossover.errors import DataError
+from crossover.data import load_label_descriptions
+from crossover.errors import ConfigError, DataError
+from crossover.tasks import load
 from tests.conftest import make_tickets
 
 LABELS = ("refund_request", "login_access", "delivery_status")
@@ -112,7 +113,8 @@ def test_load_labels_stay_text_and_are_not_parsed_as_numbers(tmp_path: Path) -> 
 
 
 def test_load_unknown_task_is_an_error(tickets: pd.DataFrame) -> None:
-    with pytest.raises(DataError, match="unknown task 'ner'"):
+    # The task registry answers, naming the known tasks.
+    with pytest.raises(ConfigError, match="unknown task 'ner'; known tasks: text-classification"):
         load(tickets, task="ner")
 
 

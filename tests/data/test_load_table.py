@@ -1,4 +1,4 @@
-"""``crossover.data.load(..., task="tabular-classification")``: typed reading, the label (given,
+"""``crossover.load(..., task="tabular-classification")``: typed reading, the label (given,
 guessed, as text), the rows kept, the column kinds and inputs, the positive class, ``--amount``,
 a fixed test set, the recorded options, and errors that name the file."""
 
@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossover.data import Dataset, TaskSpec, load
+from crossover.data import Dataset, TaskSpec
 from crossover.data._read import read_table
 from crossover.errors import ConfigError, DataError
+from crossover.tasks import load
 
 N = 60
 TABLE = "tabular-classification"

@@ -15,14 +15,11 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold
 
 from crossover import tasks
-from crossover.data import Dataset, TaskSpec, load
+from crossover.data import Dataset, TaskSpec
+from crossover.tasks import load
 from crossover.tasks.tabular import best_threshold, loss_at_threshold
-from crossover.tasks.tabular_classification import (
-    TASK,
-    decision_threshold,
-    score_metrics,
-    splits,
-)
+from crossover.tasks.tabular.metrics import decision_threshold
+from crossover.tasks.tabular_classification import TASK, score_metrics, splits
 
 TABLE = "tabular-classification"
 

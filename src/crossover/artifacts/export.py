@@ -259,8 +259,8 @@ def _export_labelled(
     items: str | Path | None,
 ) -> Path:
     """``export_model`` for a classifier (texts or table rows): every labelled row."""
-    from crossover.data import load
     from crossover.strategies import registry
+    from crossover.tasks import load
 
     if items is not None:
         raise ConfigError("--items is for recommendation studies; this study classifies")

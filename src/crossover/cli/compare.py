@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -14,6 +14,10 @@ from crossover.cli._common import (
     print_learning_curves,
     user_errors,
 )
+from crossover.tasks import DEFAULT as DEFAULT_TASK
+
+if TYPE_CHECKING:
+    from crossover.plan import StudyPlan
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -23,135 +27,26 @@ def _columns(value: str | None) -> list[str]:
     return [c.strip() for c in (value or "").split(",") if c.strip()]
 
 
-@dataclass(frozen=True)
-class TableOptions:
-    """The options of ``--task tabular-classification`` (ignored for texts)."""
-
-    task: str = "text-classification"
-    categorical: list[str] = field(default_factory=list)
-    text_columns: list[str] = field(default_factory=list)
-    drop: list[str] = field(default_factory=list)
-    time: str | None = None
-    positive: str | None = None
-    amount: str | None = None
-    cost_fp: float | None = None
-    fpr: float = 0.01
-    repeats: int | None = None
-
-
-@dataclass(frozen=True)
-class RecommendationOptions:
-    """The options of ``--task recommendation``: the interactions' columns and the items file."""
-
-    user: str | None = None
-    item: str | None = None
-    items: Path | None = None
-    item_id: str | None = None
-    rating: str | None = None
-    min_rating: float | None = None
-    holdout: int = 5
-    k: int = 10
-
-
 def run_compare(
     data: Path,
+    options: StudyPlan,
     *,
-    test: Path | None,
-    text: str | None,
-    label: str | None,
-    strategies: str | None,
-    model: str,
-    label_descriptions: Path | None,
     out: Path,
-    seed: int,
-    use_cache: bool,
-    strict: bool,
-    budgets: str | None = None,
-    seeds: int = 3,
-    jobs: int | None = None,
-    target: float | None = None,
-    all_budgets: bool = False,
-    time_budget: float | None = None,
     scenario: Path | None = None,
-    table: TableOptions | None = None,
-    recsys: RecommendationOptions | None = None,
-    llm: Any = None,
     yes: bool = False,
 ) -> None:
-    """Load, compare, price, decide, print and write; shared by ``compare`` and ``demo``."""
-    from crossover._api import compare
+    """Compare, price, decide, print and write; shared by ``compare`` and ``demo``.
+
+    The trials are kept in ``out/trials`` (a rerun resumes), with a progress bar; an API
+    spend above the threshold is asked for unless ``yes``."""
+    from crossover._api import run_study
     from crossover.costs import load_catalog, load_scenario
-    from crossover.data import load
 
     assumptions = load_scenario(scenario).check(load_catalog())  # bad scenario: fail first
-
-    table = table or TableOptions()
-    if table.task == "recommendation":
-        from crossover.tasks.recommendation.compare import compare_recommendation
-
-        rec = recsys or RecommendationOptions()
-        study = compare_recommendation(
-            data,
-            user=rec.user,
-            item=rec.item,
-            items=rec.items,
-            item_id=rec.item_id,
-            text_columns=table.text_columns or None,
-            rating=rec.rating,
-            min_rating=rec.min_rating,
-            time=table.time,
-            holdout=rec.holdout,
-            k=rec.k,
-            strategies=strategies,
-            model=model,
-            seed=seed,
-            use_cache=use_cache,
-            budgets=budgets,
-            seeds=seeds,
-            jobs=jobs,
-            target=target,
-            trials_dir=out / "trials",
-            progress=True,
-        )
-        _finish(study, assumptions, out)
-        return
-    dataset = load(
-        data,
-        text=text,
-        label=label,
-        test=test,
-        label_descriptions=label_descriptions,
-        strict=strict,
-        task=table.task,
-        categorical=table.categorical,
-        text_columns=table.text_columns,
-        drop=table.drop,
-        time=table.time,
-        positive=table.positive,
-        amount=table.amount,
+    options = replace(
+        options, trials_dir=out / "trials", progress=True, confirm=None if yes else _ask
     )
-    for role, column in dataset.inferred.items():
-        typer.secho(f"inferred --{role} {column}", fg="cyan", err=True)
-    study = compare(
-        dataset,
-        strategies=strategies,
-        model=model,
-        seed=seed,
-        use_cache=use_cache,
-        budgets=budgets,
-        seeds=seeds,
-        jobs=jobs,
-        target=target,
-        all_budgets=all_budgets,
-        time_budget_s=time_budget,
-        trials_dir=out / "trials",
-        progress=True,
-        cost_fp=table.cost_fp,
-        fpr=table.fpr,
-        repeats=table.repeats,
-        llm=llm,
-        confirm=None if yes else _ask,
-    )
+    study = run_study(data, options)
     _finish(study, assumptions, out)
 
 
@@ -236,7 +131,7 @@ def compare_command(
         "documented defaults; see `crossover prices`).",
     ),
     task: str = typer.Option(
-        "text-classification",
+        DEFAULT_TASK,
         "--task",
         help="text-classification (one text column), tabular-classification (a table) or "
         "recommendation (interactions, with --user and --item).",
@@ -358,37 +253,42 @@ def compare_command(
         from crossover.errors import ConfigError
 
         raise ConfigError(f"--task {task!r}: use one of {', '.join(tasks.names())}")
-    run_compare(
-        data,
-        test=test,
+    from crossover.plan import StudyPlan
+
+    options = StudyPlan(
+        task=task,
         text=text,
         label=label,
+        test=test,
+        label_descriptions=label_descriptions,
+        strict=strict,
+        categorical=_columns(categorical),
+        text_columns=_columns(text_columns),
+        drop=_columns(drop),
+        time=time,
+        positive=positive,
+        amount=amount,
+        user=user,
+        item=item,
+        items=items,
+        item_id=item_id,
+        rating=rating,
+        min_rating=min_rating,
+        holdout=holdout,
         strategies=strategies,
         model=model,
-        label_descriptions=label_descriptions,
-        out=out,
         seed=seed,
         use_cache=not no_cache,
-        strict=strict,
         budgets=budgets,
         seeds=seeds,
         jobs=jobs,
         target=target,
         all_budgets=all_budgets,
-        time_budget=time_budget,
-        scenario=scenario,
-        table=TableOptions(
-            task=task,
-            categorical=_columns(categorical),
-            text_columns=_columns(text_columns),
-            drop=_columns(drop),
-            time=time,
-            positive=positive,
-            amount=amount,
-            cost_fp=cost_fp,
-            fpr=fpr,
-            repeats=repeats,
-        ),
+        time_budget_s=time_budget,
+        cost_fp=cost_fp,
+        fpr=fpr,
+        repeats=repeats,
+        k=k,
         llm=_llm_options(
             llm,
             api_base,
@@ -398,18 +298,8 @@ def compare_command(
             llm_concurrency,
             embedding=(embedding_api, embedding_api_base, embedding_price),
         ),
-        yes=yes,
-        recsys=RecommendationOptions(
-            user=user,
-            item=item,
-            items=items,
-            item_id=item_id,
-            rating=rating,
-            min_rating=min_rating,
-            holdout=holdout,
-            k=k,
-        ),
     )
+    run_compare(data, options, out=out, scenario=scenario, yes=yes)
 
 
 def _llm_options(

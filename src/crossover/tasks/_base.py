@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,12 @@ import pandas as pd
 from crossover.data import Dataset
 from crossover.tasks._present import Presentation
 
-__all__ = ["Metric", "Presentation", "ScoreMetrics", "Split", "Task"]
+if TYPE_CHECKING:
+    from crossover.evaluation.progress import Reporter
+    from crossover.plan import StudyPlan
+    from crossover.study import Study
+
+__all__ = ["Metric", "Presentation", "ScoreMetrics", "Split", "StudyInputs", "Task"]
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 #: (true labels, probabilities (n, k) in the order of ``classes``, classes, options) ->
@@ -28,6 +33,47 @@ class Split:
     test: pd.DataFrame
     split_id: str
     description: str
+
+
+@dataclass
+class StudyInputs:
+    """A task's data made ready for the study pipeline (``crossover.compare``): its splits,
+    the rows each split's trials see, and what the ``Study`` records about them.
+
+    ``trial_data`` maps each split id to its ``TrialData`` (the primary split first);
+    ``label`` is the column budgets are counted per class in (None: budgets count training
+    rows, as for interactions). The optional hooks let a task check or complete the plan:
+    ``limit_budgets(budgets, reporter)`` drops budgets it cannot run, ``adjust(keys, params)``
+    checks the chosen strategies and completes their parameters, ``finish(study)`` adds what
+    only this task computes (a table's money thresholds).
+    """
+
+    splits: list[Split]
+    trial_data: dict[str, Any]
+    headline: str
+    spec: dict[str, Any]
+    dataset: dict[str, Any]
+    split: dict[str, Any]
+    y_true: list[str]
+    x_test: list[str] = field(default_factory=list)
+    label: str | None = None
+    #: Whether the data has text for the strategies that read it (the default candidates).
+    has_text: bool = True
+    #: Strategies ``--llm`` and ``--embedding-api`` add to the default candidates.
+    llm_strategies: tuple[str, ...] = ()
+    embedding_api_strategies: tuple[str, ...] = ()
+    #: Passed to ``crossover.plan.strategy_params``.
+    column_types: dict[str, str] | None = None
+    time_column: str | None = None
+    #: Settings of the study that only this task has (merged into ``Study.settings``).
+    settings: dict[str, Any] = field(default_factory=dict)
+    limit_budgets: Callable[[list[Any], Reporter], list[Any]] | None = None
+    adjust: Callable[[list[str], dict[str, dict[str, Any]]], None] | None = None
+    finish: Callable[[Study], None] | None = None
+
+
+#: ``(data, options, reporter) -> StudyInputs``: read, check and split a task's data.
+Prepare = Callable[[Any, "StudyPlan", "Reporter"], StudyInputs]
 
 
 @dataclass(frozen=True)
@@ -54,6 +100,10 @@ class Task:
     #: items for users) runs each trial with this function instead of the runner's own:
     #: ``(trial, data, task, measure_speed=..., encode_s_per_text=...) -> TrialResult``.
     run_trial: Callable[..., Any] | None = None
+    #: ``read(data, **options) -> Dataset``: read and check the task's data (``crossover.load``).
+    read: Callable[..., Dataset] | None = None
+    #: Read, check and split the data for a study (see ``StudyInputs``).
+    prepare: Prepare | None = None
     #: How the report and the CLI show this task's study (decimals, budget unit, sections).
     present: Presentation = field(default_factory=Presentation)
 

@@ -25,6 +25,7 @@ import numpy as np
 from crossover.data import Dataset
 from crossover.evaluation.metrics import accuracy, macro_f1
 from crossover.tasks._base import Split, Task
+from crossover.tasks._classification import prepare
 from crossover.tasks.tabular import (
     brier,
     default_repeats,
@@ -34,8 +35,9 @@ from crossover.tasks.tabular import (
     roc_auc,
     time_split,
 )
+from crossover.tasks.tabular.read import TASK_NAME, read
 
-__all__ = ["DEFAULT_FPR", "TASK", "decision_threshold", "score_metrics", "splits"]
+__all__ = ["DEFAULT_FPR", "TASK", "score_metrics", "splits"]
 
 TEST_SIZE = 0.2
 DEFAULT_FPR = 0.01
@@ -135,7 +137,7 @@ class TabularTask(Task):
 
 
 TASK = TabularTask(
-    name="tabular-classification",
+    name=TASK_NAME,
     metrics={"accuracy": accuracy, "macro_f1": macro_f1},
     headline="pr_auc",
     split=split,
@@ -144,44 +146,6 @@ TASK = TabularTask(
     splits=splits,
     default_budgets=(8, 16, 32, 64, 128, 256, "full"),
     lower_is_better=frozenset({"brier"}),
+    read=read,
+    prepare=prepare,
 )
-
-
-def decision_threshold(
-    y: np.ndarray, score: np.ndarray, amount: np.ndarray, cost_fp: float, seed: int = 0
-) -> dict[str, Any]:
-    """The expected-loss threshold of one model on the test rows, and the money it saves.
-
-    Cost model: ``crossover.tasks.tabular.metrics`` (a flagged row costs ``cost_fp`` to review
-    and stops a fraud; a missed fraud costs its amount). A threshold fitted to the rows it is
-    scored on flatters itself, so the loss is cross-fitted: the test rows are cut into two
-    stratified halves, the threshold chosen on one half is scored on the other and vice versa,
-    and the two losses add up to an out-of-sample loss on every test row. ``threshold`` is
-    the one chosen on all test rows (the one to deploy).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    from crossover.tasks.tabular.metrics import best_threshold, loss_at_threshold
-
-    y = np.asarray(y, dtype=int)
-    score = np.asarray(score, dtype=float)
-    amount = np.nan_to_num(np.asarray(amount, dtype=float), nan=0.0)
-    chosen = best_threshold(y, score, amount, cost_fp)
-    loss = 0.0
-    folds = StratifiedKFold(2, shuffle=True, random_state=seed)
-    for fit_rows, eval_rows in folds.split(score.reshape(-1, 1), y):
-        t = best_threshold(y[fit_rows], score[fit_rows], amount[fit_rows], cost_fp).threshold
-        loss += loss_at_threshold(y[eval_rows], score[eval_rows], amount[eval_rows], cost_fp, t)
-    no_model = float(np.sum(amount[y == 1]))
-    return {
-        "threshold": chosen.threshold,
-        "flagged": chosen.n_flagged,
-        "caught": chosen.n_caught,
-        "loss": loss,
-        "no_model_loss": no_model,
-        "saved": no_model - loss,
-        "saved_per_1k_rows": (no_model - loss) / len(y) * 1000.0,
-        "in_sample_saved": chosen.saved,
-        "rows": len(y),
-        "cost_fp": cost_fp,
-    }

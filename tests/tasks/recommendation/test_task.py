@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import crossover
 from crossover.cli import app
 from crossover.errors import ConfigError, DataError
 from crossover.evaluation.bootstrap import _resample_counts
 from crossover.study import load_study
-from crossover.tasks.recommendation.compare import compare_recommendation
 from crossover.tasks.recommendation.task import prepare, ranking_scores
 from tests.conftest import FAST_MODEL
 from tests.strategies.recsys.test_recommenders import make_shop
@@ -54,7 +54,9 @@ OPTIONS: dict[str, Any] = {
 def study(shop_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Any:
     events, items = shop_files
     trials = tmp_path_factory.mktemp("trials")
-    return compare_recommendation(events, items=items, trials_dir=trials, **OPTIONS)
+    return crossover.compare(
+        events, task="recommendation", items=items, trials_dir=trials, **OPTIONS
+    )
 
 
 def test_prepare_keeps_positives_collapses_duplicates_and_splits_per_user() -> None:
@@ -189,9 +191,13 @@ def test_rerun_resumes_every_trial(
 ) -> None:
     events, items = shop_files
     options = {**OPTIONS, "budgets": "full", "seeds": 1, "measure_speed": False}
-    first = compare_recommendation(events, items=items, trials_dir=tmp_path, **options)
+    first = crossover.compare(
+        events, task="recommendation", items=items, trials_dir=tmp_path, **options
+    )
     files = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
-    second = compare_recommendation(events, items=items, trials_dir=tmp_path, **options)
+    second = crossover.compare(
+        events, task="recommendation", items=items, trials_dir=tmp_path, **options
+    )
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")} == files
     assert second.statistics == first.statistics
 
@@ -199,10 +205,10 @@ def test_rerun_resumes_every_trial(
 def test_without_items_only_the_interaction_strategies_run(shop_files: tuple[Path, Path]) -> None:
     events, _ = shop_files
     options = {**OPTIONS, "budgets": "full", "seeds": 1, "measure_speed": False}
-    study = compare_recommendation(events, **options)
+    study = crossover.compare(events, task="recommendation", **options)
     assert set(study.leaderboard["strategy"]) == {"recsys.als", "recsys.popularity"}
     with pytest.raises(ConfigError, match="--items"):
-        compare_recommendation(events, strategies="recsys.hybrid", **options)
+        crossover.compare(events, task="recommendation", strategies="recsys.hybrid", **options)
 
 
 def test_report_and_summary_show_the_ranking_metrics(study: Any, tmp_path: Path) -> None:

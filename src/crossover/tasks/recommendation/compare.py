@@ -1,37 +1,28 @@
-"""``compare`` for ``recommendation``: read, check, split, run every trial, build the ``Study``.
+"""A recommendation study's input: read and check the interactions and items, split, lay out.
 
-The same machinery as the classification tasks: trials planned by budget and seed, kept in
-the trial store (a rerun resumes), learning-curve trials in worker processes, and a ``Study``
-whose intervals come from a bootstrap over the test users (each trial keeps every user's
-value of every metric).
+``prepare_study`` is the task's ``prepare``; the study pipeline (``crossover.compare``) runs
+the rest as for every task: trials planned by budget and seed, kept in the trial store (a
+rerun resumes), learning-curve trials in worker processes, and a ``Study`` whose intervals
+come from a bootstrap over the test users (each trial keeps every user's value of every
+metric).
 """
 
 from __future__ import annotations
 
-import shlex
-import sys
-import tempfile
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crossover.data import Dataset
 from crossover.errors import ConfigError, DataError
-from crossover.evaluation.budgets import FULL, Budget, parse_budgets
-from crossover.evaluation.environment import environment
-from crossover.evaluation.progress import Reporter
-from crossover.evaluation.runner import plan, run
-from crossover.evaluation.store import TrialStore
-from crossover.models._resolve import DEFAULT_MODEL
+from crossover.evaluation.budgets import FULL, Budget
 from crossover.strategies import registry
-from crossover.study import Study
-from crossover.tasks._base import Split
-from crossover.tasks.recommendation.metrics import COLD_START_THRESHOLD, DEFAULT_K
-from crossover.tasks.recommendation.task import (
-    DEFAULT_HOLDOUT,
-    TASK,
+from crossover.tasks._base import Split, StudyInputs
+from crossover.tasks.recommendation.metrics import COLD_START_THRESHOLD
+from crossover.tasks.recommendation.trial import (
+    NAME,
     TIME,
     Prepared,
     metric_names,
@@ -39,7 +30,11 @@ from crossover.tasks.recommendation.task import (
     trial_data,
 )
 
-__all__ = ["compare_recommendation", "read_and_prepare", "read_frame"]
+if TYPE_CHECKING:
+    from crossover.evaluation.progress import Reporter
+    from crossover.plan import StudyPlan
+
+__all__ = ["prepare_study", "read_and_prepare", "read_frame"]
 
 
 def read_frame(data: str | Path | pd.DataFrame, what: str, warnings: list[str]) -> pd.DataFrame:
@@ -67,54 +62,24 @@ def read_and_prepare(
     return prepare(interactions, items=items_frame, **options)
 
 
-def compare_recommendation(
-    data: str | Path | pd.DataFrame,
-    *,
-    user: str | None,
-    item: str | None,
-    items: str | Path | pd.DataFrame | None = None,
-    item_id: str | None = None,
-    text_columns: list[str] | None = None,
-    rating: str | None = None,
-    min_rating: float | None = None,
-    time: str | None = None,
-    holdout: int = DEFAULT_HOLDOUT,
-    k: int = DEFAULT_K,
-    strategies: str | list[str] | None = None,
-    model: str = DEFAULT_MODEL,
-    seed: int = 0,
-    use_cache: bool = True,
-    n_resamples: int = 2000,
-    budgets: str | list[Budget] | None = None,
-    seeds: int = 3,
-    jobs: int | None = None,
-    target: float | None = None,
-    trials_dir: str | Path | None = None,
-    measure_speed: bool = True,
-    progress: bool | Reporter = True,
-    command: str | None = None,
-) -> Study:
-    """Measure every recommendation strategy on the same held-out interactions.
+def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
+    """The recommendation task's ``prepare``: read the interactions (``data``) and the items
+    file (``options.items``), hold out each test user's last interactions, lay out the trial.
 
     ``data`` holds one row per interaction (``user``, ``item``, optional ``rating`` and
     ``time``); ``items`` one row per item (``item_id``, default the same name as ``item``,
-    and text columns). See ``crossover.compare`` for the shared options.
+    and text columns).
     """
-    from crossover.plan import parse_strategies, settle_options, strategy_params
-
-    started = perf_counter()
+    user, item, items, time = options.user, options.item, options.items, options.time
     if not user or not item:
         raise ConfigError(
             "the recommendation task needs --user COLUMN and --item COLUMN (the interactions' "
             "user and item id columns)"
         )
-    if k < 1:
-        raise ConfigError(f"--k {k}: use 1 or more")
-    if holdout < 1:
-        raise ConfigError(f"--holdout {holdout}: hold out 1 or more interactions per user")
-    n_jobs, reporter = settle_options(
-        seeds=seeds, n_resamples=n_resamples, jobs=jobs, progress=progress
-    )
+    if isinstance(data, Dataset):
+        raise ConfigError(
+            "the recommendation task reads its interactions itself: pass the file or DataFrame"
+        )
     read_warnings: list[str] = []
     prepared = read_and_prepare(
         data,
@@ -122,92 +87,40 @@ def compare_recommendation(
         read_warnings,
         user=user,
         item=item,
-        rating=rating,
-        min_rating=min_rating,
+        rating=options.rating,
+        min_rating=options.min_rating,
         time=time,
-        item_id=item_id,
-        text_columns=text_columns,
-        holdout=holdout,
-        seed=seed,
+        item_id=options.item_id,
+        text_columns=options.text_columns or None,
+        holdout=options.holdout,
+        seed=options.seed,
     )
     for line in prepared.notes:
         reporter.message(line)
     for line in read_warnings + prepared.warnings:
         reporter.message(f"warning: {line}")
-    keys = parse_strategies(strategies, TASK.name, has_text=prepared.items is not None)
-    if prepared.items is None:
-        needing = [k for k in keys if getattr(registry.get(k), "needs_text_column", False)]
-        if needing:
-            raise ConfigError(
-                f"{', '.join(needing)} rank items by their text and need --items FILE (an item "
-                "id and text columns such as title, description, category)"
-            )
-        reporter.message(
-            "no --items file: recsys.content-embeddings and recsys.hybrid, which read item "
-            "texts, are not compared"
-        )
-    n_train = len(prepared.train)
-    budget_list = parse_budgets(budgets if budgets is not None else TASK.default_budgets)
-    dropped = [b for b in budget_list if b != FULL and int(b) >= n_train]
-    budget_list = [b for b in budget_list if b == FULL or int(b) < n_train]
-    if dropped:
-        reporter.message(
-            f"skipped budget(s) {dropped} interactions: the training split has only "
-            f"{n_train:,} (the full budget covers it)"
-        )
-    split_id = f"recsys-{prepared.fingerprint}-{holdout}-{seed}"
+    split_id = f"recsys-{prepared.fingerprint}-{options.holdout}-{options.seed}"
     split = Split(prepared.train, prepared.test, split_id, prepared.notes[-1])
-    cold = prepared.cold_items(COLD_START_THRESHOLD)
-    rows = trial_data(prepared, k=k, seed=seed)
-    n_cold_users = len(
-        {u for u, i in zip(prepared.test["user"], prepared.test["item"], strict=True) if i in cold}
-    )
-    with tempfile.TemporaryDirectory(prefix="crossover-nocache-") as scratch:
-        cache_dir = None if use_cache else scratch
-        params = strategy_params(keys, model, cache_dir, None)
-        for key in keys:
-            names = registry.get(key)._param_names()
-            if "text_columns" in names and prepared.items is not None:
-                params[key]["text_columns"] = list(prepared.text_columns)
-            if "time" in names and time is not None:
-                params[key]["time"] = TIME
-        trials, plan_summary = plan(
-            keys, params, split, seed, label=None, budgets=budget_list, seeds=seeds
-        )
-        store = TrialStore(trials_dir) if trials_dir is not None and use_cache else None
-        results = run(
-            trials,
-            {split_id: rows},
-            TASK,
-            reporter=reporter,
-            measure_speed=measure_speed,
-            store=store,
-            jobs=n_jobs,
-        )
-    if not use_cache:
-        for result in results:
-            result.trial.params.pop("cache_dir", None)
+    rows = trial_data(prepared, k=options.k, seed=options.seed)
     info = prepared.info
-    source = str(data) if not isinstance(data, pd.DataFrame) else "DataFrame"
-    study = Study(
-        results=results,
-        y_true=[str(u) for u in rows.y_true],
-        task=TASK.name,
-        headline=metric_names(k)["ndcg"],
+    return StudyInputs(
+        splits=[split],
+        trial_data={split_id: rows},
+        headline=metric_names(options.k)["ndcg"],
         spec={
-            "task": TASK.name,
+            "task": NAME,
             "user": user,
             "item": item,
-            "item_id": item_id or item,
-            "rating": rating,
-            "min_rating": min_rating,
+            "item_id": options.item_id or item,
+            "rating": options.rating,
+            "min_rating": options.min_rating,
             "time": time,
             "text_columns": list(prepared.text_columns),
-            "holdout": holdout,
-            "k": k,
+            "holdout": options.holdout,
+            "k": options.k,
         },
         dataset={
-            "source": source,
+            "source": str(data) if not isinstance(data, pd.DataFrame) else "DataFrame",
             "items_source": None
             if items is None or isinstance(items, pd.DataFrame)
             else str(items),
@@ -220,54 +133,88 @@ def compare_recommendation(
             "warnings": read_warnings + prepared.warnings,
             "notes": prepared.notes,
         },
-        split={
-            "description": info.message(),
-            "split_id": split_id,
-            "split_ids": [split_id],
-            "train_rows": info.n_train_rows,
-            "test_rows": info.n_test_rows,
-            "test_users": info.n_test_users,
-            "train_only_users": info.n_train_only_users,
-            "cold_threshold": COLD_START_THRESHOLD,
-            "cold_items": len(cold),
-            "cold_test_rows": int(prepared.test["item"].isin(cold).sum()),
-            "cold_users": n_cold_users,
-            "unit": "user",
-        },
-        environment=environment(),
+        split=_split_record(prepared, split_id),
+        y_true=[str(u) for u in rows.y_true],
+        label=None,
+        has_text=prepared.items is not None,
         settings={
-            "strategies": keys,
-            "model": model,
-            "seed": seed,
-            "n_resamples": n_resamples,
-            "use_cache": use_cache,
-            "budgets": [str(b) for b in budget_list],
-            "budget_unit": "training interactions",
-            "seeds": seeds,
-            "jobs": n_jobs,
-            "target": target,
-            "all_budgets": False,
-            "plan": plan_summary,
-            "command": command or shlex.join(sys.argv),
             "data_paths": _paths(data, items),
-            "repeats": 1,
-            "unavailable": registry.unavailable(TASK.name),
             "load": {
-                "task": TASK.name,
+                "task": NAME,
                 "user": user,
                 "item": item,
-                "item_id": item_id,
-                "text_columns": text_columns,
-                "rating": rating,
-                "min_rating": min_rating,
+                "item_id": options.item_id,
+                "text_columns": options.text_columns or None,
+                "rating": options.rating,
+                "min_rating": options.min_rating,
                 "time": time,
-                "holdout": holdout,
+                "holdout": options.holdout,
             },
         },
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        limit_budgets=partial(_limit_budgets, len(prepared.train)),
+        adjust=partial(_adjust, prepared, reporter, time),
     )
-    study.duration_s = round(perf_counter() - started, 2)
-    return study
+
+
+def _split_record(prepared: Prepared, split_id: str) -> dict[str, Any]:
+    """The study's record of the per-user split, with its cold-start slice."""
+    info = prepared.info
+    cold = prepared.cold_items(COLD_START_THRESHOLD)
+    test = prepared.test
+    cold_users = {u for u, i in zip(test["user"], test["item"], strict=True) if i in cold}
+    return {
+        "description": info.message(),
+        "split_id": split_id,
+        "split_ids": [split_id],
+        "train_rows": info.n_train_rows,
+        "test_rows": info.n_test_rows,
+        "test_users": info.n_test_users,
+        "train_only_users": info.n_train_only_users,
+        "cold_threshold": COLD_START_THRESHOLD,
+        "cold_items": len(cold),
+        "cold_test_rows": int(test["item"].isin(cold).sum()),
+        "cold_users": len(cold_users),
+        "unit": "user",
+    }
+
+
+def _limit_budgets(n_train: int, budgets: list[Budget], reporter: Reporter) -> list[Budget]:
+    """Budgets count training interactions: those the training split cannot fill are dropped."""
+    dropped = [b for b in budgets if b != FULL and int(b) >= n_train]
+    if dropped:
+        reporter.message(
+            f"skipped budget(s) {dropped} interactions: the training split has only "
+            f"{n_train:,} (the full budget covers it)"
+        )
+    return [b for b in budgets if b == FULL or int(b) < n_train]
+
+
+def _adjust(
+    prepared: Prepared,
+    reporter: Reporter,
+    time: str | None,
+    keys: list[str],
+    params: dict[str, dict[str, Any]],
+) -> None:
+    """Refuse strategies that read item texts when there are none; give the others the item
+    text columns and the time column."""
+    if prepared.items is None:
+        needing = [k for k in keys if getattr(registry.get(k), "needs_text_column", False)]
+        if needing:
+            raise ConfigError(
+                f"{', '.join(needing)} rank items by their text and need --items FILE (an item "
+                "id and text columns such as title, description, category)"
+            )
+        reporter.message(
+            "no --items file: recsys.content-embeddings and recsys.hybrid, which read item "
+            "texts, are not compared"
+        )
+    for key in keys:
+        names = registry.get(key)._param_names()
+        if "text_columns" in names and prepared.items is not None:
+            params[key]["text_columns"] = list(prepared.text_columns)
+        if "time" in names and time is not None:
+            params[key]["time"] = TIME
 
 
 def _paths(data: Any, items: Any) -> dict[str, str]:

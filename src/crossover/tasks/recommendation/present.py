@@ -28,7 +28,7 @@ def measured_on(study: Study) -> str:
 def ranking_rows(study: Study) -> list[dict[str, str]]:
     """One row per leaderboard strategy with every ranking metric; the cold-start slice's NDCG
     with its interval and its difference to the best strategy."""
-    from crossover.tasks.recommendation.task import metric_names
+    from crossover.tasks.recommendation.trial import metric_names
 
     k = study.spec.get("k", 10)
     names = metric_names(k)
