@@ -18,7 +18,7 @@ from crossover.evaluation.score_bootstrap import binary_score_samples
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.study import Study, corrected_t_interval, load_study
 from crossover.tasks.tabular.metrics import decision_threshold
-from crossover.tasks.tabular_classification import TASK
+from crossover.tasks.tabular.task import TASK
 
 NAN = float("nan")
 TABLE = "tabular-classification"

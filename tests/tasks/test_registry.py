@@ -46,7 +46,7 @@ def _plugin(name: str, value: str) -> SimpleNamespace:
 
 
 def test_a_plugin_task_is_found_by_its_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crossover.tasks.text_classification import TASK
+    from crossover.tasks.text.task import TASK
 
     plugged = _plugin("text-classification-copy", "tests.tasks.test_registry:PLUGGED")
     monkeypatch.setattr(tasks, "entry_points", lambda group: [plugged])
@@ -64,7 +64,7 @@ def test_a_plugin_may_not_shadow_a_built_in_task(monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_plugin_that_is_not_its_task_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    wrong = _plugin("forecasting-x", "crossover.tasks.text_classification:TASK")
+    wrong = _plugin("forecasting-x", "crossover.tasks.text.task:TASK")
     monkeypatch.setattr(tasks, "entry_points", lambda group: [wrong])
     with pytest.raises(ConfigError, match="is not the Task called 'forecasting-x'"):
         tasks.get("forecasting-x")

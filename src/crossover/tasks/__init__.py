@@ -22,8 +22,8 @@ __all__ = ["DEFAULT", "ENTRY_POINT_GROUP", "Split", "Task", "get", "load", "name
 ENTRY_POINT_GROUP = "crossover.tasks"
 #: The built-in tasks: name -> ``module:attribute`` of its ``Task``.
 _BUILTIN = {
-    "text-classification": "crossover.tasks.text_classification:TASK",
-    "tabular-classification": "crossover.tasks.tabular_classification:TASK",
+    "text-classification": "crossover.tasks.text.task:TASK",
+    "tabular-classification": "crossover.tasks.tabular.task:TASK",
     "recommendation": "crossover.tasks.recommendation.task:TASK",
 }
 _loaded: dict[str, Task] = {}

@@ -17,7 +17,6 @@ from crossover.tasks._base import StudyInputs
 if TYPE_CHECKING:
     from crossover.evaluation.progress import Reporter
     from crossover.plan import StudyPlan
-    from crossover.study import Study
 
 __all__ = [
     "API_EMBEDDING_STRATEGIES",
@@ -119,38 +118,7 @@ def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
             "cost_fp": options.cost_fp,
             "load": {"task": spec.task, **dataset.options},
         },
-        finish=_thresholds_hook(spec, split, options),
     )
-
-
-def _thresholds_hook(spec: Any, split: Any, options: StudyPlan) -> Any:
-    """With a money column and a review cost: a hook adding each strategy's threshold."""
-    cost_fp = options.cost_fp
-    if spec.amount is None or cost_fp is None or spec.positive is None:
-        return None
-    amounts = split.test[spec.amount].to_numpy()
-
-    def finish(study: Study) -> None:
-        study.thresholds = _thresholds(study, amounts, cost_fp, options.seed)
-
-    return finish
-
-
-def _thresholds(study: Study, amounts: Any, cost_fp: float, seed: int) -> dict[str, Any]:
-    """Per leaderboard strategy: the expected-loss threshold and the money it saves."""
-    import numpy as np
-
-    from crossover.tasks.tabular.metrics import decision_threshold
-
-    positive = study.spec.get("positive")
-    y = (np.asarray(study.y_true, dtype=object) == positive).astype(int)
-    out = {}
-    for r in study.leaderboard_results:
-        if r.proba is None or not r.classes or positive not in r.classes:
-            continue
-        score = np.asarray(r.proba)[:, r.classes.index(positive)]
-        out[r.trial.strategy] = decision_threshold(y, score, amounts, cost_fp, seed)
-    return out
 
 
 def _data_paths(dataset: Dataset) -> dict[str, str]:

@@ -17,12 +17,12 @@ from crossover.data import (
     check_descriptions,
     load_label_descriptions,
 )
-from crossover.data._columns import infer_columns
-from crossover.data._validate import check_classes, check_test, clean_rows
 from crossover.errors import DataError
 from crossover.evaluation.metrics import accuracy, macro_f1
 from crossover.tasks._base import Split, Task
 from crossover.tasks._classification import prepare
+from crossover.tasks.text.checks import check_classes, check_test, clean_rows
+from crossover.tasks.text.columns import infer_columns
 
 __all__ = ["TASK", "read", "split"]
 

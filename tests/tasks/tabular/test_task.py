@@ -19,7 +19,7 @@ from crossover.data import Dataset, TaskSpec
 from crossover.tasks import load
 from crossover.tasks.tabular import best_threshold, loss_at_threshold
 from crossover.tasks.tabular.metrics import decision_threshold
-from crossover.tasks.tabular_classification import TASK, score_metrics, splits
+from crossover.tasks.tabular.task import TASK, score_metrics, splits
 
 TABLE = "tabular-classification"
 

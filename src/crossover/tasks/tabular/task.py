@@ -17,15 +17,15 @@ small table (``default_repeats``) so that the intervals carry the split-to-split
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from crossover.data import Dataset
 from crossover.evaluation.metrics import accuracy, macro_f1
-from crossover.tasks._base import Split, Task
-from crossover.tasks._classification import prepare
+from crossover.tasks._base import Split, StudyInputs, Task
+from crossover.tasks._classification import prepare as prepare_classification
 from crossover.tasks.tabular import (
     brier,
     default_repeats,
@@ -35,7 +35,15 @@ from crossover.tasks.tabular import (
     roc_auc,
     time_split,
 )
+from crossover.tasks.tabular.metrics import decision_threshold
 from crossover.tasks.tabular.read import TASK_NAME, read
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from crossover.evaluation.progress import Reporter
+    from crossover.plan import StudyPlan
+    from crossover.study import Study
 
 __all__ = ["DEFAULT_FPR", "TASK", "score_metrics", "splits"]
 
@@ -126,6 +134,39 @@ def score_metrics(
         "roc_auc": roc_auc(codes, p),
         "brier": brier(codes, p),
     }
+
+
+def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
+    """A classification study of a table (read, split, the rows trials see); with a money
+    column and a review cost, the study ends by adding each strategy's threshold."""
+    inputs = prepare_classification(data, options, reporter)
+    return replace(inputs, finish=_thresholds_hook(inputs, options))
+
+
+def _thresholds_hook(inputs: StudyInputs, options: StudyPlan) -> Callable[[Study], None] | None:
+    """With a money column and a review cost: a hook adding each strategy's threshold."""
+    cost_fp, amount = options.cost_fp, inputs.spec.get("amount")
+    if amount is None or cost_fp is None or inputs.spec.get("positive") is None:
+        return None
+    amounts = inputs.splits[0].test[amount].to_numpy()
+
+    def finish(study: Study) -> None:
+        study.thresholds = _thresholds(study, amounts, cost_fp, options.seed)
+
+    return finish
+
+
+def _thresholds(study: Study, amounts: Any, cost_fp: float, seed: int) -> dict[str, Any]:
+    """Per leaderboard strategy: the expected-loss threshold and the money it saves."""
+    positive = study.spec.get("positive")
+    y = (np.asarray(study.y_true, dtype=object) == positive).astype(int)
+    out = {}
+    for r in study.leaderboard_results:
+        if r.proba is None or not r.classes or positive not in r.classes:
+            continue
+        score = np.asarray(r.proba)[:, r.classes.index(positive)]
+        out[r.trial.strategy] = decision_threshold(y, score, amounts, cost_fp, seed)
+    return out
 
 
 @dataclass(frozen=True)

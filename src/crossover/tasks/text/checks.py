@@ -1,4 +1,4 @@
-"""Validation of a text-classification table and its test set."""
+"""Checks of a text-classification table and its test set: empty rows, classes, leakage."""
 
 from __future__ import annotations
 
