@@ -94,6 +94,7 @@ def compare(
     k: int = 10,
     llm: LlmOptions | str | None = None,
     confirm: Callable[[str], bool] | None = None,
+    **task_options: Any,
 ) -> Study:
     """Build and measure every strategy on the same test rows; return the ``Study``.
 
@@ -158,55 +159,20 @@ def compare(
         estimated; above ``confirm_above_usd``, ``confirm(message)`` must return True.
     confirm : callable, default=None
         Asked before spending more than ``llm.confirm_above_usd``; None: no question.
+    **task_options
+        The options of a task not named above (its ``TaskOptions`` class,
+        ``crossover.tasks.options_class(task)``). An option of another task than ``task``
+        is a ``ConfigError``.
 
     Examples
     --------
     >>> study = crossover.compare("tickets.csv", text="text", label="label")  # doctest: +SKIP
     >>> study.leaderboard[["strategy", "score", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
-    options = StudyPlan(
-        task=task,
-        text=text,
-        label=label,
-        test=test,
-        label_descriptions=label_descriptions,
-        strict=strict,
-        categorical=categorical,
-        text_columns=text_columns,
-        drop=drop,
-        time=time,
-        positive=positive,
-        amount=amount,
-        user=user,
-        item=item,
-        items=items,
-        item_id=item_id,
-        rating=rating,
-        min_rating=min_rating,
-        holdout=holdout,
-        strategies=strategies,
-        model=model,
-        seed=seed,
-        use_cache=use_cache,
-        n_resamples=n_resamples,
-        budgets=budgets,
-        seeds=seeds,
-        jobs=jobs,
-        target=target,
-        all_budgets=all_budgets,
-        time_budget_s=time_budget_s,
-        trials_dir=trials_dir,
-        measure_speed=measure_speed,
-        command=command,
-        cost_fp=cost_fp,
-        fpr=fpr,
-        repeats=repeats,
-        k=k,
-        llm=llm,
-        progress=progress,
-        confirm=confirm,
-    )
-    return run_study(data, options)
+    values = {k: v for k, v in locals().items() if k not in ("data", "task", "task_options")}
+    if isinstance(data, Dataset):  # a loaded Dataset knows its task
+        task = data.spec.task
+    return run_study(data, StudyPlan.of(task, **values, **task_options))
 
 
 def run_study(data: Any, options: StudyPlan) -> Study:

@@ -18,6 +18,7 @@ from crossover.evaluation.progress import Reporter, RichReporter, SilentReporter
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.strategies import registry
 from crossover.tasks import DEFAULT as DEFAULT_TASK
+from crossover.tasks._options import TaskOptions, plain
 
 __all__ = [
     "LlmOptions",
@@ -143,40 +144,23 @@ def strategy_params(
 
 
 #: What ``StudyPlan.to_dict`` leaves out: live objects, not settings.
-_NOT_SETTINGS = frozenset({"progress", "confirm"})
+_NOT_SETTINGS = frozenset({"progress", "confirm", "task_options"})
 
 
 @dataclass
 class StudyPlan:
     """Every option of a study, in one checked object: what ``crossover.compare`` takes besides
-    the data (see its docstring for each), whatever the task.
+    the data (see its docstring for each).
 
-    Reading options (``text``, ``label``, ``categorical``, ``user``, ``items``...) go to the
-    task's reader; the others shape the plan and the run. ``check`` refuses impossible values
-    with the option's name; ``to_dict`` / ``from_dict`` round-trip the plain ones.
+    The fields here are those of every task (strategies, budgets, seeds, the run);
+    ``task_options`` holds the task's own (its columns, split, metrics; a ``TaskOptions`` of
+    ``crossover.tasks.options_class(task)``, its defaults when None). ``of`` sorts keyword
+    arguments between the two. ``check`` refuses impossible values with the option's name;
+    ``to_dict`` / ``from_dict`` round-trip the plain ones.
     """
 
     task: str = DEFAULT_TASK
-    # ----- reading: every task takes the ones it knows -----
-    text: str | None = None
-    label: str | None = None
-    test: Any = None
-    label_descriptions: Any = None
-    strict: bool = False
-    categorical: list[str] | None = None
-    text_columns: list[str] | None = None
-    drop: list[str] | None = None
-    time: str | None = None
-    positive: str | None = None
-    amount: str | None = None
-    user: str | None = None
-    item: str | None = None
-    items: Any = None
-    item_id: str | None = None
-    rating: str | None = None
-    min_rating: float | None = None
-    holdout: int = 5
-    # ----- the study -----
+    task_options: TaskOptions | None = None
     strategies: str | list[str] | None = None
     model: str = DEFAULT_MODEL
     seed: int = 0
@@ -191,34 +175,49 @@ class StudyPlan:
     trials_dir: str | Path | None = None
     measure_speed: bool = True
     command: str | None = None
-    cost_fp: float | None = None
-    fpr: float = 0.01
-    repeats: int | None = None
-    k: int = 10
     llm: LlmOptions | str | None = None
     progress: Any = True
     confirm: Callable[[str], bool] | None = field(default=None, repr=False)
 
+    @classmethod
+    def of(cls, task: str = DEFAULT_TASK, **values: Any) -> StudyPlan:
+        """A plan from keyword arguments, the task's own options among them.
+
+        An option of another task is a ``ConfigError`` naming the tasks that take it, unless
+        it has that task's default (``crossover.compare`` passes every keyword it has).
+        """
+        from crossover import tasks
+
+        own = tasks.options_class(task)
+        own_names = {f.name for f in fields(own)}
+        common = {f.name for f in fields(cls)} - {"task", "task_options"}
+        plan_values: dict[str, Any] = {}
+        task_values: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in own_names:
+                task_values[name] = value
+            elif name in common:
+                plan_values[name] = value
+            else:
+                _refuse_foreign(task, name, value)
+        return cls(task=task, task_options=own(**task_values), **plan_values)
+
+    @property
+    def options(self) -> Any:
+        """The task's own options (``task_options``, or the task's defaults)."""
+        if self.task_options is None:
+            from crossover import tasks
+
+            self.task_options = tasks.options_class(self.task)()
+        return self.task_options
+
     def check(self) -> StudyPlan:
-        """Refuse values no task can use, naming the option; returns ``self``."""
+        """Refuse impossible values, naming the option; returns ``self``."""
         if self.target is not None and not 0.0 < self.target <= 1.0:
             raise ConfigError(
                 f"--target {self.target}: give a metric value between 0 and 1, e.g. 0.9"
             )
-        if not 0.0 < self.fpr < 1.0:
-            raise ConfigError(
-                f"--fpr {self.fpr}: give a false-positive rate between 0 and 1, e.g. 0.01"
-            )
-        if self.repeats is not None and self.repeats < 1:
-            raise ConfigError(f"--repeats {self.repeats}: use 1 or more")
-        if self.cost_fp is not None and self.cost_fp < 0:
-            raise ConfigError(
-                f"--cost-fp {self.cost_fp}: give a non-negative cost per reviewed row"
-            )
-        if self.k < 1:
-            raise ConfigError(f"--k {self.k}: use 1 or more")
-        if self.holdout < 1:
-            raise ConfigError(f"--holdout {self.holdout}: hold out 1 or more interactions per user")
+        self.options.check()
         return self
 
     @property
@@ -226,30 +225,47 @@ class StudyPlan:
         return LlmOptions(self.llm) if isinstance(self.llm, str) else self.llm
 
     def to_dict(self) -> dict[str, Any]:
-        """The options that are plain values (paths as text; data frames are left out)."""
+        """The options that are plain values, the task's own under ``task_options`` (paths
+        as text; data frames are left out)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in _NOT_SETTINGS or not _plain(value):
+            if f.name in _NOT_SETTINGS or not plain(value):
                 continue
             out[f.name] = str(value) if isinstance(value, Path) else value
+        out["task_options"] = self.options.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> StudyPlan:
         """Options from ``to_dict``'s output; an unknown key is a ``ConfigError``."""
-        known = {f.name for f in fields(cls)}
+        values = dict(values)
+        own = values.pop("task_options", None) or {}
+        known = {f.name for f in fields(cls)} - {"task_options"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown study option(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return cls.of(**values, **own)
 
 
-def _plain(value: Any) -> bool:
-    if value is None or isinstance(value, str | int | float | bool | Path):
-        return True
-    if isinstance(value, list | tuple):
-        return all(isinstance(v, str | int | float) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-    return False
+def _refuse_foreign(task: str, name: str, value: Any) -> None:
+    """``name`` is no option of ``task``: fine at another task's default, else an error."""
+    from crossover import tasks
+
+    takers = {}
+    for other in tasks.names():
+        defaults = tasks.options_class(other).defaults()
+        if name in defaults:
+            takers[other] = defaults[name]
+    if not takers:
+        raise ConfigError(f"unknown study option {name!r}")
+    given = value is not None and not (
+        plain(value) and (value in ((), []) or value in takers.values())
+    )
+    if not given:
+        return
+    flag = "--" + name.replace("_", "-")
+    raise ConfigError(
+        f"{flag} is an option of the {' and '.join(takers)} task(s), not of {task}; "
+        f"leave it out or add --task {next(iter(takers))}"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,17 +15,13 @@ from crossover.cli._common import (
     print_learning_curves,
     user_errors,
 )
+from crossover.cli._task_options import task_parameters, task_values
 from crossover.tasks import DEFAULT as DEFAULT_TASK
 
 if TYPE_CHECKING:
     from crossover.plan import StudyPlan
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def _columns(value: str | None) -> list[str]:
-    """``"a,b"`` -> ``["a", "b"]``; None -> ``[]``."""
-    return [c.strip() for c in (value or "").split(",") if c.strip()]
 
 
 def run_compare(
@@ -76,11 +73,6 @@ def compare_command(
         help="Labelled texts or a table (CSV, TSV, Parquet, JSON Lines); for "
         "--task recommendation, the interactions.",
     ),
-    test: Path | None = typer.Option(
-        None, "--test", readable=False, help="A fixed test set (same columns)."
-    ),
-    text: str | None = typer.Option(None, "--text", help="Text column (inferred if omitted)."),
-    label: str | None = typer.Option(None, "--label", help="Label column (inferred if omitted)."),
     strategies: str | None = typer.Option(
         None,
         "--strategies",
@@ -89,19 +81,10 @@ def compare_command(
     model: str = typer.Option(
         DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
     ),
-    label_descriptions: Path | None = typer.Option(
-        None,
-        "--label-descriptions",
-        readable=False,
-        help="YAML or JSON file: label -> description.",
-    ),
     out: Path = typer.Option(Path("crossover-out"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the models, the bootstrap."),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Do not read or write the on-disk embedding cache."
-    ),
-    strict: bool = typer.Option(
-        False, "--strict", help="Fail on rows with empty texts instead of dropping them."
     ),
     budgets: str | None = typer.Option(
         None,
@@ -136,68 +119,6 @@ def compare_command(
         help="text-classification (one text column), tabular-classification (a table) or "
         "recommendation (interactions, with --user and --item).",
     ),
-    categorical: str | None = typer.Option(
-        None, "--categorical", help="Tables: comma-separated columns to treat as categorical."
-    ),
-    text_columns: str | None = typer.Option(
-        None,
-        "--text-columns",
-        help="Tables: comma-separated free-text columns (embedded). Recommendation: the "
-        "items file's text columns (default: every text column but the id).",
-    ),
-    drop: str | None = typer.Option(
-        None, "--drop", help="Tables: comma-separated columns to leave out."
-    ),
-    time: str | None = typer.Option(
-        None,
-        "--time",
-        help="Tables: train on the past, test on the most recent rows of COL. "
-        "Recommendation: hold out each user's most recent interactions by COL.",
-    ),
-    positive: str | None = typer.Option(
-        None, "--positive", help="Tables: the positive class (default: the rarer of two)."
-    ),
-    amount: str | None = typer.Option(
-        None, "--amount", help="Tables: the money column a missed positive loses."
-    ),
-    cost_fp: float | None = typer.Option(
-        None, "--cost-fp", help="Tables, with --amount: cost of reviewing one false alarm."
-    ),
-    fpr: float = typer.Option(
-        0.01, "--fpr", help="Tables: false-positive rate at which recall is reported."
-    ),
-    repeats: int | None = typer.Option(
-        None, "--repeats", help="Tables: stratified splits to average (default: 5 if small)."
-    ),
-    user: str | None = typer.Option(
-        None, "--user", help="Recommendation: the user id column of the interactions."
-    ),
-    item: str | None = typer.Option(
-        None, "--item", help="Recommendation: the item id column of the interactions."
-    ),
-    items: Path | None = typer.Option(
-        None,
-        "--items",
-        readable=False,
-        help="Recommendation: the items file (an item id and text columns such as title, "
-        "description, category); the content and hybrid strategies need it.",
-    ),
-    item_id: str | None = typer.Option(
-        None, "--item-id", help="Recommendation: the items file's id column (default: --item)."
-    ),
-    rating: str | None = typer.Option(
-        None,
-        "--rating",
-        help="Recommendation: a rating column; ratings >= --min-rating are the positives "
-        "(default: every interaction is a positive, implicit feedback).",
-    ),
-    min_rating: float | None = typer.Option(
-        None, "--min-rating", help="Recommendation, with --rating: the positive threshold (4)."
-    ),
-    holdout: int = typer.Option(
-        5, "--holdout", help="Recommendation: interactions held out per user (the most recent)."
-    ),
-    k: int = typer.Option(10, "--k", help="Recommendation: the length of each top-k list."),
     llm: str | None = typer.Option(
         None,
         "--llm",
@@ -245,6 +166,7 @@ def compare_command(
     yes: bool = typer.Option(
         False, "--yes", help="With an API model: do not ask before spending more than $1."
     ),
+    **task_options: Any,
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     from crossover import tasks
@@ -255,26 +177,9 @@ def compare_command(
         raise ConfigError(f"--task {task!r}: use one of {', '.join(tasks.names())}")
     from crossover.plan import StudyPlan
 
-    options = StudyPlan(
-        task=task,
-        text=text,
-        label=label,
-        test=test,
-        label_descriptions=label_descriptions,
-        strict=strict,
-        categorical=_columns(categorical),
-        text_columns=_columns(text_columns),
-        drop=_columns(drop),
-        time=time,
-        positive=positive,
-        amount=amount,
-        user=user,
-        item=item,
-        items=items,
-        item_id=item_id,
-        rating=rating,
-        min_rating=min_rating,
-        holdout=holdout,
+    options = StudyPlan.of(
+        task,
+        **task_values(task_options),
         strategies=strategies,
         model=model,
         seed=seed,
@@ -285,10 +190,6 @@ def compare_command(
         target=target,
         all_budgets=all_budgets,
         time_budget_s=time_budget,
-        cost_fp=cost_fp,
-        fpr=fpr,
-        repeats=repeats,
-        k=k,
         llm=_llm_options(
             llm,
             api_base,
@@ -300,6 +201,14 @@ def compare_command(
         ),
     )
     run_compare(data, options, out=out, scenario=scenario, yes=yes)
+
+
+# The task options (each task's TaskOptions, crossover.tasks.options_class) follow the common
+# ones; typer reads the parameters from the signature.
+_common = inspect.signature(compare_command).parameters.values()
+compare_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [p for p in _common if p.kind is not inspect.Parameter.VAR_KEYWORD] + task_parameters()
+)
 
 
 def _llm_options(

@@ -58,8 +58,8 @@ def demo_command(
             f"transaction costs {FRAUD_REVIEW_COST:g} to review",
             err=True,
         )
-        options = StudyPlan(
-            task="tabular-classification",
+        options = StudyPlan.of(
+            "tabular-classification",
             label="is_fraud",
             drop=["customer_id"],
             time="timestamp",
@@ -72,7 +72,13 @@ def demo_command(
     data = example_path("support_tickets")
     descriptions = data.with_name("support_tickets_labels.yaml")
     typer.secho(f"demo data: {data} with label descriptions {descriptions.name}", err=True)
-    options = StudyPlan(text="text", label="label", label_descriptions=descriptions, model=model)
+    options = StudyPlan.of(
+        "text-classification",
+        text="text",
+        label="label",
+        label_descriptions=descriptions,
+        model=model,
+    )
     run_compare(data, options, out=out or Path("crossover-demo"), scenario=scenario)
 
 
@@ -94,8 +100,8 @@ def _recommend_demo(out: Path, model: str, scenario: Path | None) -> None:
         "are held out; movies are described by title and genres",
         err=True,
     )
-    options = StudyPlan(
-        task="recommendation",
+    options = StudyPlan.of(
+        "recommendation",
         user="userId",
         item="movieId",
         items=movies_path,

@@ -16,8 +16,19 @@ from crossover.errors import ConfigError
 if TYPE_CHECKING:
     from crossover.data import Dataset
     from crossover.tasks._base import Split, Task
+    from crossover.tasks._options import TaskOptions
 
-__all__ = ["DEFAULT", "ENTRY_POINT_GROUP", "Split", "Task", "get", "load", "names"]
+__all__ = [
+    "DEFAULT",
+    "ENTRY_POINT_GROUP",
+    "OPTIONS_GROUP",
+    "Split",
+    "Task",
+    "get",
+    "load",
+    "names",
+    "options_class",
+]
 
 ENTRY_POINT_GROUP = "crossover.tasks"
 #: The built-in tasks: name -> ``module:attribute`` of its ``Task``.
@@ -26,6 +37,15 @@ _BUILTIN = {
     "tabular-classification": "crossover.tasks.tabular.task:TASK",
     "recommendation": "crossover.tasks.recommendation.task:TASK",
 }
+#: The built-in tasks' options: name -> ``module:attribute`` of its ``TaskOptions`` class, in a
+#: module that imports no task (the CLI reads them to build ``compare``'s options).
+_BUILTIN_OPTIONS = {
+    "text-classification": "crossover.tasks.text.options:TextOptions",
+    "tabular-classification": "crossover.tasks.tabular.options:TableOptions",
+    "recommendation": "crossover.tasks.recommendation.options:RecommendationOptions",
+}
+#: A plugin task names its options class in this group, under the task's name (optional).
+OPTIONS_GROUP = "crossover.task_options"
 _loaded: dict[str, Task] = {}
 #: The task a study or ``load`` assumes when none is named.
 DEFAULT = "text-classification"
@@ -67,6 +87,31 @@ def get(name: str) -> Task:
         raise ConfigError(f"{sources[name]} is not the Task called {name!r}")
     _loaded[name] = found
     return found
+
+
+def options_class(name: str) -> type[TaskOptions]:
+    """The class of ``name``'s own options (``TaskOptions`` itself for a task without any);
+    imports no task."""
+    from crossover.tasks._options import TaskOptions
+
+    if name not in _sources():
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(names())}")
+    source = _BUILTIN_OPTIONS.get(name)
+    if source is None:
+        found = [ep.value for ep in entry_points(group=OPTIONS_GROUP) if ep.name == name]
+        if not found:
+            return TaskOptions
+        source = found[0]
+    module, _, attribute = source.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"the options of task {name!r} ({source}) failed to import: {exc}"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, TaskOptions)):
+        raise ConfigError(f"{source} is not a TaskOptions class (crossover.tasks._options)")
+    return cls
 
 
 def load(data: Any, *, task: str = DEFAULT, **options: Any) -> Dataset:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crossover.data import Dataset
-from crossover.errors import ConfigError
 from crossover.evaluation.execute import TrialData
 from crossover.tasks._base import StudyInputs
 
@@ -23,7 +22,6 @@ __all__ = [
     "LLM_STRATEGIES",
     "TABLE_LLM_STRATEGIES",
     "prepare",
-    "read_options",
 ]
 
 #: The strategies ``--llm MODEL`` adds to a text study's defaults, and to a table study's.
@@ -32,45 +30,22 @@ TABLE_LLM_STRATEGIES = ("tabular.llm-zero-shot",)
 #: The strategies ``--embedding-api MODEL`` adds to a text study's defaults.
 API_EMBEDDING_STRATEGIES = ("text.api-embeddings", "text.api-embedding-head")
 
-#: The study options the classification readers take.
-_READ_OPTIONS = (
-    "text",
-    "label",
-    "test",
-    "label_descriptions",
-    "strict",
-    "categorical",
-    "text_columns",
-    "drop",
-    "time",
-    "positive",
-    "amount",
-)
-
-
-def read_options(options: StudyPlan) -> dict[str, Any]:
-    """The reader's keyword arguments among a study's options."""
-    return {name: getattr(options, name) for name in _READ_OPTIONS}
-
 
 def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
     """Read (unless ``data`` is a ``Dataset``), split and lay out a classification study."""
     from crossover import tasks
 
+    own = options.options
     dataset = (
-        data
-        if isinstance(data, Dataset)
-        else tasks.load(data, task=options.task, **read_options(options))
+        data if isinstance(data, Dataset) else tasks.load(data, task=options.task, **own.values())
     )
     for role, column in dataset.inferred.items():
         reporter.message(f"inferred --{role} {column}")
     spec = dataset.spec
-    if options.cost_fp is not None and spec.amount is None:
-        raise ConfigError("--cost-fp needs --amount COLUMN: the money a missed positive loses")
     task = tasks.get(spec.task)
     is_table = spec.column_types is not None
     table_text = [c for c, k in (spec.column_types or {}).items() if k == "text"]
-    splits = task.all_splits(dataset, options.seed, options.repeats)
+    splits = task.all_splits(dataset, options.seed, getattr(own, "repeats", None))
     split = splits[0]
     if len(splits) > 1:
         reporter.message(
@@ -78,7 +53,9 @@ def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
             "(--repeats), with intervals that carry the split-to-split spread"
         )
     inputs: str | list[str] = list(spec.inputs) if is_table else spec.inputs[0]
-    metric_options = {"positive": spec.positive, "fpr": options.fpr}
+    # A table's options: the false-positive rate its metrics read, the cost of a review.
+    table = {name: getattr(own, name) for name in ("fpr", "cost_fp") if hasattr(own, name)}
+    metric_options = {"positive": spec.positive, "fpr": table.get("fpr")}
     trial_data = {
         sp.split_id: TrialData.from_split(
             sp,
@@ -114,8 +91,7 @@ def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
         time_column=spec.time,
         settings={
             "data_paths": _data_paths(dataset),
-            "fpr": options.fpr,
-            "cost_fp": options.cost_fp,
+            **table,
             "load": {"task": spec.task, **dataset.options},
         },
     )

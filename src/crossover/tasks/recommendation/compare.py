@@ -33,6 +33,7 @@ from crossover.tasks.recommendation.trial import (
 if TYPE_CHECKING:
     from crossover.evaluation.progress import Reporter
     from crossover.plan import StudyPlan
+    from crossover.tasks.recommendation.options import RecommendationOptions
 
 __all__ = ["prepare_study", "read_and_prepare", "read_frame"]
 
@@ -70,12 +71,8 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
     ``time``); ``items`` one row per item (``item_id``, default the same name as ``item``,
     and text columns).
     """
-    user, item, items, time = options.user, options.item, options.items, options.time
-    if not user or not item:
-        raise ConfigError(
-            "the recommendation task needs --user COLUMN and --item COLUMN (the interactions' "
-            "user and item id columns)"
-        )
+    own: RecommendationOptions = options.options.check()
+    user, item, items, time = own.user, own.item, own.items, own.time
     if isinstance(data, Dataset):
         raise ConfigError(
             "the recommendation task reads its interactions itself: pass the file or DataFrame"
@@ -87,37 +84,37 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
         read_warnings,
         user=user,
         item=item,
-        rating=options.rating,
-        min_rating=options.min_rating,
+        rating=own.rating,
+        min_rating=own.min_rating,
         time=time,
-        item_id=options.item_id,
-        text_columns=options.text_columns or None,
-        holdout=options.holdout,
+        item_id=own.item_id,
+        text_columns=own.text_columns or None,
+        holdout=own.holdout,
         seed=options.seed,
     )
     for line in prepared.notes:
         reporter.message(line)
     for line in read_warnings + prepared.warnings:
         reporter.message(f"warning: {line}")
-    split_id = f"recsys-{prepared.fingerprint}-{options.holdout}-{options.seed}"
+    split_id = f"recsys-{prepared.fingerprint}-{own.holdout}-{options.seed}"
     split = Split(prepared.train, prepared.test, split_id, prepared.notes[-1])
-    rows = trial_data(prepared, k=options.k, seed=options.seed)
+    rows = trial_data(prepared, k=own.k, seed=options.seed)
     info = prepared.info
     return StudyInputs(
         splits=[split],
         trial_data={split_id: rows},
-        headline=metric_names(options.k)["ndcg"],
+        headline=metric_names(own.k)["ndcg"],
         spec={
             "task": NAME,
             "user": user,
             "item": item,
-            "item_id": options.item_id or item,
-            "rating": options.rating,
-            "min_rating": options.min_rating,
+            "item_id": own.item_id or item,
+            "rating": own.rating,
+            "min_rating": own.min_rating,
             "time": time,
             "text_columns": list(prepared.text_columns),
-            "holdout": options.holdout,
-            "k": options.k,
+            "holdout": own.holdout,
+            "k": own.k,
         },
         dataset={
             "source": str(data) if not isinstance(data, pd.DataFrame) else "DataFrame",
@@ -143,12 +140,12 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
                 "task": NAME,
                 "user": user,
                 "item": item,
-                "item_id": options.item_id,
-                "text_columns": options.text_columns or None,
-                "rating": options.rating,
-                "min_rating": options.min_rating,
+                "item_id": own.item_id,
+                "text_columns": own.text_columns or None,
+                "rating": own.rating,
+                "min_rating": own.min_rating,
                 "time": time,
-                "holdout": options.holdout,
+                "holdout": own.holdout,
             },
         },
         limit_budgets=partial(_limit_budgets, len(prepared.train)),

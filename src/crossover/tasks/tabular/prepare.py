@@ -107,7 +107,7 @@ def prepare_table(
 
 def _holds_dates(frame: pd.DataFrame, time: str, label: str) -> bool:
     """Whether the time column holds dates (not a counter of seconds or a row number)."""
-    from crossover.tasks.tabular import infer_column_types
+    from crossover.tasks.tabular.columns import infer_column_types
 
     if time not in frame.columns:
         return False

@@ -145,7 +145,7 @@ def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
 
 def _thresholds_hook(inputs: StudyInputs, options: StudyPlan) -> Callable[[Study], None] | None:
     """With a money column and a review cost: a hook adding each strategy's threshold."""
-    cost_fp, amount = options.cost_fp, inputs.spec.get("amount")
+    cost_fp, amount = options.options.cost_fp, inputs.spec.get("amount")
     if amount is None or cost_fp is None or inputs.spec.get("positive") is None:
         return None
     amounts = inputs.splits[0].test[amount].to_numpy()
