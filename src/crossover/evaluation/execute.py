@@ -40,7 +40,8 @@ class TrialData:
     """The rows every trial of a study sees on one split (picklable, sent once to each worker).
 
     ``train_x`` and ``test_x`` are lists of texts, or DataFrames of the input columns for a
-    table. ``options`` carries what the metrics need besides the rows (``positive``, ``fpr``);
+    table or of interactions. ``options`` carries what the task's trial and metrics need
+    besides the rows (``positive``, ``fpr``; a recommendation's ``k``, catalogue and items);
     ``text_columns`` names a table's free-text columns (embedded before any trial runs).
     """
 
@@ -51,9 +52,8 @@ class TrialData:
     label_descriptions: dict[str, str] | None
     options: dict[str, Any] = field(default_factory=dict)
     text_columns: tuple[str, ...] = ()
-    #: Recommendation: the items frame (id and text), and the texts the encoder reads (one per
-    #: catalogue item with text) when they are not the rows' own.
-    items: pd.DataFrame | None = None
+    #: The texts the encoder reads when they are not the rows' own (a recommendation study's:
+    #: one per catalogue item with text), embedded before any trial runs.
     corpus: tuple[str, ...] = ()
 
     @classmethod

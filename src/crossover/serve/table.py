@@ -412,7 +412,7 @@ def _with_example(example: dict[str, Any]) -> Any:
 
 def _category(value: Any) -> str | None:
     """A category as the model reads a training value: whole floats as integers, bools as
-    ``True``/``False`` (see ``crossover.tasks.tabular.models._as_strings``)."""
+    ``True``/``False`` (see ``crossover.strategies.tabular.features._as_strings``)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):

@@ -54,9 +54,10 @@ class Strategy(ABC):
     max_default_budget : int or None
         Learning curves run it only up to this many labels per class (and not on the full
         split) unless asked for every budget; None for no limit.
-    input_kind : {"text", "table"}
-        What ``X`` is: a sequence of texts (each made a ``str``), or a table (a pandas
-        DataFrame, one row per example; its index is reset).
+    input_kind : str ("text", "table", "interactions"; a new task may add its own)
+        What ``X`` is: a sequence of texts (each made a ``str``), a table (a pandas
+        DataFrame, one row per example; its index is reset), or interactions (a recommender's
+        rows). ``export`` and ``serve`` pick the input schema and the routes by it.
     engineering_kind : {"pretrained", "custom", "hybrid"} or None
         The kind whose engineering days (the scenario's ``setup_days`` and
         ``maintenance_days_per_month``) price this strategy, when building it takes what another
@@ -83,7 +84,7 @@ class Strategy(ABC):
     has_proba: ClassVar[bool] = False
     default: ClassVar[bool] = True
     max_default_budget: ClassVar[int | None] = None
-    input_kind: ClassVar[Literal["text", "table"]] = "text"
+    input_kind: ClassVar[str] = "text"
     engineering_kind: ClassVar[Kind | None] = None
     learning_curve: ClassVar[bool] = True
     is_api: ClassVar[bool] = False

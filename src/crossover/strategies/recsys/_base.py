@@ -43,7 +43,7 @@ class RecsysStrategy(Strategy):
     packages: ClassVar[tuple[str, ...]] = ("pandas", "scipy")
 
     task = "recommendation"
-    input_kind: ClassVar = "interactions"  # type: ignore[assignment]
+    input_kind = "interactions"
     baseline: ClassVar[bool] = False
     #: The k of ``predict`` (the study's k; serving passes its own).
     k: int = DEFAULT_K

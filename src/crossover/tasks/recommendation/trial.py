@@ -212,8 +212,8 @@ def trial_data(prepared: Prepared, *, k: int = DEFAULT_K, seed: int = 0) -> Tria
             "cold_threshold": COLD_START_THRESHOLD,
             "catalogue": prepared.catalogue,
             "seed": seed,
+            "items": prepared.items,
         },
-        items=prepared.items,
         corpus=corpus,
     )
 
@@ -282,7 +282,7 @@ def run_ranking_trial(
     query = {u: histories.get(u, []) for u in users}
     with PeakMemory() as memory:
         t0 = clock.perf_counter()
-        strategy.fit(rows, items=data.items)
+        strategy.fit(rows, items=data.options["items"])
         fit_wall_s = clock.perf_counter() - t0
         t0 = clock.perf_counter()
         lists = strategy.recommend_histories(query, k=k)
