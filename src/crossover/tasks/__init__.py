@@ -15,18 +15,22 @@ from crossover.errors import ConfigError
 
 if TYPE_CHECKING:
     from crossover.data import Dataset
-    from crossover.tasks._base import Split, Task
-    from crossover.tasks._options import TaskOptions
+    from crossover.tasks._base import Presentation, Split, StudyInputs, Task
+    from crossover.tasks._options import TaskOptions, option
 
 __all__ = [
     "DEFAULT",
     "ENTRY_POINT_GROUP",
     "OPTIONS_GROUP",
+    "Presentation",
     "Split",
+    "StudyInputs",
     "Task",
+    "TaskOptions",
     "get",
     "load",
     "names",
+    "option",
     "options_class",
 ]
 
@@ -131,10 +135,15 @@ def load(data: Any, *, task: str = DEFAULT, **options: Any) -> Dataset:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Split", "Task"):
+    # What a task's package is written with (imported on first use)
+    if name in ("Presentation", "Split", "StudyInputs", "Task"):
         from crossover.tasks import _base
 
         return getattr(_base, name)
+    if name in ("TaskOptions", "option"):
+        from crossover.tasks import _options
+
+        return getattr(_options, name)
     if name == "TASKS":  # every task by name, each imported now
         return {n: get(n) for n in names()}
     raise AttributeError(f"module 'crossover.tasks' has no attribute {name!r}")
