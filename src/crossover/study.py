@@ -79,17 +79,19 @@ GLOSSARY: dict[str, str] = {
     "the test-set bootstrap interval when there is one seed",
     "score_ci_high": "upper end of that interval",
     "fit_s_mean": "fit seconds, mean over seeds",
-    "accuracy": "share of test rows predicted correctly",
-    "macro_f1": "unweighted mean of the per-class F1 scores",
-    "pr_auc": "tables: average precision of the positive class (area under the precision-recall "
-    "curve, no interpolation); a random ranking scores the positive rate. Multi-class: "
-    "one-vs-rest, macro-averaged",
-    "roc_auc": "tables: area under the ROC curve of the positive class (one-vs-rest macro "
-    "average for several classes); 0.5 is a random ranking",
-    "recall_at_fpr": "tables, binary: the share of positives caught at a threshold whose "
-    "false-positive rate is at most --fpr (default 0.01)",
-    "brier": "tables: mean squared error of the predicted probabilities (lower is better)",
 }
+
+
+def task_glossary(task: str) -> dict[str, str]:
+    """What ``task``'s metrics mean; none for a task that is not installed here (a study
+    written elsewhere, by a plugin task)."""
+    from crossover import tasks
+    from crossover.errors import ConfigError
+
+    try:
+        return dict(tasks.get(task).glossary)
+    except ConfigError:
+        return {}
 
 
 def _clean(value: Any) -> Any:
@@ -450,7 +452,7 @@ class Study:
                 "split": self.split,
                 "environment": self.environment,
                 "settings": self.settings,
-                "glossary": GLOSSARY,
+                "glossary": {**GLOSSARY, **task_glossary(self.task)},
                 "leaderboard": self.leaderboard.astype(object)
                 .where(self.leaderboard.notna(), None)
                 .to_dict(orient="records"),

@@ -68,3 +68,14 @@ def test_a_plugin_that_is_not_its_task_is_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(tasks, "entry_points", lambda group: [wrong])
     with pytest.raises(ConfigError, match="is not the Task called 'forecasting-x'"):
         tasks.get("forecasting-x")
+
+
+def test_every_task_explains_its_headline_and_metrics_in_its_glossary() -> None:
+    import re
+
+    for name in tasks.names():
+        task = tasks.get(name)
+        named = [*task.metrics, task.headline]
+        for metric in named:
+            key = re.sub(r"_at_\d+$", "_at_k", metric)
+            assert task.glossary.get(key), f"{name}: {metric} is not in its glossary"

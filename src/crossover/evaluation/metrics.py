@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["accuracy", "macro_f1"]
+__all__ = ["LABEL_GLOSSARY", "accuracy", "macro_f1"]
+
+#: What the label metrics mean (a classification task's glossary entries).
+LABEL_GLOSSARY = {
+    "accuracy": "share of test rows predicted correctly",
+    "macro_f1": "unweighted mean of the per-class F1 scores",
+}
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -102,7 +102,7 @@ class ReportData:
             data_summary=_data_summary(study) if data_summary is None else data_summary,
             warnings=[scrub(w) for w in study.dataset.get("warnings", [])],
             run=_run_rows(study),
-            glossary=_glossary(),
+            glossary=_glossary(study.task),
             missing=missing,
             thresholds=_threshold_rows(study),
             threshold_note=_threshold_note(study),
@@ -296,11 +296,12 @@ def _run_rows(study: Study) -> list[tuple[str, str]]:
     ]
 
 
-def _glossary() -> list[tuple[str, str]]:
+def _glossary(task: str) -> list[tuple[str, str]]:
+    """The study's columns, the task's metrics and the cost sheet's, by name."""
     from crossover.costs.sheet import COST_GLOSSARY
-    from crossover.study import GLOSSARY
+    from crossover.study import GLOSSARY, task_glossary
 
-    return sorted({**GLOSSARY, **COST_GLOSSARY}.items())
+    return sorted({**GLOSSARY, **task_glossary(task), **COST_GLOSSARY}.items())
 
 
 def _interval_note(study: Study, one_split: str) -> str:

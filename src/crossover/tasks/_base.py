@@ -106,6 +106,8 @@ class Task:
     prepare: Prepare | None = None
     #: How the report and the CLI show this task's study (decimals, budget unit, sections).
     present: Presentation = field(default_factory=Presentation)
+    #: What each of its metrics means (the report's glossary and ``study.json``'s).
+    glossary: dict[str, str] = field(default_factory=dict)
 
     @property
     def needs_proba(self) -> bool:

@@ -34,6 +34,7 @@ from crossover.errors import ConfigError
 __all__ = [
     "COLD_START_THRESHOLD",
     "DEFAULT_K",
+    "GLOSSARY",
     "UserScores",
     "catalogue_coverage",
     "cold_start_items",
@@ -43,6 +44,20 @@ __all__ = [
     "recall_at_k",
     "relevant_items",
 ]
+
+#: What the ranking metrics mean (the task's glossary entries; k is the study's --k).
+GLOSSARY = {
+    "ndcg_at_k": "normalised discounted cumulative gain of each test user's top-k list "
+    "against their held-out items, mean over test users (1 = the held-out items ranked at the top)",
+    "recall_at_k": "share of each test user's held-out items found in their top-k list, mean "
+    "over test users",
+    "map_at_k": "mean average precision of each test user's top-k list, mean over test users",
+    "coverage_at_k": "share of the catalogue that appears in at least one top-k list",
+    "cold_ndcg_at_k": "ndcg_at_k over the held-out items with few training interactions (the "
+    "cold-start slice: fewer than the study's cold threshold), mean over the users who have one",
+    "cold_recall_at_k": "recall_at_k on the cold-start slice",
+    "cold_map_at_k": "map_at_k on the cold-start slice",
+}
 
 DEFAULT_K = 10
 COLD_START_THRESHOLD = 5

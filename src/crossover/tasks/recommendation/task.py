@@ -12,6 +12,7 @@ from typing import Any
 from crossover.errors import DataError
 from crossover.tasks._base import Presentation, Split, Task
 from crossover.tasks.recommendation.compare import prepare_study
+from crossover.tasks.recommendation.metrics import GLOSSARY
 from crossover.tasks.recommendation.trial import (
     DEFAULT_BUDGETS,
     NAME,
@@ -64,4 +65,5 @@ TASK = Task(
         confusion=False,  # a confusion matrix of user ids says nothing
         sections="crossover.tasks.recommendation.present",
     ),
+    glossary=GLOSSARY,
 )

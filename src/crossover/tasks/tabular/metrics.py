@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike
 from crossover.errors import ConfigError, DataError
 
 __all__ = [
+    "SCORE_GLOSSARY",
     "ThresholdResult",
     "best_threshold",
     "brier",
@@ -46,6 +47,18 @@ __all__ = [
     "recall_at_fpr",
     "roc_auc",
 ]
+
+#: What the probability metrics of a table mean (the task's glossary entries).
+SCORE_GLOSSARY = {
+    "pr_auc": "average precision of the positive class (area under the precision-recall "
+    "curve, no interpolation); a random ranking scores the positive rate. Multi-class: "
+    "one-vs-rest, macro-averaged",
+    "roc_auc": "area under the ROC curve of the positive class (one-vs-rest macro average for "
+    "several classes); 0.5 is a random ranking",
+    "recall_at_fpr": "binary: the share of positives caught at a threshold whose false-positive "
+    "rate is at most --fpr (default 0.01)",
+    "brier": "mean squared error of the predicted probabilities (lower is better)",
+}
 
 # Floating-point slack when comparing a false-positive rate with the allowed one (7/100 vs 0.07).
 _FPR_SLACK = 1e-12

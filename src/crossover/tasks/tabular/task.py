@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crossover.data import Dataset
-from crossover.evaluation.metrics import accuracy, macro_f1
+from crossover.evaluation.metrics import LABEL_GLOSSARY, accuracy, macro_f1
 from crossover.tasks._base import Split, StudyInputs, Task
 from crossover.tasks._classification import prepare as prepare_classification
 from crossover.tasks.tabular import (
@@ -35,7 +35,7 @@ from crossover.tasks.tabular import (
     roc_auc,
     time_split,
 )
-from crossover.tasks.tabular.metrics import decision_threshold
+from crossover.tasks.tabular.metrics import SCORE_GLOSSARY, decision_threshold
 from crossover.tasks.tabular.read import TASK_NAME, read
 
 if TYPE_CHECKING:
@@ -189,4 +189,5 @@ TASK = TabularTask(
     lower_is_better=frozenset({"brier"}),
     read=read,
     prepare=prepare,
+    glossary={**LABEL_GLOSSARY, **SCORE_GLOSSARY},
 )

@@ -18,7 +18,7 @@ from crossover.data import (
     load_label_descriptions,
 )
 from crossover.errors import DataError
-from crossover.evaluation.metrics import accuracy, macro_f1
+from crossover.evaluation.metrics import LABEL_GLOSSARY, accuracy, macro_f1
 from crossover.tasks._base import Split, Task
 from crossover.tasks._classification import prepare
 from crossover.tasks.text.checks import check_classes, check_test, clean_rows
@@ -118,6 +118,7 @@ TASK = Task(
     test_size=TEST_SIZE,
     read=read,
     prepare=prepare,
+    glossary=LABEL_GLOSSARY,
 )
 
 
