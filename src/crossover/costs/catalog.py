@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from crossover.costs._yaml import parse_yaml, read_yaml
 from crossover.errors import ConfigError
 
 __all__ = ["ApiPrice", "Catalog", "HardwarePrice", "load_catalog"]
@@ -138,8 +139,6 @@ def _require(mapping: Any, key: str, where: str) -> Any:
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read a catalog YAML (the packaged one by default)."""
-    from crossover.costs.scenario import parse_yaml, read_yaml
-
     if path is None:
         where = "crossover/costs/catalog.yaml"
         text = resources.files("crossover.costs").joinpath("catalog.yaml").read_text("utf-8")

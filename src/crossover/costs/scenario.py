@@ -35,9 +35,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from crossover.costs._yaml import read_yaml
 from crossover.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -150,23 +150,6 @@ class Scenario(_Section):
     def with_min_metric(self, value: float | None) -> Scenario:
         constraints = self.constraints.model_copy(update={"min_metric": value})
         return self.model_copy(update={"constraints": constraints})
-
-
-def read_yaml(path: str | Path, what: str) -> Any:
-    """The parsed YAML in ``path``; a ConfigError naming the file when unreadable or invalid."""
-    where = str(path)
-    try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read the {what} ({exc.strerror})") from exc
-    return parse_yaml(text, where)
-
-
-def parse_yaml(text: str, where: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
 
 
 def load_scenario(path: str | Path | None) -> Scenario:
