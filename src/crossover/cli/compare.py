@@ -63,6 +63,33 @@ def _finish(study: Any, assumptions: Any, out: Path) -> None:
     print_decision(pricing, recommendation)
     paths = write_outputs(study, out, pricing=pricing, recommendation=recommendation)
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())} ({study.duration_s:.1f} s)")
+    for line in _next_steps(recommendation.choice, out):
+        typer.echo(line)
+
+
+def _next_steps(choice: str | None, out: Path) -> list[str]:
+    """The commands that ship the recommended strategy: export it, then serve the folder.
+
+    Named by ``--strategy`` rather than ``--recommended``, so that the export trains what this
+    run printed whatever scenario it is given later.
+    """
+    import shlex
+
+    model_dir = out / "model"
+    n = 1
+    while model_dir.exists() and any(model_dir.iterdir()):  # export wants a new or empty folder
+        n += 1
+        model_dir = out / f"model-{n}"
+    if choice is None:
+        key = "KEY"
+        lines = ["next: no strategy was recommended; to ship one anyway, pick its KEY above:"]
+    else:
+        key = shlex.quote(choice)
+        lines = [f"next: ship {choice}:"]
+    export = f"crossover export {shlex.quote(str(out))} --strategy {key}"
+    lines.append(f"  {export} --out {shlex.quote(str(model_dir))}")
+    lines.append(f"  crossover serve {shlex.quote(str(model_dir))}")
+    return lines
 
 
 @user_errors
