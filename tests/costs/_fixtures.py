@@ -35,6 +35,7 @@ def result(
     fit_s: float = 0.0,
     throughput: float = 100.0,
     p95_ms: float = 5.0,
+    size_mb: float = 10.0,
     n_train: int = 1000,
     api: dict[str, Any] | None = None,
 ) -> TrialResult:
@@ -54,7 +55,7 @@ def result(
         latency_p50_ms=p95_ms / 2,
         latency_p95_ms=p95_ms,
         throughput_rows_s=throughput,
-        size_mb=10.0,
+        size_mb=size_mb,
         parameters=100,
         peak_mem_mb=50.0,
         n_classes=4,

@@ -226,3 +226,41 @@ def test_engineering_days_follow_what_a_strategy_builds() -> None:
     assert "priced as a custom model" in notes
     maintenance = SCENARIO.engineering.maintenance_days_per_month.custom * 1000
     assert pricing.sheet("tabular.gbm-embeddings").maintenance_usd_per_month == maintenance
+
+
+def test_an_ensemble_costs_at_least_its_members_to_build_and_to_run() -> None:
+    """text.ensemble contains text.embedding-head and text.tfidf-linear: its engineering days
+    are at least theirs added, and its cost per 1M predictions at least theirs added, even
+    when its own (noisy) throughput came out higher than theirs."""
+    study = make_study(
+        result("text.ensemble", "hybrid", n_wrong=10, throughput=400.0),
+        result("text.embedding-head", "hybrid", n_wrong=12, throughput=200.0),
+        result("text.tfidf-linear", "custom", n_wrong=11, throughput=1000.0),
+    )
+    pricing = price(study, SCENARIO)
+    ens, head, tfidf = (
+        pricing.sheet(k) for k in ("text.ensemble", "text.embedding-head", "text.tfidf-linear")
+    )
+    days = SCENARIO.engineering.setup_days
+    assert ens.engineering_days == days.hybrid + days.custom  # 8 + 10, not the hybrid's 8
+    upkeep = SCENARIO.engineering.maintenance_days_per_month
+    assert ens.maintenance_usd_per_month == (upkeep.hybrid + upkeep.custom) * 1000
+    # By hand: 1e6 rows / (rows/s x 2 (4 vCPUs / 2 cores) x 0.5 utilisation) / 3600 h x $/h
+    per_million = {t: 1e6 / (t * 2 * 0.5) / 3600 * C7I for t in (400.0, 200.0, 1000.0)}
+    assert head.usd_per_million == pytest.approx(per_million[200.0])
+    assert ens.usd_per_million == pytest.approx(per_million[200.0] + per_million[1000.0])
+    assert ens.usd_per_million >= head.usd_per_million + tfidf.usd_per_million - 1e-12
+    assert ens.horizon_usd > max(head.horizon_usd, tfidf.horizon_usd)
+    assert ens.monthly_usd == pytest.approx(ens.monthly_at(SCENARIO.volume.predictions_per_month))
+    notes = " ".join(ens.notes)
+    assert "at least its members' (text.embedding-head 8 + text.tfidf-linear 10" in notes
+    assert "at least its members' cost per 1M predictions" in notes
+
+
+def test_an_ensemble_whose_members_were_not_measured_keeps_its_own_serving_cost() -> None:
+    study = make_study(
+        result("text.ensemble", "hybrid", n_wrong=10, throughput=400.0),
+        result("text.embedding-head", "hybrid", n_wrong=12, throughput=200.0),
+    )
+    ens = price(study, SCENARIO).sheet("text.ensemble")
+    assert ens.usd_per_million == pytest.approx(1e6 / (400.0 * 2 * 0.5) / 3600 * C7I)

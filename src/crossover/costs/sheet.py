@@ -372,13 +372,7 @@ def _sheet(
         study, r, rates, scenario.constraints.min_metric, notes
     )
     to_buy = max(0, (needed or 0) - rates.owned)
-    effort = _engineering_kind(name, kind)
-    eng_days = scenario.engineering.setup_days.of(effort)
-    if effort != kind:
-        notes.append(
-            f"engineering: priced as a {effort} model ({eng_days:g} days to set up): it "
-            f"builds a {effort} model besides its pre-trained part"
-        )
+    eng_days, maintenance_days = _engineering(name, kind, scenario, notes)
     hosting, per_million, fixed = _serving(r, scenario, catalog, rates, notes)
     every = scenario.retraining.every_months
     labels_usd = to_buy * rates.label_price
@@ -402,9 +396,7 @@ def _sheet(
         usd_per_million=per_million,
         fixed_serving_usd_per_month=fixed,
         retraining_usd_per_month=train_usd / every if every and kind != "pretrained" else 0.0,
-        maintenance_usd_per_month=(
-            scenario.engineering.maintenance_days_per_month.of(effort) * rates.day_rate
-        ),
+        maintenance_usd_per_month=maintenance_days * rates.day_rate,
         monthly_usd=0.0,
         horizon_usd=0.0,
         days_to_production=eng_days * 7 / 5,
@@ -424,6 +416,7 @@ def price(
     rates = _rates(study, scenario, catalog)
     sheets = [_sheet(study, r, scenario, catalog, rates) for r in study.leaderboard_results]
     volumes = rates.volumes
+    _at_least_its_members(sheets, scenario, volumes)
     return Pricing(
         sheets=sheets,
         break_evens=[break_even_volumes(a, b) for a, b in combinations(sheets, 2)],
@@ -494,17 +487,75 @@ def _overtake(a: CostSheet, b: CostSheet, volumes: list[float]) -> Overtake | No
     return Overtake(first.strategy, later.strategy, month)
 
 
-def _engineering_kind(strategy: str, kind: str) -> str:
-    """The kind whose engineering days price ``strategy`` (``Strategy.engineering_kind``);
-    its own kind for a strategy this installation does not know."""
+def _declared(strategy: str, kind: str) -> tuple[str, tuple[str, ...]]:
+    """The kind whose engineering days price ``strategy`` (``Strategy.engineering_kind``) and
+    the strategies it contains; its own kind and none for a strategy this installation does
+    not know."""
     from crossover.errors import ConfigError
     from crossover.strategies import registry
 
     try:
-        declared = registry.get(strategy).engineering_kind
+        cls = registry.get(strategy)
     except ConfigError:
-        return kind
-    return declared or kind
+        return kind, ()
+    return cls.engineering_kind or cls.kind, tuple(cls.contains)
+
+
+def _engineering(
+    strategy: str, kind: str, scenario: Scenario, notes: list[str]
+) -> tuple[float, float]:
+    """(days to set up, days a month to maintain) of one candidate; notes appended.
+
+    A strategy is priced at its engineering kind's days; one that contains others (an
+    ensemble) at least at the sum of theirs, since building and keeping it means building and
+    keeping each of them.
+    """
+    setup, upkeep = scenario.engineering.setup_days, scenario.engineering.maintenance_days_per_month
+    effort, members = _declared(strategy, kind)
+    days, maintenance = setup.of(effort), upkeep.of(effort)
+    if effort != kind:
+        notes.append(
+            f"engineering: priced as a {effort} model ({days:g} days to set up): it "
+            f"builds a {effort} model besides its pre-trained part"
+        )
+    if members:
+        efforts = {m: _declared(m, kind)[0] for m in members}
+        member_days = sum(setup.of(e) for e in efforts.values())
+        member_upkeep = sum(upkeep.of(e) for e in efforts.values())
+        if member_days > days or member_upkeep > maintenance:
+            days, maintenance = max(days, member_days), max(maintenance, member_upkeep)
+            parts = " + ".join(f"{m} {setup.of(e):g}" for m, e in efforts.items())
+            notes.append(
+                f"engineering: at least its members' ({parts} = {member_days:g} days to set "
+                f"up, {member_upkeep:g} a month to maintain): it builds and keeps each of them"
+            )
+    return days, maintenance
+
+
+def _at_least_its_members(
+    sheets: list[CostSheet], scenario: Scenario, volumes: list[float]
+) -> None:
+    """A strategy that runs others (an ensemble) costs at least their serving together: when
+    the study measured every member, its cost per 1M predictions is raised to their sum if its
+    own measurement came out lower (timings on a shared machine move by several times)."""
+    by_name = {s.strategy: s for s in sheets}
+    for sheet in sheets:
+        _, members = _declared(sheet.strategy, sheet.kind)
+        measured = [by_name[m] for m in members if m in by_name]
+        if not members or len(measured) < len(members) or sheet.hosting == "api":
+            continue
+        floor = sum(m.usd_per_million for m in measured)
+        if not math.isfinite(floor) or floor <= sheet.usd_per_million:
+            continue
+        parts = " + ".join(f"{m.strategy} ${m.usd_per_million:.4g}" for m in measured)
+        sheet.notes.append(
+            f"serving: at least its members' cost per 1M predictions ({parts} = ${floor:.4g}; "
+            f"its own measurement gave ${sheet.usd_per_million:.4g}, lower than the work it "
+            "does, so within the timing noise)"
+        )
+        sheet.usd_per_million = floor
+        sheet.monthly_usd = sheet.monthly_at(scenario.volume.predictions_per_month)
+        sheet.horizon_usd = float(sheet.cumulative(volumes)[-1])
 
 
 def _api_price(catalog: Catalog, api: dict[str, Any]) -> ApiPrice:

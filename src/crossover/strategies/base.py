@@ -58,6 +58,10 @@ class Strategy(ABC):
         What ``X`` is: a sequence of texts (each made a ``str``), a table (a pandas
         DataFrame, one row per example; its index is reset), or interactions (a recommender's
         rows). ``export`` and ``serve`` pick the input schema and the routes by it.
+    contains : tuple of str
+        Registry keys of the strategies it builds and runs inside (an ensemble's members):
+        the cost model prices it at least at their engineering days and, when the study
+        measured them, at least at their serving cost.
     engineering_kind : {"pretrained", "custom", "hybrid"} or None
         The kind whose engineering days (the scenario's ``setup_days`` and
         ``maintenance_days_per_month``) price this strategy, when building it takes what another
@@ -86,6 +90,7 @@ class Strategy(ABC):
     max_default_budget: ClassVar[int | None] = None
     input_kind: ClassVar[str] = "text"
     engineering_kind: ClassVar[Kind | None] = None
+    contains: ClassVar[tuple[str, ...]] = ()
     learning_curve: ClassVar[bool] = True
     is_api: ClassVar[bool] = False
     packages: ClassVar[tuple[str, ...]] = ("numpy",)

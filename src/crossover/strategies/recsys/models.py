@@ -173,6 +173,7 @@ class RecsysHybrid(_ContentMixin, RecsysStrategy):
     key = "recsys.hybrid"
     kind = "hybrid"
     engineering_kind = "custom"  # ALS plus content: at least a custom model's work
+    contains = ("recsys.als", "recsys.content-embeddings")
     summary = "ALS blended per item with content embeddings, which rank the cold-start items"
     needs_text_column = True
 

@@ -69,6 +69,7 @@ class Ensemble(EmbeddingStrategy):
     task = "text-classification"
     summary = "frozen-embedding head + TF-IDF SVM, weighted by inner cross-validation"
     has_proba = True
+    contains = ("text.embedding-head", "text.tfidf-linear")
 
     def __init__(
         self,
