@@ -138,10 +138,12 @@ def test_rows_get_the_strategys_labels_and_probabilities(
     body = response.json()
     strategy = fitted[which]
     assert body["model"] == strategy.key
-    assert body["labels"] == ["0", "1"]
+    assert "labels" not in body  # given once, by /v1/model
+    labels = client.get("/v1/model").json()["labels"]
+    assert labels == ["0", "1"]
     predictions = body["predictions"]
     assert [p["label"] for p in predictions] == strategy.predict(frame).tolist()
-    got = np.array([[p["probabilities"][c] for c in body["labels"]] for p in predictions])
+    got = np.array([[p["probabilities"][c] for c in labels] for p in predictions])
     np.testing.assert_allclose(got, strategy.predict_proba(frame), rtol=1e-9, atol=1e-12)
     assert all(list(p["probabilities"]) == ["0", "1"] for p in predictions)
 

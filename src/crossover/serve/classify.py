@@ -30,9 +30,7 @@ async def predict(
         raise ApiError(422, "invalid_request", "this model classifies table rows, not texts")
     metrics.request_texts.labels("/v1/predict").observe(len(texts))
     predictions = await served.predictor.submit(texts)
-    return PredictResponse(
-        model=served.strategy, labels=list(served.model.labels), predictions=predictions
-    )
+    return PredictResponse(model=served.strategy, predictions=predictions)
 
 
 TABLE_PREDICT_DOC = """Labels and class probabilities, one per input row, in order.
@@ -70,9 +68,7 @@ def table_predict(table: TableSpec, body_model: type[TableRequest]) -> Callable[
                 "can compute with (an extreme number, say); check those rows",
             )
         predictions = [r for r in results if r is not None]
-        return TablePredictResponse(
-            model=served.strategy, labels=list(served.model.labels), predictions=predictions
-        )
+        return TablePredictResponse(model=served.strategy, predictions=predictions)
 
     # FastAPI reads the body's type from the annotation: the model built for these columns.
     predict.__annotations__["body"] = body_model

@@ -74,7 +74,8 @@ async def embeddings(
 
 
 async def model_manifest(served: ServedDep) -> dict[str, Any]:
-    """The manifest of the served model directory: task, strategy, labels, metrics, versions."""
+    """The manifest of the served model directory: task, strategy, labels (every class, in
+    the order of /v1/predict's probabilities), metrics, versions."""
     if served.table is None:
         return served.model.manifest
     return {**served.model.manifest, "input_columns": dict(served.table.kinds)}

@@ -92,8 +92,10 @@ class Prediction(BaseModel):
 
 
 class PredictResponse(BaseModel):
+    """The predictions, without the list of classes: ``GET /v1/model`` gives it once
+    (``labels``), and each prediction's probabilities name every class."""
+
     model: str = Field(description="The strategy key of the served model.")
-    labels: list[str] = Field(description="Every class the model knows.")
     predictions: list[Prediction] = Field(description="One per input text, in input order.")
 
 
