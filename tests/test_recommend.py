@@ -158,3 +158,113 @@ def test_comparison_table_has_every_row_for_every_kind_with_measured_values() ->
     assert f"${pricing.sheet('cust').setup_usd:,.0f}" in rec.comparison["Initial cost"]["custom"]
     assert "1,000 labelled rows" in rec.comparison["Data requirement"]["custom"]
     assert "no labelled rows" in rec.comparison["Data requirement"]["pretrained"]
+
+
+def test_a_tie_between_an_ensemble_and_its_member_goes_to_the_member() -> None:
+    """The issue's case: text.ensemble tied with text.tfidf-linear, which it contains; its own
+    throughput came out high, yet it costs at least its members and the member is chosen,
+    with the trade-off in numbers."""
+    study = make_study(
+        result(
+            "text.ensemble",
+            "hybrid",
+            n_wrong=38,
+            offset=4,
+            throughput=5000.0,
+            p95_ms=508.0,
+            size_mb=90.0,
+        ),
+        result(
+            "text.tfidf-linear", "custom", n_wrong=40, throughput=1000.0, p95_ms=2.1, size_mb=30.0
+        ),
+        result(
+            "text.embedding-head", "hybrid", n_wrong=60, throughput=200.0, p95_ms=80.0, size_mb=60.0
+        ),
+    )
+    pricing = price(study, Scenario())
+    rec = decide(study, pricing)
+    assert study.paired_delta("text.ensemble", "text.tfidf-linear")["significant"] is False
+    assert rec.choice == "text.tfidf-linear"
+    saving = pricing.horizon_usd("text.ensemble") - pricing.horizon_usd("text.tfidf-linear")
+    assert saving > 0
+    against = next(r for r in rec.reasons if r.startswith("Against text.ensemble"))
+    assert f"it saves ${saving:,.0f} over 24 months" in against
+    assert "a p95 latency of 2.1 ms against 508.0 ms (242x faster" in against
+    assert "a size of 30 MB against 90 MB (3.0x smaller)" in against
+
+
+def test_speed_and_size_enter_the_reasons_and_the_latency_limit_is_a_flip_point() -> None:
+    study = make_study(
+        result("fast", "custom", n_wrong=60, throughput=5000.0, p95_ms=3.0, size_mb=30.0),
+        result("slow", "hybrid", n_wrong=20, throughput=50.0, p95_ms=1800.0, size_mb=90.0),
+    )
+    rec = decide(study, price(study, Scenario()))
+    assert rec.choice == "slow"  # 10 points better, significantly
+    d = study.paired_delta("slow", "fast")
+    assert d["significant"] is True
+    said = next(r for r in rec.reasons if "above fast" in r)
+    assert said.startswith(f"It is {d['delta'] * 100:+.1f} points above fast")
+    assert "a p95 latency of 1,800.0 ms against 3.0 ms (600x slower" in said
+    assert "a size of 90 MB against 30 MB (3.0x larger)" in said
+    assert any("sets no latency limit" in r for r in rec.reasons)
+    flip = next(f for f in rec.flip_points if f["kind"] == "latency")
+    assert (flip["value"], flip["from"], flip["to"]) == (1800.0, "slow", "fast")
+    # The flip is the rule itself: with that limit, the scenario chooses fast.
+    limited = Scenario.from_dict({"constraints": {"max_p95_latency_ms": 1799.0}})
+    assert decide(study, price(study, limited)).choice == "fast"
+    assert not any(
+        "sets no latency limit" in r for r in decide(study, price(study, limited)).reasons
+    )
+
+
+def test_the_volume_flip_is_the_horizon_break_even_computed_by_hand() -> None:
+    """Growth 0, 12 months: the flip volume V solves setup_a + 12 (s_a V + c_a) =
+    setup_b + 12 (f_b + c_b) (the API has no floor, the custom model is still on its
+    always-on floor there); the sentence says it compares totals with setup included."""
+    study = make_study(
+        result("api", "pretrained", n_wrong=40, throughput=float("nan"), api=API),
+        result("cust", "custom", n_wrong=41, fit_s=10.0, throughput=5000.0),
+    )
+    scenario = Scenario.from_dict(
+        {"volume": {"predictions_per_month": 1e5, "growth_per_month": 0.0}, "horizon_months": 12}
+    )
+    pricing = price(study, scenario)
+    rec = decide(study, pricing)
+    a, b = pricing.sheet("api"), pricing.sheet("cust")
+    constant_a = a.retraining_usd_per_month + a.maintenance_usd_per_month
+    constant_b = b.retraining_usd_per_month + b.maintenance_usd_per_month
+    by_hand = (
+        b.setup_usd - a.setup_usd + 12 * (b.fixed_serving_usd_per_month + constant_b - constant_a)
+    ) / (12 * a.usd_per_million / 1e6)
+    assert b.fixed_serving_usd_per_month > by_hand / 1e6 * b.usd_per_million  # still on the floor
+    flip = next(f for f in rec.flip_points if f["kind"] == "volume")
+    assert flip["value"] == pytest.approx(by_hand, rel=1e-6)
+    assert "total cost over 12 months, setup included" in flip["text"]
+    # The monthly lines cross elsewhere, and their sentence says it leaves setup out.
+    monthly = next(x for x in pricing.break_evens if {x.a, x.b} == {"api", "cust"})
+    assert monthly.volumes and monthly.volumes[0] != pytest.approx(by_hand, rel=1e-3)
+    assert "(setup not included)" in monthly.describe()
+
+
+def test_the_labels_flip_claims_only_the_budgets_measured() -> None:
+    from crossover.evaluation.trials import Trial
+
+    base = [
+        result("pre", "pretrained", n_wrong=100),
+        result("cust", "custom", n_wrong=10, fit_s=1.0),
+    ]
+    curve = []
+    for budget, wrong in ((2, 160), (8, 100), (32, 30)):
+        r = result("cust", "custom", n_wrong=wrong, n_train=budget * 4)
+        r.trial = Trial(strategy="cust", budget=budget, split_id="s")
+        curve.append(r)
+    study = make_study(*base, *curve)
+    study.settings["budgets"] = ["2", "8", "32", "full"]
+    study.curves = study._compute_curves()
+    rec = decide(study, price(study, Scenario()))
+    assert rec.choice == "cust"
+    flip = next(f for f in rec.flip_points if f["kind"] == "labels")
+    at = flip["value"]
+    assert at == 32
+    assert "at 8 labels per class, the next budget measured below, it does not" in flip["text"]
+    assert "as good" not in flip["text"]

@@ -8,11 +8,18 @@ The rule (:data:`RULE`):
    rows, or, when a small table is measured over repeated splits, the corrected resampled t
    interval of the per-split differences).
 3. Of those, choose the lowest total cost over the horizon (setup + every month, with growth);
-   on equal cost, the higher score.
+   on equal cost, the lower p95 latency, then the smaller model, then the higher score.
+   A strategy that contains others (an ensemble) costs at least what they cost together
+   (``crossover.costs.sheet``), so a tie between an ensemble and its own member goes to the
+   member.
 
-Flip points say where the choice would change: the monthly volume (the rule re-applied along a
-volume scan, located by bisection), the labels per class (from the learning curves), and the
-minimum metric (the rule re-applied just above the chosen candidate's score).
+The reasons name the trade-off that decided: against each tied candidate, the cost, the p95
+latency and the size; against the fastest candidate that qualifies, the points the choice gains
+for its latency and size. Flip points say where the choice would change: the monthly volume (the
+rule re-applied along a volume scan, located by bisection; total cost over the horizon, setup
+included), the p95 latency limit (the rule re-applied with a limit just under the choice's), the
+labels per class (from the learning curves, at the budgets measured), and the minimum metric
+(the rule re-applied just above the chosen candidate's score).
 """
 
 from __future__ import annotations
@@ -33,8 +40,12 @@ RULE = (
     "Drop the candidates that break a constraint; among the rest, keep the best score and those "
     "statistically tied with it (the 95 % paired interval of the difference includes 0: "
     "bootstrap on the test rows, or corrected t across repeated splits); "
-    "choose the lowest total cost over the horizon, then the higher score."
+    "choose the lowest total cost over the horizon; on equal cost, the lower p95 latency, the "
+    "smaller model, the higher score."
 )
+#: A candidate this many times slower (p95) than the fastest one that qualifies is named with it.
+SLOWER_WORTH_SAYING = 2.0
+_SCENARIO = object()  # "the scenario's own latency limit"
 _KINDS = ("pretrained", "custom", "hybrid")
 _COMPARISON_ROWS = (
     "Initial cost",
@@ -83,6 +94,7 @@ class _Decider:
         self.study = study
         self.pricing = pricing
         self.metric = study.headline
+        self.size_mb = {r.trial.strategy: float(r.size_mb) for r in study.leaderboard_results}
         self._pairs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def paired(self, a: str, b: str) -> dict[str, Any]:
@@ -90,17 +102,20 @@ class _Decider:
             self._pairs[(a, b)] = self.study.paired_delta(a, b, self.metric)
         return self._pairs[(a, b)]
 
-    def violations(self, sheet: CostSheet, volume: float, min_metric: float | None) -> list[str]:
+    def violations(
+        self, sheet: CostSheet, volume: float, min_metric: float | None, max_p95: Any = _SCENARIO
+    ) -> list[str]:
         c = self.pricing.scenario.constraints
+        limit = c.max_p95_latency_ms if max_p95 is _SCENARIO else max_p95
         out = []
         if min_metric is not None and sheet.score < min_metric:
             out.append(f"{self.metric} {sheet.score:.3f} is below the minimum {min_metric:g}")
         if min_metric is not None and sheet.kind != "pretrained" and sheet.labels_needed is None:
             out.append(f"its learning curve does not reach {min_metric:g}")
-        if c.max_p95_latency_ms is not None and sheet.latency_p95_ms > c.max_p95_latency_ms:
+        if limit is not None and sheet.latency_p95_ms > limit:
             out.append(
                 f"p95 latency {sheet.latency_p95_ms:.1f} ms (measured on this machine) is above "
-                f"the maximum {c.max_p95_latency_ms:g} ms"
+                f"the maximum {limit:g} ms"
             )
         monthly = sheet.monthly_at(volume)
         if c.max_monthly_usd is not None and monthly > c.max_monthly_usd:
@@ -118,12 +133,12 @@ class _Decider:
         return out
 
     def choose(
-        self, volume: float, min_metric: float | None
+        self, volume: float, min_metric: float | None, max_p95: Any = _SCENARIO
     ) -> tuple[str | None, list[str], dict[str, list[str]]]:
         dropped = {}
         survivors = []
         for sheet in self.pricing.sheets:
-            broken = self.violations(sheet, volume, min_metric)
+            broken = self.violations(sheet, volume, min_metric, max_p95)
             if broken:
                 dropped[sheet.strategy] = broken
             else:
@@ -136,8 +151,21 @@ class _Decider:
             for s in survivors
             if s is best or not self.paired(s.strategy, best.strategy)["significant"]
         ]
-        choice = min(tied, key=lambda s: (self.pricing.horizon_usd(s.strategy, volume), -s.score))
+        choice = min(
+            tied,
+            key=lambda s: (
+                self.pricing.horizon_usd(s.strategy, volume),
+                _or_inf(s.latency_p95_ms),
+                _or_inf(self.size_mb.get(s.strategy, math.nan)),
+                -s.score,
+            ),
+        )
         return choice.strategy, [s.strategy for s in tied], dropped
+
+
+def _or_inf(value: float) -> float:
+    """A figure to sort on, where an unmeasured one (NaN) comes last."""
+    return value if math.isfinite(value) else math.inf
 
 
 def _volume_flips(decider: _Decider, min_metric: float | None) -> list[dict[str, Any]]:
@@ -165,11 +193,28 @@ def _volume_flips(decider: _Decider, min_metric: float | None) -> list[dict[str,
                     f"From about {_volume(hi)} predictions a month, "
                     + (f"{after} becomes the choice" if after else "no candidate qualifies")
                     + (f" instead of {before}" if before else "")
+                    + _why_at_volume(decider.pricing, before, after, hi)
                     + "."
                 ),
             }
         )
     return flips
+
+
+def _why_at_volume(pricing: Pricing, before: str | None, after: str | None, volume: float) -> str:
+    """What a volume flip between two candidates compares: their total cost over the horizon
+    (setup plus every month from that first-month volume, with growth), not a month alone."""
+    if before is None or after is None:
+        return ""
+    months = pricing.scenario.horizon_months
+    a, b = pricing.sheet(before), pricing.sheet(after)
+    return (
+        f" (the rule compares total cost over {months} months, setup included; there {after} "
+        f"costs {usd(pricing.horizon_usd(after, volume))}: {usd(b.setup_usd)} to set up and "
+        f"{usd(b.monthly_at(volume))} the first month, and {before} "
+        f"{usd(pricing.horizon_usd(before, volume))}: {usd(a.setup_usd)} and "
+        f"{usd(a.monthly_at(volume))})"
+    )
 
 
 def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
@@ -192,9 +237,12 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
                 f"training set; learning curves (--budgets) say from how few {data} it does."
             )
         else:
-            text = (
-                f"{choice} beats the pre-trained {pretrained} significantly from {at} {unit}; "
-                f"with fewer, {pretrained} is as good and needs no {data}."
+            below = [b for b in _measured_budgets(study) if b < int(at)]
+            text = f"{choice} beats the pre-trained {pretrained} significantly from {at} {unit}" + (
+                f"; at {max(below)} {unit}, the next budget measured below, it does not, and "
+                f"{pretrained} needs no {data}."
+                if below
+                else f", the smallest budget measured; fewer {data} were not measured."
             )
         return {"kind": "labels", "value": at, "from": choice, "to": pretrained, "text": text}
     if kind == "pretrained":
@@ -216,6 +264,17 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
                 ),
             }
     return None
+
+
+def _measured_budgets(study: Study) -> list[int]:
+    """The learning curves' numeric budgets, as the study ran them."""
+    out = []
+    for b in study.settings.get("budgets") or []:
+        try:
+            out.append(int(b))
+        except (TypeError, ValueError):
+            continue  # "full"
+    return sorted(out)
 
 
 def _comparison(study: Study, pricing: Pricing) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -283,30 +342,43 @@ def decide(study: Study, pricing: Pricing) -> Recommendation:
     volume = scenario.volume.predictions_per_month
     min_metric = scenario.constraints.min_metric
     choice, tied, dropped = decider.choose(volume, min_metric)
-    metric = study.headline
     comparison, columns = _comparison(study, pricing)
-    reasons: list[str] = []
-    for name, broken in dropped.items():
-        reasons.append(f"{name} is excluded: " + "; ".join(broken) + ".")
+    excluded = [
+        f"{name} is excluded: " + "; ".join(broken) + "." for name, broken in dropped.items()
+    ]
+    flips = _volume_flips(decider, min_metric)
     if choice is None:
-        reasons.insert(
-            0,
+        reasons = [
             "No candidate meets every constraint of the scenario; relax one of them, or add "
             "labels (see the learning curves) and compare again.",
-        )
-        return Recommendation(
-            None,
-            None,
-            RULE,
-            reasons,
-            [],
-            dropped,
-            _volume_flips(decider, min_metric),
-            comparison,
-            columns,
-        )
+            *excluded,
+        ]
+        return Recommendation(None, None, RULE, reasons, [], dropped, flips, comparison, columns)
     chosen = pricing.sheet(choice)
-    horizon = scenario.horizon_months
+    reasons = [
+        *_lead(decider, choice, tied),
+        *_tradeoffs(decider, choice, tied, dropped),
+        *excluded,
+    ]
+    for flip in (
+        _latency_flip(decider, chosen, volume, min_metric),
+        _label_flip(study, choice, chosen.kind),
+        _metric_flip(decider, chosen, volume),
+    ):
+        if flip:
+            flips.append(flip)
+    return Recommendation(
+        choice, chosen.kind, RULE, reasons, tied, dropped, flips, comparison, columns
+    )
+
+
+def _lead(decider: _Decider, choice: str, tied: list[str]) -> list[str]:
+    """The choice's score and why it beat the tied candidates; its lead over the pre-trained
+    model; what it costs."""
+    pricing, metric = decider.pricing, decider.metric
+    horizon = pricing.scenario.horizon_months
+    volume = pricing.scenario.volume.predictions_per_month
+    chosen = pricing.sheet(choice)
     best = max((pricing.sheet(t) for t in tied), key=lambda s: s.score)
     lead = (
         f"{choice} ({chosen.kind}) has {metric} {chosen.score:.3f} "
@@ -334,42 +406,120 @@ def decide(study: Study, pricing: Pricing) -> Recommendation:
             f"({usd(pricing.horizon_usd(choice))} against "
             f"{usd(pricing.horizon_usd(best.strategy))})"
         )
-    reasons.insert(0, lead + ".")
+    out = [lead + "."]
     pretrained = [s for s in pricing.sheets if s.kind == "pretrained" and s.strategy != choice]
     if chosen.kind != "pretrained" and pretrained:
         pre = max(pretrained, key=lambda s: s.score)
         d = decider.paired(choice, pre.strategy)
-        reasons.insert(
-            1,
+        out.append(
             f"It is {d['delta'] * 100:.1f} points above the pre-trained model {pre.strategy} "
-            f"(95 % CI {d['ci_low'] * 100:.1f} to {d['ci_high'] * 100:.1f}).",
+            f"(95 % CI {d['ci_low'] * 100:.1f} to {d['ci_high'] * 100:.1f})."
         )
     others_cost = ", ".join(
         f"{s.strategy} {usd(s.monthly_usd)}" for s in pricing.sheets if s.strategy != choice
     )
-    reasons.insert(
-        2 if len(reasons) > 1 and chosen.kind != "pretrained" else 1,
+    out.append(
         f"It costs {usd(chosen.setup_usd)} to set up and {usd(chosen.monthly_usd)} a month "
         f"at {_volume(volume)} predictions a month ({usd(pricing.horizon_usd(choice))} over "
-        f"{horizon} months)" + (f"; the others a month: {others_cost}." if others_cost else "."),
+        f"{horizon} months)" + (f"; the others a month: {others_cost}." if others_cost else ".")
     )
-    flips = _volume_flips(decider, min_metric)
-    label_flip = _label_flip(study, choice, chosen.kind)
-    if label_flip:
-        flips.append(label_flip)
+    return out
+
+
+def _times(a: float, b: float, more: str, less: str) -> str:
+    """``a`` against ``b`` as "240x faster" / "3.0x larger"."""
+    if not (math.isfinite(a) and math.isfinite(b)) or a <= 0 or b <= 0:
+        return "not comparable: one is not measured"
+    ratio, word = (a / b, more) if a >= b else (b / a, less)
+    return f"{ratio:,.0f}x {word}" if ratio >= 10 else f"{ratio:.1f}x {word}"
+
+
+def _speed_and_size(decider: _Decider, a: CostSheet, b: CostSheet) -> str:
+    """``a``'s p95 latency and size against ``b``'s, in plain numbers."""
+    size_a = decider.size_mb.get(a.strategy, math.nan)
+    size_b = decider.size_mb.get(b.strategy, math.nan)
+    return (
+        f"a p95 latency of {a.latency_p95_ms:,.1f} ms against {b.latency_p95_ms:,.1f} ms "
+        f"({_times(a.latency_p95_ms, b.latency_p95_ms, 'slower', 'faster')}; measured on this "
+        f"machine) and a size of {size_a:,.0f} MB against {size_b:,.0f} MB "
+        f"({_times(size_a, size_b, 'larger', 'smaller')})"
+    )
+
+
+def _tradeoffs(
+    decider: _Decider, choice: str, tied: list[str], dropped: dict[str, list[str]]
+) -> list[str]:
+    """The trade-off that decided, in numbers: against each tied candidate (cost, speed, size),
+    and against the fastest candidate that qualifies when the choice is much slower."""
+    pricing = decider.pricing
+    horizon = pricing.scenario.horizon_months
+    chosen = pricing.sheet(choice)
+    out = []
+    for other in (t for t in tied if t != choice):
+        o = pricing.sheet(other)
+        saving = pricing.horizon_usd(other) - pricing.horizon_usd(choice)
+        cost = (
+            f"it saves {usd(saving)} over {horizon} months"
+            if saving > 0
+            else f"at the same cost over {horizon} months"
+        )
+        out.append(
+            f"Against {other} (tied within test-set noise): {cost}, with "
+            f"{_speed_and_size(decider, chosen, o)}."
+        )
+    qualified = [
+        s
+        for s in pricing.sheets
+        if s.strategy not in dropped and s.strategy != choice and s.strategy not in tied
+    ]
+    timed = [s for s in qualified if math.isfinite(s.latency_p95_ms) and s.latency_p95_ms > 0]
+    if timed and math.isfinite(chosen.latency_p95_ms):
+        fast = min(timed, key=lambda s: s.latency_p95_ms)
+        if chosen.latency_p95_ms > SLOWER_WORTH_SAYING * fast.latency_p95_ms:
+            d = decider.paired(choice, fast.strategy)
+            out.append(
+                f"It is {d['delta'] * 100:+.1f} points above {fast.strategy} (95 % CI "
+                f"{d['ci_low'] * 100:+.1f} to {d['ci_high'] * 100:+.1f}), with "
+                f"{_speed_and_size(decider, chosen, fast)}."
+            )
+    if pricing.scenario.constraints.max_p95_latency_ms is None:
+        out.append(
+            "The scenario sets no latency limit (constraints.max_p95_latency_ms), so speed "
+            "enters the choice only through the serving cost; see the latency flip point."
+        )
+    return out
+
+
+def _latency_flip(
+    decider: _Decider, chosen: CostSheet, volume: float, min_metric: float | None
+) -> dict[str, Any] | None:
+    """The rule re-applied with a p95 limit just under the choice's measured p95."""
+    p95 = chosen.latency_p95_ms
+    if not (math.isfinite(p95) and p95 > 0):
+        return None
+    after, _, _ = decider.choose(volume, min_metric, max_p95=p95 * (1 - 1e-9))
+    return {
+        "kind": "latency",
+        "value": p95,
+        "from": chosen.strategy,
+        "to": after,
+        "text": (
+            f"With a p95 latency limit under {p95:.1f} ms (as measured on this machine), "
+            + (f"{after} is the choice." if after else "no measured candidate qualifies.")
+        ),
+    }
+
+
+def _metric_flip(decider: _Decider, chosen: CostSheet, volume: float) -> dict[str, Any]:
+    """The rule re-applied with a minimum metric just above the choice's score."""
     after, _, _ = decider.choose(volume, chosen.score + 1e-9)
-    flips.append(
-        {
-            "kind": "metric",
-            "value": chosen.score,
-            "from": choice,
-            "to": after,
-            "text": (
-                f"If you need {metric} above {chosen.score:.3f}, "
-                + (f"{after} is the choice." if after else "no measured candidate qualifies.")
-            ),
-        }
-    )
-    return Recommendation(
-        choice, chosen.kind, RULE, reasons, tied, dropped, flips, comparison, columns
-    )
+    return {
+        "kind": "metric",
+        "value": chosen.score,
+        "from": chosen.strategy,
+        "to": after,
+        "text": (
+            f"If you need {decider.metric} above {chosen.score:.3f}, "
+            + (f"{after} is the choice." if after else "no measured candidate qualifies.")
+        ),
+    }

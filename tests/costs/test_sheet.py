@@ -189,22 +189,36 @@ def test_labels_needed_for_a_minimum_metric_come_from_the_learning_curve() -> No
     assert any("50 per class" in note for note in sheet.notes)
 
 
-def test_break_even_says_when_two_lines_are_equal_below_the_crossing() -> None:
-    # Same always-on floor; b leaves it at 50M a month, a only at 100M.
+def test_lines_equal_below_a_volume_do_not_cross_there() -> None:
+    """Two lines on the same always-on floor are equal until one leaves it: that volume is
+    where they part, not a break-even, and the sentence says so."""
+    # Same floor; b leaves it at 50M a month, a only at 100M.
     a = _line("a", floor=100, per_million=1.0, constant=0)
     b = _line("b", floor=100, per_million=2.0, constant=0)
-    crossing = break_even_volumes(a, b)
-    assert crossing.volumes == [pytest.approx(50e6)]
-    assert (crossing.cheaper_below, crossing.cheaper_above) == (None, "a")
-    assert crossing.describe() == (
-        "a and b cost the same at 50,000,000 predictions a month; "
-        "they cost the same below, a is cheaper above."
+    parting = break_even_volumes(a, b)
+    assert parting.volumes == []
+    assert parting.equal_up_to == pytest.approx(50e6)
+    assert (parting.cheaper_below, parting.cheaper_above) == (None, "a")
+    assert parting.describe() == (
+        "The monthly running costs (setup not included) of a and b are equal up to 50,000,000 "
+        "predictions a month (their fixed costs are the same); above, a is cheaper."
     )
     never = break_even_volumes(
         _line("c", floor=100, per_million=1.0, constant=10),
         _line("d", floor=200, per_million=2.0, constant=20),
     )
-    assert never.describe() == "c and d never cross: c is cheaper at every volume."
+    assert never.describe() == (
+        "The monthly running costs (setup not included) of c and d never cross: c is cheaper "
+        "at every volume."
+    )
+    crossing = break_even_volumes(
+        _line("e", floor=100, per_million=1.0, constant=0),
+        _line("f", floor=50, per_million=2.0, constant=0),
+    )
+    assert crossing.describe() == (
+        "The monthly running costs (setup not included) of e and f are equal at 50,000,000 "
+        "predictions a month; f is cheaper below, e above."
+    )
 
 
 def test_engineering_days_follow_what_a_strategy_builds() -> None:

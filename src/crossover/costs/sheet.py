@@ -105,29 +105,37 @@ class CostSheet:
 
 @dataclass(frozen=True)
 class BreakEven:
-    """Where two monthly cost lines cross: ``volumes`` empty means never (for V >= 0)."""
+    """Where two monthly running-cost lines cross (serving + retraining + maintenance a month;
+    setup is not in them): ``volumes`` holds the volumes where the cheaper one changes (empty:
+    never, for V >= 0). Lines that are equal up to a volume and then part (both at their
+    always-on floor) do not cross there: ``equal_up_to`` holds that volume."""
 
     a: str
     b: str
     volumes: list[float]
     cheaper_below: str | None  # the cheaper candidate at volumes under the first crossing
     cheaper_above: str | None
+    equal_up_to: float | None = None
 
     def describe(self) -> str:
-        """One sentence: where the lines cross and which is cheaper on each side."""
-
-        def side(name: str | None, where: str) -> str:
-            return f"{name} is cheaper {where}" if name else f"they cost the same {where}"
-
-        if not self.volumes:
-            cheaper = self.cheaper_below
-            return f"{self.a} and {self.b} never cross: " + (
-                f"{cheaper} is cheaper at every volume." if cheaper else "they cost the same."
+        """One sentence: what is compared, where the lines cross, which is cheaper where."""
+        what = f"the monthly running costs (setup not included) of {self.a} and {self.b}"
+        if self.volumes:
+            where = ", ".join(f"{v:,.0f}" for v in self.volumes)
+            below = self.cheaper_below or "neither"
+            return (
+                f"{what[0].upper()}{what[1:]} are equal at {where} predictions a month; "
+                f"{below} is cheaper below, {self.cheaper_above} above."
             )
-        where = ", ".join(f"{v:,.0f}" for v in self.volumes)
-        return (
-            f"{self.a} and {self.b} cost the same at {where} predictions a month; "
-            f"{side(self.cheaper_below, 'below')}, {side(self.cheaper_above, 'above')}."
+        if self.equal_up_to is not None and self.cheaper_above:
+            return (
+                f"{what[0].upper()}{what[1:]} are equal up to {self.equal_up_to:,.0f} "
+                f"predictions a month (their fixed costs are the same); above, "
+                f"{self.cheaper_above} is cheaper."
+            )
+        cheaper = self.cheaper_below
+        return f"{what[0].upper()}{what[1:]} never cross: " + (
+            f"{cheaper} is cheaper at every volume." if cheaper else "they are the same."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -451,7 +459,12 @@ def break_even_volumes(a: CostSheet, b: CostSheet) -> BreakEven:
     def diff(v: float) -> float:
         return (max(fa, sa * v) + ca) - (max(fb, sb * v) + cb)
 
+    def sign(v: float) -> int:
+        d = diff(v)
+        return 0 if math.isclose(d, 0.0, abs_tol=1e-9) else (1 if d > 0 else -1)
+
     crossings: list[float] = []
+    equal_up_to: float | None = None
     for lo, hi in pairwise(edges):
         # On [lo, hi] each line is either flat or proportional: diff = p + q * v.
         mid = lo + 1.0 if math.isinf(hi) else (lo + hi) / 2
@@ -462,14 +475,23 @@ def break_even_volumes(a: CostSheet, b: CostSheet) -> BreakEven:
         if q == 0:
             continue  # parallel on this segment: equal everywhere or nowhere, no single point
         v = -p / q
-        if lo <= v <= hi and (not crossings or not math.isclose(v, crossings[-1])):
+        if not lo <= v <= hi or (crossings and math.isclose(v, crossings[-1])):
+            continue
+        before, after = sign(v * (1 - 1e-3)), sign(v * (1 + 1e-3) + 1e-3)
+        if before * after < 0:
             crossings.append(float(v))
+        elif before == 0 and after != 0 and not crossings:
+            equal_up_to = float(v)  # equal below, apart above: not a crossing
 
     def cheaper(v: float) -> str | None:
         d = diff(v)
         return None if math.isclose(d, 0.0, abs_tol=1e-9) else (a.strategy if d < 0 else b.strategy)
 
     first = crossings[0] if crossings else None
+    if equal_up_to is not None and not crossings:
+        return BreakEven(
+            a.strategy, b.strategy, [], None, cheaper(equal_up_to * 2 + 1.0), equal_up_to
+        )
     below = cheaper(first / 2 if first else 1e6)
     above = cheaper(crossings[-1] * 2 + 1.0) if crossings else below
     return BreakEven(a.strategy, b.strategy, crossings, below, above)
