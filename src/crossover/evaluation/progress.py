@@ -1,12 +1,16 @@
-"""Progress of a study's stages: a rich progress bar in a terminal or a notebook, or nothing."""
+"""Progress of a study's stages: a rich progress bar in a terminal or a notebook, plain lines
+when the output goes to a file or a pipe (a log), or nothing."""
 
 from __future__ import annotations
 
+import math
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from typing import IO, Protocol
 
-__all__ = ["Advance", "Reporter", "RichReporter", "SilentReporter"]
+__all__ = ["Advance", "PlainReporter", "Reporter", "RichReporter", "SilentReporter"]
 
 Advance = Callable[[int, int | None], None]  # (completed, total) -> None
 
@@ -33,16 +37,81 @@ class SilentReporter:
         pass
 
 
+def _clock(seconds: float) -> str:
+    """``0:09:31``: elapsed time as the rich bar shows it."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class PlainReporter:
+    """One line per stage start and end, and one every tenth of the stage or ``every_s``
+    seconds in between (whichever comes first), each with done/total and the elapsed time;
+    never a partial line, so that a log file reads like the terminal did.
+
+    ``stream`` is written at the time of each line (default: the ``sys.stderr`` of then).
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, every_s: float = 10.0) -> None:
+        self.stream = stream
+        self.every_s = every_s
+
+    def _write(self, line: str) -> None:
+        stream = self.stream if self.stream is not None else sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+    @contextmanager
+    def stage(self, description: str, total: int | None = None) -> Iterator[Advance]:
+        start = last_time = time.monotonic()
+        done, printed, size = 0, 0, total
+        self._write(f"{description}: started" + (f", 0/{total}" if total is not None else ""))
+
+        def advance(completed: int, new_total: int | None = None) -> None:
+            nonlocal done, printed, size, last_time
+            now = time.monotonic()
+            done, size = completed, new_total or total
+            step = max(1, math.ceil(size / 10)) if size else 1
+            due = completed - printed >= step or now - last_time >= self.every_s
+            if due and (size is None or completed < size):  # the end has its own line
+                self._write(f"{description}: {_count(completed, size)} ({_clock(now - start)})")
+                printed, last_time = completed, now
+
+        yield advance
+        elapsed = _clock(time.monotonic() - start)
+        if size is not None:
+            self._write(f"{description}: done, {size}/{size} in {elapsed}")
+        else:
+            self._write(f"{description}: done" + (f", {done}" if done else "") + f" in {elapsed}")
+
+    def message(self, text: str) -> None:
+        self._write(text)
+
+
+def _count(completed: int, total: int | None) -> str:
+    return f"{completed}/{total}" if total is not None else f"{completed}"
+
+
 class RichReporter:
-    """One bar per stage on stderr; rich renders it in Jupyter as well as in a terminal."""
+    """One bar per stage on stderr; rich renders it in Jupyter as well as in a terminal.
+
+    When stderr is neither (a file, a pipe), a bar could only be drawn once, cut to 80 columns
+    ("1949… 0:09:…"): the stages are reported as :class:`PlainReporter` lines instead.
+    """
 
     def __init__(self) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=True)
+        interactive = self.console.is_terminal or self.console.is_jupyter
+        self.plain = None if interactive else PlainReporter()  # stderr, as the console
 
     @contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[Advance]:
+        if self.plain is not None:
+            with self.plain.stage(description, total) as advance:
+                yield advance
+            return
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -71,4 +140,7 @@ class RichReporter:
                 progress.update(task, completed=final)
 
     def message(self, text: str) -> None:
-        self.console.print(text)
+        if self.plain is not None:
+            self.plain.message(text)
+        else:
+            self.console.print(text)
