@@ -197,9 +197,12 @@ def run_study(data: Any, options: StudyPlan) -> Study:
     unavailable = registry.unavailable(the_task.name)
     for key, reason in unavailable.items():
         reporter.message(f"{key} is not compared: {reason}")
-    budget_list = parse_budgets(
-        options.budgets if options.budgets is not None else the_task.default_budgets
-    )
+    if options.budgets is not None:  # the user's budgets, exactly as given
+        budget_list = parse_budgets(options.budgets)
+    else:
+        budget_list = parse_budgets(the_task.default_budgets)
+        if inputs.fit_default_budgets is not None:
+            budget_list = inputs.fit_default_budgets(budget_list, reporter)
     if inputs.limit_budgets is not None:
         budget_list = inputs.limit_budgets(budget_list, reporter)
     results, plan_summary = _run_trials(

@@ -14,11 +14,23 @@ import pandas as pd
 
 from crossover.errors import ConfigError
 
-__all__ = ["DEFAULT_BUDGETS", "FULL", "Budget", "parse_budgets", "plan_budgets", "sample_budget"]
+__all__ = [
+    "DEFAULT_BUDGETS",
+    "FULL",
+    "Budget",
+    "parse_budgets",
+    "plan_budgets",
+    "sample_budget",
+    "span_budgets",
+]
 
 FULL = "full"
 Budget = int | str  # a count of labelled rows per class, or "full"
 DEFAULT_BUDGETS: tuple[Budget, ...] = (2, 4, 8, 16, 32, 64, FULL)
+#: ``span_budgets``: rungs that double, from the smallest budget (2 .. 64 for texts), where a
+#: learning curve is steepest; then at most this many wider rungs up to the data.
+DOUBLING_RUNGS = 6
+WIDE_RUNGS = 4
 
 
 def parse_budgets(value: str | Sequence[Budget] | None) -> list[Budget]:
@@ -65,6 +77,63 @@ def plan_budgets(budgets: Sequence[Budget], labels: pd.Series) -> tuple[list[Bud
         else:
             skipped.append(int(budget))
     return kept, skipped
+
+
+def span_budgets(class_counts: Sequence[int], smallest: int) -> list[Budget]:
+    """Default budgets that span the data: a geometric ladder from ``smallest`` up to the
+    largest class, then ``"full"``.
+
+    A count subsamples only while it is below the largest class (``plan_budgets``), so the
+    ladder stops there. It doubles for ``DOUBLING_RUNGS`` rungs (``smallest`` .. ``smallest *
+    32``, the few-label end where curves change most), then steps by 4 up to the largest
+    class; when that would take more than ``WIDE_RUNGS`` rungs the step doubles again (8,
+    16, ...), so that a ladder has at most ten counts however large the data, and a study's
+    trials (seeds x budgets x strategies) stay bounded.
+
+    Parameters
+    ----------
+    class_counts : sequence of int
+        Training rows of each class.
+    smallest : int
+        The first rung (the smallest of the task's default budgets).
+
+    Returns
+    -------
+    list
+        Counts per class, ascending, then ``"full"``.
+
+    Examples
+    --------
+    >>> span_budgets([2_000, 2_000], 2)
+    [2, 4, 8, 16, 32, 64, 256, 1024, 'full']
+    >>> span_budgets([10, 3], 2)
+    [2, 4, 8, 'full']
+    """
+    if smallest < 1:
+        raise ValueError(f"smallest budget {smallest} is below 1")
+    largest = max(class_counts, default=0)
+    doubling = [smallest * 2**k for k in range(DOUBLING_RUNGS)]
+    ladder: list[Budget] = [count for count in doubling if count < largest]
+    if len(ladder) == DOUBLING_RUNGS:
+        step = 4
+        while True:
+            wide = _rungs(doubling[-1], step, largest)
+            if len(wide) <= WIDE_RUNGS:
+                break
+            step *= 2
+        ladder.extend(wide)
+    ladder.append(FULL)
+    return ladder
+
+
+def _rungs(start: int, step: int, below: int) -> list[int]:
+    """``start * step``, ``start * step**2``, ... while below ``below``."""
+    out: list[int] = []
+    count = start * step
+    while count < below:
+        out.append(count)
+        count *= step
+    return out
 
 
 def _class_seed(seed: int, label: str) -> int:

@@ -43,9 +43,11 @@ class StudyInputs:
     ``trial_data`` maps each split id to its ``TrialData`` (the primary split first);
     ``label`` is the column budgets are counted per class in (None: budgets count training
     rows, as for interactions). The optional hooks let a task check or complete the plan:
-    ``limit_budgets(budgets, reporter)`` drops budgets it cannot run, ``adjust(keys, params)``
-    checks the chosen strategies and completes their parameters, ``finish(study)`` adds what
-    only this task computes (a table's money thresholds).
+    ``fit_default_budgets(budgets, reporter)`` replaces the task's default budgets, when the
+    study names none, with budgets fitted to the data (a classification's ladder up to its
+    largest class), ``limit_budgets(budgets, reporter)`` drops budgets it cannot run,
+    ``adjust(keys, params)`` checks the chosen strategies and completes their parameters,
+    ``finish(study)`` adds what only this task computes (a table's money thresholds).
     """
 
     splits: list[Split]
@@ -67,6 +69,7 @@ class StudyInputs:
     time_column: str | None = None
     #: Settings of the study that only this task has (merged into ``Study.settings``).
     settings: dict[str, Any] = field(default_factory=dict)
+    fit_default_budgets: Callable[[list[Any], Reporter], list[Any]] | None = None
     limit_budgets: Callable[[list[Any], Reporter], list[Any]] | None = None
     adjust: Callable[[list[str], dict[str, dict[str, Any]]], None] | None = None
     finish: Callable[[Study], None] | None = None

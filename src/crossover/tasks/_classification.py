@@ -6,10 +6,12 @@ is; the study pipeline (``crossover.compare``) runs the rest.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crossover.data import Dataset
+from crossover.evaluation.budgets import DOUBLING_RUNGS, FULL, Budget, span_budgets
 from crossover.evaluation.execute import TrialData
 from crossover.tasks._base import StudyInputs
 
@@ -84,6 +86,9 @@ def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
         y_true=split.test[spec.target].astype(str).tolist(),
         x_test=[] if is_table else split.test[spec.inputs[0]].astype(str).tolist(),
         label=spec.target,
+        fit_default_budgets=partial(
+            _fit_default_budgets, split.train[spec.target].value_counts().tolist()
+        ),
         has_text=bool(table_text) or not is_table,
         llm_strategies=TABLE_LLM_STRATEGIES if is_table else LLM_STRATEGIES,
         embedding_api_strategies=() if is_table else API_EMBEDDING_STRATEGIES,
@@ -95,6 +100,33 @@ def prepare(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInputs:
             "load": {"task": spec.task, **dataset.options},
         },
     )
+
+
+def _fit_default_budgets(
+    class_counts: list[int], budgets: list[Budget], reporter: Reporter
+) -> list[Budget]:
+    """The task's default budgets made to span the training split: ``span_budgets`` from
+    their smallest count (learning curves are measured on the primary split)."""
+    counts = [int(b) for b in budgets if b != FULL]
+    if not counts:
+        return budgets
+    ladder = span_budgets(class_counts, min(counts))
+    if ladder != budgets:
+        largest = max(class_counts, default=0)
+        rungs = [int(b) for b in ladder if b != FULL]
+        thinned = ""
+        if len(rungs) > DOUBLING_RUNGS:  # the wide rungs: say why the step grew
+            top = rungs[DOUBLING_RUNGS - 1]
+            thinned = (
+                f"; doubling up to {top:,}, then x{rungs[DOUBLING_RUNGS] // top} steps, "
+                "to keep the trial count down"
+            )
+        shown = ", ".join(f"{b:,}" if b != FULL else FULL for b in ladder)
+        reporter.message(
+            f"budgets {shown} per class: the largest class has {largest:,} training rows"
+            f"{thinned} (--budgets chooses others)"
+        )
+    return ladder
 
 
 def _data_paths(dataset: Dataset) -> dict[str, str]:
