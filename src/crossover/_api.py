@@ -120,7 +120,9 @@ def compare(
         Bootstrap resamples for the intervals (at least 1000).
     budgets : str or list, default=None
         Label budgets for learning curves: counts per class and/or ``"full"``; None means
-        ``"2,4,8,16,32,64,full"``. ``"full"`` alone: the leaderboard without curves.
+        the task's ladder fitted to the data (texts: 2 to 64 doubling, then x4 steps up to the
+        largest class, then ``"full"``; see ``crossover.evaluation.budgets.span_budgets``).
+        ``"full"`` alone: the leaderboard without curves.
     seeds : int, default=3
         Stratified subsamples per budget.
     jobs : int, default=None

@@ -116,9 +116,10 @@ def compare_command(
     budgets: str | None = typer.Option(
         None,
         "--budgets",
-        help="Labelled rows per class for learning curves, and/or 'full' (default: "
-        "2,4,8,16,32,64,full for texts, 8,16,32,64,128,256,full for tables; for "
-        "recommendation, training interactions: 300,1000,3000,10000,30000,full).",
+        help="Labelled rows per class for learning curves, and/or 'full' (default: doubling "
+        "from 2 for texts, from 8 for tables, six steps, then x4 steps up to the largest "
+        "class, then full; for recommendation, training interactions: "
+        "300,1000,3000,10000,30000,full).",
     ),
     seeds: int = typer.Option(3, "--seeds", help="Stratified subsamples per budget."),
     jobs: int | None = typer.Option(
