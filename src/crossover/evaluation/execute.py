@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import nan
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,10 +30,12 @@ __all__ = [
     "NOT_MEASURED",
     "TrialData",
     "build_strategy",
+    "count_warnings",
     "measured_result",
     "run_trial",
     "speed_and_size",
     "take_rows",
+    "warning_lines",
 ]
 
 
@@ -148,7 +152,99 @@ def run_trial(
     measure_speed: bool = True,
     encode_s_per_text: dict[str, float] | None = None,
 ) -> TrialResult:
-    """Fit on the trial's budget of training rows, predict every test row, and measure."""
+    """Fit on the trial's budget of training rows, predict every test row, and measure.
+
+    Warnings raised meanwhile are not printed: the result's ``warnings`` counts them by
+    message (:func:`warning_lines` sums them up over a study's trials). A ``UserWarning``
+    (scikit-learn's, at small budgets: most of its warnings are one) is always recorded;
+    other categories follow the caller's filters, so a warning made an error stays one.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = _run_trial(
+            trial,
+            data,
+            task,
+            measure_speed=measure_speed,
+            encode_s_per_text=encode_s_per_text,
+        )
+    result.warnings = count_warnings(caught, result.warnings)
+    return result
+
+
+def count_warnings(
+    caught: Sequence[warnings.WarningMessage], counted: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """``caught`` as one entry per distinct warning (source, category, message on one line,
+    cut at 200 characters) with its count, added to the entries ``counted`` already holds."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for entry in counted:
+        key = (entry["source"], entry["category"], entry["message"])
+        counts[key] = counts.get(key, 0) + int(entry["count"])
+    for w in caught:
+        message = " ".join(str(w.message).split())  # one line: a log reads it whole
+        if len(message) > _MESSAGE_CHARS:
+            message = message[:_MESSAGE_CHARS] + "..."
+        key = (_source(w.filename), w.category.__name__, message)
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        {"source": source, "category": category, "message": message, "count": count}
+        for (source, category, message), count in counts.items()
+    ]
+
+
+_MESSAGE_CHARS = 200
+#: A package's name as its users know it, where its import name differs.
+_PACKAGE_NAMES = {"sklearn": "scikit-learn"}
+
+
+def _source(filename: str) -> str:
+    """The package a warning came from, by the file that raised it."""
+    parts = Path(filename).parts
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] in ("site-packages", "dist-packages"):
+            top = parts[i + 1].removesuffix(".py")
+            return _PACKAGE_NAMES.get(top, top)
+    return "crossover" if "crossover" in parts else Path(filename).stem
+
+
+def warning_lines(
+    results: Sequence[TrialResult], budget_unit: str = "labels per class"
+) -> list[str]:
+    """One line per distinct warning of each strategy and budget, e.g. "scikit-learn warned
+    12 times in 4 trials of text.tfidf-linear at 2 labels per class: <message>"."""
+    groups: dict[tuple[str, str, str, str, str], list[int]] = {}
+    for result in results:
+        trial = result.trial
+        for entry in result.warnings:
+            key = (
+                trial.strategy,
+                str(trial.budget),
+                entry["source"],
+                entry["category"],
+                entry["message"],
+            )
+            groups.setdefault(key, []).append(int(entry["count"]))
+    lines = []
+    for (strategy, budget, source, category, message), counts in groups.items():
+        where = {"0": "", FULL: " on every training row"}.get(budget, f" at {budget} {budget_unit}")
+        kind = "" if category == "UserWarning" else f" ({category})"
+        times, trials = sum(counts), len(counts)
+        lines.append(
+            f"{source} warned{kind} {times} time{'s' * (times != 1)} in {trials} "
+            f"trial{'s' * (trials != 1)} of {strategy}{where}: {message}"
+        )
+    return lines
+
+
+def _run_trial(
+    trial: Trial,
+    data: TrialData,
+    task: Task,
+    *,
+    measure_speed: bool,
+    encode_s_per_text: dict[str, float] | None,
+) -> TrialResult:
     if task.run_trial is not None:
         result: TrialResult = task.run_trial(
             trial,

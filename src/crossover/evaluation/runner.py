@@ -28,6 +28,7 @@ from crossover.evaluation.execute import (
     measured_result,
     run_trial,
     take_rows,
+    warning_lines,
 )
 from crossover.evaluation.progress import Reporter, SilentReporter
 from crossover.evaluation.store import TrialStore
@@ -240,4 +241,7 @@ def run(
             for done, result in enumerate(backend.map(curve, work), start=1):
                 finished(result)
                 advance(done, None)
+    # The trials' warnings were recorded, not printed: one line for each, after the stages.
+    for line in warning_lines([results[t.hash] for t in todo], task.present.budget_unit):
+        reporter.message(line)
     return [results[t.hash] for t in trials]

@@ -71,6 +71,10 @@ class TrialResult:
     #: defined for that unit, e.g. a user outside the cold-start slice). The study bootstraps
     #: the units from them.
     unit_scores: dict[str, list[float | None]] | None = None
+    #: Warnings raised while the trial ran (scikit-learn's, at small budgets), not printed:
+    #: one entry per distinct warning, ``source`` (the package: "scikit-learn"), ``category``,
+    #: ``message`` (on one line, cut at 200 characters) and ``count``. Empty when none was raised.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
