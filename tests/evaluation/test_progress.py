@@ -48,3 +48,15 @@ def test_plain_reporter_prints_every_few_seconds_and_counts_without_a_total() ->
         "nothing to embed: started",
         "nothing to embed: done in 0:00:00",
     ]
+
+
+def test_rich_reporter_messages_are_not_markup() -> None:
+    reporter = RichReporter()
+    from rich.console import Console
+
+    reporter.console = Console(
+        file=io.StringIO(), force_terminal=True, color_system=None, width=200
+    )
+    reporter.plain = None
+    reporter.message("classes [refund] and [/x] are not in y_true")
+    assert "[refund] and [/x]" in reporter.console.file.getvalue()  # type: ignore[attr-defined]

@@ -143,4 +143,5 @@ class RichReporter:
         if self.plain is not None:
             self.plain.message(text)
         else:
-            self.console.print(text)
+            # Plain text: a warning's message may hold "[...]", which rich would read as markup.
+            self.console.print(text, markup=False)
