@@ -95,6 +95,7 @@ class _Decider:
         self.pricing = pricing
         self.metric = study.headline
         self.size_mb = {r.trial.strategy: float(r.size_mb) for r in study.leaderboard_results}
+        self.timed_busy = {r.trial.strategy for r in study.leaderboard_results if r.timed_busy}
         self._pairs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def paired(self, a: str, b: str) -> dict[str, Any]:
@@ -113,9 +114,10 @@ class _Decider:
         if min_metric is not None and sheet.kind != "pretrained" and sheet.labels_needed is None:
             out.append(f"its learning curve does not reach {min_metric:g}")
         if limit is not None and sheet.latency_p95_ms > limit:
+            busy = " while other work competed for its cores" * (sheet.strategy in self.timed_busy)
             out.append(
-                f"p95 latency {sheet.latency_p95_ms:.1f} ms (measured on this machine) is above "
-                f"the maximum {limit:g} ms"
+                f"p95 latency {sheet.latency_p95_ms:.1f} ms (measured on this machine{busy}) is "
+                f"above the maximum {limit:g} ms"
             )
         monthly = sheet.monthly_at(volume)
         if c.max_monthly_usd is not None and monthly > c.max_monthly_usd:
@@ -438,10 +440,17 @@ def _speed_and_size(decider: _Decider, a: CostSheet, b: CostSheet) -> str:
     """``a``'s p95 latency and size against ``b``'s, in plain numbers."""
     size_a = decider.size_mb.get(a.strategy, math.nan)
     size_b = decider.size_mb.get(b.strategy, math.nan)
+    busy = [s for s in (a.strategy, b.strategy) if s in decider.timed_busy]
+    where = (
+        f"measured on this machine while other work competed for its cores ({' and '.join(busy)}"
+        ": likely slower than on a quiet one)"
+        if busy
+        else "measured on this machine"
+    )
     return (
         f"a p95 latency of {a.latency_p95_ms:,.1f} ms against {b.latency_p95_ms:,.1f} ms "
-        f"({_times(a.latency_p95_ms, b.latency_p95_ms, 'slower', 'faster')}; measured on this "
-        f"machine) and a size of {size_a:,.0f} MB against {size_b:,.0f} MB "
+        f"({_times(a.latency_p95_ms, b.latency_p95_ms, 'slower', 'faster')}; {where}) "
+        f"and a size of {size_a:,.0f} MB against {size_b:,.0f} MB "
         f"({_times(size_a, size_b, 'larger', 'smaller')})"
     )
 

@@ -39,9 +39,13 @@ LEADERBOARD_COLUMNS = [
     "significant",
     "fit_s",
     "latency_p50_ms",
+    "latency_p50_ms_low",
+    "latency_p50_ms_high",
     "latency_p95_ms",
     "throughput_rows_s",
+    "throughput_rows_s_low",
     "size_mb",
+    "timed_busy",
 ]
 
 GLOSSARY: dict[str, str] = {
@@ -64,9 +68,19 @@ GLOSSARY: dict[str, str] = {
     "pre-trained model (the embedding cache skips that work, so it is charged back at a rate "
     "timed without cache on up to 512 training texts); for a pretrained strategy, encoding "
     "the label names",
-    "latency_p50_ms": "median milliseconds to predict one row, caches bypassed",
-    "latency_p95_ms": "95th percentile milliseconds to predict one row, caches bypassed",
-    "throughput_rows_s": "rows predicted per second in batches of 64, caches bypassed",
+    "latency_p50_ms": "median milliseconds to predict one row, caches bypassed, over every "
+    "call of 3 timing rounds",
+    "latency_p50_ms_low": "the lowest of the 3 rounds' medians (the spread of latency_p50_ms)",
+    "latency_p50_ms_high": "the highest of the 3 rounds' medians",
+    "latency_p95_ms": "95th percentile milliseconds to predict one row, caches bypassed, over "
+    "every call of the 3 rounds",
+    "throughput_rows_s": "rows predicted per second in batches of 64, caches bypassed: the "
+    "best of 3 rounds (other work on the machine only slows a round down); the serving costs "
+    "use it",
+    "throughput_rows_s_low": "the slowest round's rows per second",
+    "timed_busy": "whether other processes competed for the cores while it was timed (they "
+    "used half a core or more on average, or the timed code got under 0.6 of a core): its "
+    "latency is then overstated",
     "size_mb": "megabytes on disk to deploy it: saved state plus the pre-trained model it needs",
     "peak_mem_mb": "highest growth of the process's resident memory during fit and predict "
     "(a model already loaded by an earlier strategy is not counted again)",
@@ -92,6 +106,13 @@ def task_glossary(task: str) -> dict[str, str]:
         return dict(tasks.get(task).glossary)
     except ConfigError:
         return {}
+
+
+def _round_extreme(result: TrialResult, key: str, pick: Any) -> float:
+    """The lowest or highest (``pick``: min or max) of a trial's timing rounds; NaN when its
+    speed was not timed in rounds."""
+    rounds = (result.timing or {}).get(key) or []
+    return float(pick(rounds)) if rounds else math.nan
 
 
 def _clean(value: Any) -> Any:
@@ -428,13 +449,18 @@ class Study:
                     "significant": s["significant"],
                     "fit_s": r.fit_s,
                     "latency_p50_ms": r.latency_p50_ms,
+                    "latency_p50_ms_low": _round_extreme(r, "p50_ms_rounds", min),
+                    "latency_p50_ms_high": _round_extreme(r, "p50_ms_rounds", max),
                     "latency_p95_ms": r.latency_p95_ms,
                     "throughput_rows_s": r.throughput_rows_s,
+                    "throughput_rows_s_low": _round_extreme(r, "throughput_rows_s_rounds", min),
                     "size_mb": r.size_mb,
+                    "timed_busy": r.timed_busy if r.timing else None,
                 }
             )
         frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
         frame["significant"] = frame["significant"].astype("boolean")
+        frame["timed_busy"] = frame["timed_busy"].astype("boolean")
         return frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
     # -- persistence ------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def result(
     size_mb: float = 10.0,
     n_train: int = 1000,
     api: dict[str, Any] | None = None,
+    timing: dict[str, Any] | None = None,
 ) -> TrialResult:
     preds = predictions(n_wrong, offset)
     accuracy = float(np.mean(np.asarray(preds) == np.asarray(y_true())))
@@ -60,6 +61,7 @@ def result(
         peak_mem_mb=50.0,
         n_classes=4,
         api=api,
+        timing=timing,
     )
 
 

@@ -14,8 +14,8 @@ def test_measure_latency_reports_percentiles_and_throughput() -> None:
     latency = measure_latency(strategy, data.text.tolist(), max_seconds=0.3, max_single_calls=50)
     assert 0 < latency.latency_p50_ms <= latency.latency_p95_ms
     assert latency.throughput_rows_s > 0
-    assert 10 <= latency.single_row_calls <= 50
-    assert latency.batch_rows % 64 == 0
+    assert 12 <= latency.single_row_calls <= 50  # at least 4 in each of 3 rounds
+    assert latency.batch_rows % min(64, len(data)) == 0
 
 
 def test_peak_memory_sees_a_large_allocation() -> None:

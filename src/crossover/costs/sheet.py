@@ -361,9 +361,16 @@ def _serving(
     else:
         hours_per_million = 1e6 / (rate * scenario.hardware.utilisation) / 3600
         per_million = hours_per_million * serving.usd_per_hour
+        rounds = len((r.timing or {}).get("throughput_rows_s_rounds") or [])
+        best = f", the best of {rounds} timing rounds" if rounds > 1 else ""
         notes.append(
-            f"serving: {r.throughput_rows_s:,.0f} rows/s measured in batches, about "
+            f"serving: {r.throughput_rows_s:,.0f} rows/s measured in batches{best}, about "
             f"{rate:,.0f} rows/s on {serving.name} (estimate)"
+            + (
+                "; timed while other work competed for the cores, so this cost is likely overstated"
+                if r.timed_busy
+                else ""
+            )
         )
     fixed = scenario.hardware.min_instances * HOURS_PER_MONTH * serving.usd_per_hour
     return "self-hosted", per_million, fixed

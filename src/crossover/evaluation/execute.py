@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOT_MEASURED",
+    "Speed",
     "TrialData",
     "build_strategy",
+    "busy_lines",
     "count_warnings",
     "measured_result",
     "run_trial",
@@ -119,20 +121,36 @@ def take_rows(
     return [x[i] for i in rows]
 
 
-#: (p50 ms, p95 ms, rows/s, MB, parameters) of a trial whose speed is not measured.
-NOT_MEASURED: tuple[float, float, float, float, int] = (nan, nan, nan, nan, 0)
+@dataclass(frozen=True)
+class Speed:
+    """A trial's speed and size: one-row latency p50 and p95 (ms), batch throughput (rows/s;
+    the best timing round's), MB on disk, parameters, and ``timing`` (the rounds and the
+    machine's load while they ran; see ``crossover.evaluation.latency``). NaN where not
+    measured."""
+
+    latency_p50_ms: float = nan
+    latency_p95_ms: float = nan
+    throughput_rows_s: float = nan
+    size_mb: float = nan
+    parameters: int = 0
+    timing: dict[str, Any] | None = None
 
 
-def speed_and_size(strategy: Strategy, inputs: Any) -> tuple[float, float, float, float, int]:
-    """One-row latency p50 and p95 (ms), batch throughput (rows/s), MB on disk, parameters."""
+#: The speed of a trial whose speed is not measured.
+NOT_MEASURED = Speed()
+
+
+def speed_and_size(strategy: Strategy, inputs: Any) -> Speed:
+    """Time ``strategy`` on ``inputs`` (rounds, with the machine's load) and size it."""
     latency = measure_latency(strategy, inputs)
     footprint = strategy.footprint()
-    return (
-        latency.latency_p50_ms,
-        latency.latency_p95_ms,
-        latency.throughput_rows_s,
-        float(footprint["size_mb"]),
-        int(footprint["parameters"]),
+    return Speed(
+        latency_p50_ms=latency.latency_p50_ms,
+        latency_p95_ms=latency.latency_p95_ms,
+        throughput_rows_s=latency.throughput_rows_s,
+        size_mb=float(footprint["size_mb"]),
+        parameters=int(footprint["parameters"]),
+        timing=latency.timing(),
     )
 
 
@@ -237,6 +255,25 @@ def warning_lines(
     return lines
 
 
+def busy_lines(results: Sequence[TrialResult]) -> list[str]:
+    """One line per strategy whose speed was timed while other work competed for the cores,
+    with the load measured meanwhile: its latency and cost per prediction are overstated."""
+    from crossover.evaluation.latency import MachineLoad
+
+    lines = []
+    for result in results:
+        if not result.timed_busy:
+            continue
+        load = MachineLoad.from_dict((result.timing or {})["load"])
+        lines.append(
+            f"{result.trial.strategy} was timed while the machine was busy "
+            f"({load.describe()}): its latency is likely overstated and its "
+            "cost per prediction with it; to time it again, rerun on a quiet machine with a "
+            "new --out (the embeddings stay cached)"
+        )
+    return lines
+
+
 def _run_trial(
     trial: Trial,
     data: TrialData,
@@ -277,13 +314,14 @@ def _run_trial(
     if api is not None:
         # Behind a paid API: latency per call as the predictions measured it (re-running rows
         # would pay again); nothing to deploy but the prompt.
-        p50 = float(api.get("latency_p50_ms_per_call") or nan)
-        p95 = float(api.get("latency_p95_ms_per_call") or nan)
-        throughput, size_mb, parameters = float(api.get("rows_per_s") or nan), 0.0, 0
-    else:
-        p50, p95, throughput, size_mb, parameters = (
-            speed_and_size(strategy, data.test_x) if measure_speed else NOT_MEASURED
+        speed = Speed(
+            latency_p50_ms=float(api.get("latency_p50_ms_per_call") or nan),
+            latency_p95_ms=float(api.get("latency_p95_ms_per_call") or nan),
+            throughput_rows_s=float(api.get("rows_per_s") or nan),
+            size_mb=0.0,
         )
+    else:
+        speed = speed_and_size(strategy, data.test_x) if measure_speed else NOT_MEASURED
     model = strategy.embedding_model()
     # The cache let fit skip encoding the training texts; charge that time back at the
     # rate measured without cache (see measure_encode_rates).
@@ -300,7 +338,7 @@ def _run_trial(
         fit_wall_s=fit_wall_s,
         encode_train_s=encode_train_s,
         predict_s=predict_s,
-        speed=(p50, p95, throughput, size_mb, parameters),
+        speed=speed,
         peak_mem_mb=memory.peak_mb,
         n_classes=len(strategy.classes_),
         proba=None if proba is None else np.round(proba, 6).tolist(),
@@ -319,14 +357,12 @@ def measured_result(
     fit_wall_s: float,
     encode_train_s: float,
     predict_s: float,
-    speed: tuple[float, float, float, float, int],
+    speed: Speed,
     peak_mem_mb: float,
     **extra: Any,
 ) -> TrialResult:
     """A trial's result in this process: ``fit_s`` is the wall time plus the encoding charged
-    back; ``speed`` is (p50 ms, p95 ms, rows/s, MB, parameters); ``extra`` are the task's own
-    fields (probabilities, per-unit scores, API usage)."""
-    p50, p95, throughput, size_mb, parameters = speed
+    back; ``extra`` are the task's own fields (probabilities, per-unit scores, API usage)."""
     return TrialResult(
         trial=trial,
         kind=strategy.kind,
@@ -337,12 +373,13 @@ def measured_result(
         fit_wall_s=fit_wall_s,
         encode_train_s=encode_train_s,
         predict_s=predict_s,
-        latency_p50_ms=p50,
-        latency_p95_ms=p95,
-        throughput_rows_s=throughput,
-        size_mb=size_mb,
-        parameters=parameters,
+        latency_p50_ms=speed.latency_p50_ms,
+        latency_p95_ms=speed.latency_p95_ms,
+        throughput_rows_s=speed.throughput_rows_s,
+        size_mb=speed.size_mb,
+        parameters=speed.parameters,
         peak_mem_mb=peak_mem_mb,
+        timing=speed.timing,
         embedding_model=strategy.embedding_model(),
         execution={"pid": os.getpid(), "worker": False},
         **extra,

@@ -25,6 +25,7 @@ from crossover.evaluation.budgets import FULL, Budget, plan_budgets
 from crossover.evaluation.execute import (
     TrialData,
     build_strategy,
+    busy_lines,
     measured_result,
     run_trial,
     take_rows,
@@ -243,5 +244,7 @@ def run(
                 advance(done, None)
     # The trials' warnings were recorded, not printed: one line for each, after the stages.
     for line in warning_lines([results[t.hash] for t in todo], task.present.budget_unit):
+        reporter.message(line)
+    for line in busy_lines([results[t.hash] for t in timed]):
         reporter.message(line)
     return [results[t.hash] for t in trials]

@@ -75,6 +75,17 @@ class TrialResult:
     #: one entry per distinct warning, ``source`` (the package: "scikit-learn"), ``category``,
     #: ``message`` (on one line, cut at 200 characters) and ``count``. Empty when none was raised.
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: How the speed was timed (None when it was not, or by an older crossover): the rounds
+    #: (``p50_ms_rounds``, ``throughput_rows_s_rounds``: the latency's spread; the throughput
+    #: above is the best round's) and ``load``, the machine's meanwhile (``other_cores``,
+    #: ``cpu_share``, ``busy``; see ``crossover.evaluation.latency.MachineLoad``).
+    timing: dict[str, Any] | None = None
+
+    @property
+    def timed_busy(self) -> bool:
+        """Whether its speed was timed while other work competed for the machine's cores."""
+        load = (self.timing or {}).get("load") or {}
+        return bool(load.get("busy"))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -64,6 +64,8 @@ class ReportData:
     curves_heading: str = "How many labels each strategy needs"
     #: Strategies behind a paid API: answers, unparseable and failed ones, tokens, latency.
     api: list[dict[str, str]] = field(default_factory=list)
+    #: How the speeds were timed, and which were timed while the machine was busy.
+    timing_note: str = ""
 
     @classmethod
     def from_study(
@@ -107,6 +109,7 @@ class ReportData:
             thresholds=_threshold_rows(study),
             threshold_note=_threshold_note(study),
             interval_note=_interval_note(study, present.interval_note),
+            timing_note=_timing_note(study),
             is_table=study.spec.get("column_types") is not None,
             ranking=present.ranking_rows(study),
             ranking_note=present.ranking_note(study),
@@ -132,13 +135,45 @@ def _leaderboard_rows(study: Study, digits: int) -> list[dict[str, Any]]:
             "delta": number(r["delta_vs_best"], digits),
             "significant": significance(r["significant"]),
             "fit_s": number(r["fit_s"], 1),
-            "p50": number(r["latency_p50_ms"], 1),
+            "p50": _p50(r),
             "p95": number(r["latency_p95_ms"], 1),
             "rows_s": number(r["throughput_rows_s"], 0),
             "size_mb": number(r["size_mb"], 1),
         }
         for r in records
     ]
+
+
+def _p50(row: dict[str, Any]) -> str:
+    """The median one-row latency, the range of its timing rounds' medians, and a star when
+    it was timed on a busy machine: "2.1 (2.0–2.4)*"."""
+    text = number(row["latency_p50_ms"], 1)
+    low, high = row.get("latency_p50_ms_low"), row.get("latency_p50_ms_high")
+    if isinstance(low, float) and isinstance(high, float) and low == low and high == high:
+        text += f" ({number(low, 1)}–{number(high, 1)})"
+    return text + ("*" if str(row.get("timed_busy")) == "True" else "")  # not False or NA
+
+
+def _timing_note(study: Study) -> str:
+    """How the leaderboard's speeds were measured, and which were timed on a busy machine."""
+    results = [r for r in study.leaderboard_results if r.timing]
+    if not results:
+        return ""
+    rounds = max(int((r.timing or {}).get("rounds") or 0) for r in results)
+    note = (
+        f"Speeds on this machine ({study.environment.get('cpu_count') or '?'} cores), caches "
+        f"bypassed, in {rounds} rounds: p50 is the median of every one-row call, with the "
+        "range of the rounds' medians in brackets; rows/s (and so the cost per prediction) is "
+        "the best round's, since other work only slows a round down."
+    )
+    busy = [r.trial.strategy for r in results if r.timed_busy]
+    if busy:
+        note += (
+            f" * Timed while other processes competed for the cores: {', '.join(busy)}; "
+            "their latency and cost per prediction are likely overstated (the load is in "
+            "study.json, results[].timing)."
+        )
+    return note
 
 
 def _quality_charts(
@@ -166,8 +201,8 @@ def _quality_charts(
     if charts["learning_curve"] is None:
         missing.append(
             "Learning curves: this study measured one training budget. Run `crossover "
-            "compare` without `--budgets full` (default budgets 2,4,8,16,32,64,full) to see "
-            "how many labels each strategy needs."
+            "compare` without `--budgets full` (the default budgets span the data, from a few "
+            "labels per class to the full set) to see how many labels each strategy needs."
         )
     latency = {r.trial.strategy: r for r in study.leaderboard_results}
     names: list[str] = [r["strategy"] for r in rows]
