@@ -8,7 +8,7 @@ import pytest
 
 from crossover.costs import Scenario
 from crossover.costs.sheet import price
-from crossover.recommend import decide
+from crossover.recommend import _Decider, decide
 from tests.costs._fixtures import make_study, result
 
 API = {
@@ -29,7 +29,16 @@ def _study():  # type: ignore[no-untyped-def]
     return make_study(
         result("pre", "pretrained", n_wrong=120, throughput=50.0, p95_ms=8.0),
         result("cust", "custom", n_wrong=40, fit_s=10.0, throughput=5000.0, p95_ms=1.0),
-        result("hyb", "hybrid", n_wrong=38, offset=4, fit_s=30.0, throughput=100.0, p95_ms=9.0),
+        result(
+            "hyb",
+            "hybrid",
+            n_wrong=38,
+            offset=4,
+            fit_s=30.0,
+            throughput=100.0,
+            p95_ms=9.0,
+            size_mb=5.0,  # slower than cust but smaller: neither beats the other on all
+        ),
     )
 
 
@@ -41,6 +50,9 @@ def _decide(scenario: dict | None = None):  # type: ignore[no-untyped-def,type-a
 
 def test_tied_best_candidates_are_split_by_cost_over_the_horizon() -> None:
     study, pricing, rec = _decide()
+    decider = _Decider(study, pricing)
+    hyb, cust = pricing.sheet("hyb"), pricing.sheet("cust")
+    assert not decider.beats(cust, hyb) and not decider.beats(hyb, cust)
     assert study.paired_delta("hyb", "cust")["significant"] is False
     assert set(rec.tied) == {"hyb", "cust"}
     # The hybrid needs fewer engineer days (8 against 10) and less maintenance: cheaper.
@@ -268,3 +280,50 @@ def test_the_labels_flip_claims_only_the_budgets_measured() -> None:
     assert at == 32
     assert "at 8 labels per class, the next budget measured below, it does not" in flip["text"]
     assert "as good" not in flip["text"]
+
+
+def test_a_tie_is_not_given_to_a_slower_larger_model_by_the_default_engineering_days() -> None:
+    """Tied: "tfidf" is faster, smaller and cheaper to run than "head" (all measured); "head"
+    comes out cheaper over the horizon only through the default days by kind (hybrid 8 and
+    1 a month against custom 10 and 1.5). By hand: the head's horizon total is lower by
+    2 days + 24 x 0.5 days of engineering, its measured cost higher."""
+    study = make_study(
+        result("tfidf", "custom", n_wrong=40, throughput=9000.0, p95_ms=1.5, size_mb=67.0),
+        result("head", "hybrid", n_wrong=38, offset=4, throughput=110.0, p95_ms=10.6, size_mb=92.0),
+    )
+    assert study.paired_delta("head", "tfidf")["significant"] is False
+    pricing = price(study, Scenario())
+    decider = _Decider(study, pricing)
+    tfidf, head = pricing.sheet("tfidf"), pricing.sheet("head")
+    day = tfidf.engineering_usd / 10
+    assert pricing.horizon_usd("tfidf") - pricing.horizon_usd("head") == pytest.approx(
+        (2 + 24 * 0.5) * day - (decider.measured_usd(head) - decider.measured_usd(tfidf))
+    )
+    assert pricing.horizon_usd("head") < pricing.horizon_usd("tfidf")
+    # At 1M a month both run on the one instance always on: the same measured running cost.
+    assert decider.measured_usd(tfidf) == pytest.approx(decider.measured_usd(head))
+    rec = decide(study, pricing)
+    assert rec.choice == "tfidf" and set(rec.tied) == {"tfidf", "head"}
+    assert "head is set aside: tfidf is as fast, as small and as cheap to run" in rec.reasons[0]
+    assert "only through crossover's default engineering days by kind" in rec.reasons[0]
+    against = next(r for r in rec.reasons if r.startswith("Against head"))
+    assert (
+        f"costs ${pricing.horizon_usd('tfidf') - pricing.horizon_usd('head'):,.0f} more" in against
+    )
+    assert "costs the same to run (serving, training and labels, measured)" in against
+    # At 500M a month the head's serving leaves the floor: tfidf is cheaper to run, by hand.
+    busy = Scenario.from_dict({"volume": {"predictions_per_month": 5e8}})
+    p500 = price(study, busy)
+    head5, tfidf5 = p500.sheet("head"), p500.sheet("tfidf")
+    by_hand = 24 * (head5.monthly_at(5e8) - tfidf5.monthly_at(5e8)) - 24 * (
+        head5.maintenance_usd_per_month - tfidf5.maintenance_usd_per_month
+    )
+    d500 = _Decider(study, p500)
+    assert d500.measured_usd(head5) - d500.measured_usd(tfidf5) == pytest.approx(by_hand)
+    assert by_hand > 0 and decide(study, p500).choice == "tfidf"
+    # A scenario with its own engineering days is the user's pricing: cost decides again.
+    own = Scenario.from_dict(
+        {"engineering": {"setup_days": {"pretrained": 3, "custom": 10, "hybrid": 8.5}}}
+    )
+    assert not own.engineering_assumed
+    assert decide(study, price(study, own)).choice == "head"

@@ -7,11 +7,17 @@ The rule (:data:`RULE`):
    it (the 95 % paired interval of the difference includes 0: the bootstrap on the same test
    rows, or, when a small table is measured over repeated splits, the corrected resampled t
    interval of the per-split differences).
-3. Of those, choose the lowest total cost over the horizon (setup + every month, with growth);
-   on equal cost, the lower p95 latency, then the smaller model, then the higher score.
-   A strategy that contains others (an ensemble) costs at least what they cost together
-   (``crossover.costs.sheet``), so a tie between an ensemble and its own member goes to the
-   member.
+3. Of those, set aside a candidate that another tied one beats on every measured figure:
+   lower or equal p95 latency, size and measured running cost over the horizon (serving,
+   training compute and labels), lower on one. Engineering days are an assumption by kind, not
+   a measurement of these models; unless the scenario sets its own, they do not make a slower,
+   larger model that is dearer to run the choice. (With the scenario's own engineering days,
+   this step is skipped: the user priced their team.)
+4. Of the rest, choose the lowest total cost over the horizon (setup + every month, with
+   growth); on equal cost, the lower p95 latency, then the smaller model, then the higher
+   score. A strategy that contains others (an ensemble) costs at least what they cost
+   together (``crossover.costs.sheet``), so a tie between an ensemble and its own member goes
+   to the member.
 
 The reasons name the trade-off that decided: against each tied candidate, the cost, the p95
 latency and the size; against the fastest candidate that qualifies, the points the choice gains
@@ -40,8 +46,10 @@ RULE = (
     "Drop the candidates that break a constraint; among the rest, keep the best score and those "
     "statistically tied with it (the 95 % paired interval of the difference includes 0: "
     "bootstrap on the test rows, or corrected t across repeated splits); "
-    "choose the lowest total cost over the horizon; on equal cost, the lower p95 latency, the "
-    "smaller model, the higher score."
+    "set aside one that another tied candidate beats on every measurement (p95 latency, size, "
+    "running cost measured: serving, training, labels) unless the scenario sets its own "
+    "engineering days; choose the lowest total cost over the horizon; on equal cost, the lower "
+    "p95 latency, the smaller model, the higher score."
 )
 #: A candidate this many times slower (p95) than the fastest one that qualifies is named with it.
 SLOWER_WORTH_SAYING = 2.0
@@ -153,8 +161,11 @@ class _Decider:
             for s in survivors
             if s is best or not self.paired(s.strategy, best.strategy)["significant"]
         ]
+        candidates = tied
+        if self.pricing.scenario.engineering_assumed:
+            candidates = [s for s in tied if not any(self.beats(o, s, volume) for o in tied)]
         choice = min(
-            tied,
+            candidates,
             key=lambda s: (
                 self.pricing.horizon_usd(s.strategy, volume),
                 _or_inf(s.latency_p95_ms),
@@ -163,6 +174,28 @@ class _Decider:
             ),
         )
         return choice.strategy, [s.strategy for s in tied], dropped
+
+    def measured_usd(self, sheet: CostSheet, volume: float | None = None) -> float:
+        """The cost over the horizon of what was measured: serving, training compute and
+        labels, without the engineering days (an assumption by kind)."""
+        months = self.pricing.scenario.horizon_months
+        assumed = sheet.engineering_usd + months * sheet.maintenance_usd_per_month
+        return self.pricing.horizon_usd(sheet.strategy, volume) - assumed
+
+    def beats(self, a: CostSheet, b: CostSheet, volume: float | None = None) -> bool:
+        """Whether ``a`` is as fast, as small and as cheap to run as ``b`` by measurement, and
+        better on one of them: ``b`` is then not worth choosing over ``a`` on assumptions."""
+        figures = [
+            (a.latency_p95_ms, b.latency_p95_ms),
+            (self.size_mb.get(a.strategy, math.nan), self.size_mb.get(b.strategy, math.nan)),
+            (self.measured_usd(a, volume), self.measured_usd(b, volume)),
+        ]
+        if not all(math.isfinite(x) and math.isfinite(y) for x, y in figures):
+            return False
+        # Relative tolerance: sums of the same dollars differ in their last bits.
+        return all(x <= y + 1e-9 * abs(y) for x, y in figures) and any(
+            x < y - 1e-9 * abs(y) for x, y in figures
+        )
 
 
 def _or_inf(value: float) -> float:
@@ -392,22 +425,31 @@ def _lead(decider: _Decider, choice: str, tied: list[str]) -> list[str]:
         if others:
             own = pricing.horizon_usd(choice)
             cheaper = [t for t in others if own < pricing.horizon_usd(t) * (1 - 1e-9)]
-            same = [t for t in others if t not in cheaper]
+            aside = [t for t in others if t not in cheaper and _set_aside_by(decider, t, tied)]
+            same = [t for t in others if t not in cheaper and t not in aside]
             parts = []
             if cheaper:
                 parts.append(f"but cheaper over {horizon} months than {', '.join(cheaper)}")
+            for t in aside:
+                parts.append(_aside(decider, t, tied))
             if same:
                 parts.append(f"and higher-scoring at the same cost as {', '.join(same)}")
             lead += f" (statistically tied with {', '.join(others)}, " + "; ".join(parts) + ")"
     else:
         d = decider.paired(choice, best.strategy)
+        own, theirs = pricing.horizon_usd(choice), pricing.horizon_usd(best.strategy)
         lead += (
             f"; {best.strategy} scores {best.score:.3f}, but the difference ({d['delta']:+.3f}, "
-            f"95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}) is within test-set noise and "
-            f"{choice} costs less over {horizon} months "
-            f"({usd(pricing.horizon_usd(choice))} against "
-            f"{usd(pricing.horizon_usd(best.strategy))})"
+            f"95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}) is within test-set noise"
         )
+        if own < theirs * (1 - 1e-9):
+            lead += (
+                f" and {choice} costs less over {horizon} months ({usd(own)} against {usd(theirs)})"
+            )
+        elif _set_aside_by(decider, best.strategy, tied):
+            lead += "; " + _aside(decider, best.strategy, tied)
+        else:
+            lead += f" and {choice} costs the same over {horizon} months ({usd(own)})"
     out = [lead + "."]
     pretrained = [s for s in pricing.sheets if s.kind == "pretrained" and s.strategy != choice]
     if chosen.kind != "pretrained" and pretrained:
@@ -428,6 +470,39 @@ def _lead(decider: _Decider, choice: str, tied: list[str]) -> list[str]:
     return out
 
 
+def _set_aside_by(decider: _Decider, name: str, tied: list[str]) -> str | None:
+    """The tied candidate that beats ``name`` on every measurement, when the scenario's
+    engineering days are the defaults (the rule then sets ``name`` aside); else None."""
+    if not decider.pricing.scenario.engineering_assumed:
+        return None
+    sheet = decider.pricing.sheet(name)
+    return next(
+        (t for t in tied if decider.beats(decider.pricing.sheet(t), sheet)),
+        None,
+    )
+
+
+def _aside(decider: _Decider, name: str, tied: list[str]) -> str:
+    """Why a tied candidate cheaper over the horizon was set aside: another one is faster,
+    smaller and cheaper to run, as measured; it is cheaper only by the assumed engineering."""
+    pricing = decider.pricing
+    horizon = pricing.scenario.horizon_months
+    by = _set_aside_by(decider, name, tied) or name
+    a, b = pricing.sheet(by), pricing.sheet(name)
+    return (
+        f"{name} is set aside: {by} is as fast, as small and as cheap to run or better on "
+        f"each, as measured (p95 {a.latency_p95_ms:,.1f} against {b.latency_p95_ms:,.1f} ms, "
+        f"{decider.size_mb.get(by, math.nan):,.0f} against "
+        f"{decider.size_mb.get(name, math.nan):,.0f} MB, "
+        f"{usd(decider.measured_usd(a))} against {usd(decider.measured_usd(b))} over "
+        f"{horizon} months for serving, training and labels), and {name} comes out cheaper "
+        f"over {horizon} months ({usd(pricing.horizon_usd(name))} against "
+        f"{usd(pricing.horizon_usd(by))}) only through crossover's default engineering days "
+        "by kind, an assumption that does not decide a tie (a scenario's own engineering days "
+        "do)"
+    )
+
+
 def _times(a: float, b: float, more: str, less: str) -> str:
     """``a`` against ``b`` as "240x faster" / "3.0x larger"."""
     if not (math.isfinite(a) and math.isfinite(b)) or a <= 0 or b <= 0:
@@ -441,11 +516,10 @@ def _speed_and_size(decider: _Decider, a: CostSheet, b: CostSheet) -> str:
     size_a = decider.size_mb.get(a.strategy, math.nan)
     size_b = decider.size_mb.get(b.strategy, math.nan)
     busy = [s for s in (a.strategy, b.strategy) if s in decider.timed_busy]
-    where = (
-        f"measured on this machine while other work competed for its cores ({' and '.join(busy)}"
-        ": likely slower than on a quiet one)"
+    where = "measured on this machine" + (
+        f" while other work competed for its cores, which likely slowed {' and '.join(busy)}"
         if busy
-        else "measured on this machine"
+        else ""
     )
     return (
         f"a p95 latency of {a.latency_p95_ms:,.1f} ms against {b.latency_p95_ms:,.1f} ms "
@@ -467,11 +541,23 @@ def _tradeoffs(
     for other in (t for t in tied if t != choice):
         o = pricing.sheet(other)
         saving = pricing.horizon_usd(other) - pricing.horizon_usd(choice)
-        cost = (
-            f"it saves {usd(saving)} over {horizon} months"
-            if saving > 0
-            else f"at the same cost over {horizon} months"
-        )
+        if saving > 0:
+            cost = f"it saves {usd(saving)} over {horizon} months"
+        elif saving < 0:
+            run = decider.measured_usd(o) - decider.measured_usd(chosen)
+            cost = (
+                f"it costs {usd(-saving)} more over {horizon} months with the default "
+                f"engineering days by kind, and "
+                + (
+                    f"saves {usd(run)} to run (serving, training and labels, measured)"
+                    if run > 0.5
+                    else f"costs {usd(-run)} more to run (measured)"
+                    if run < -0.5
+                    else "costs the same to run (serving, training and labels, measured)"
+                )
+            )
+        else:
+            cost = f"at the same cost over {horizon} months"
         out.append(
             f"Against {other} (tied within test-set noise): {cost}, with "
             f"{_speed_and_size(decider, chosen, o)}."
@@ -494,7 +580,8 @@ def _tradeoffs(
     if pricing.scenario.constraints.max_p95_latency_ms is None:
         out.append(
             "The scenario sets no latency limit (constraints.max_p95_latency_ms), so speed "
-            "enters the choice only through the serving cost; see the latency flip point."
+            "enters the choice only through the serving cost and, in a tie, through setting "
+            "aside a candidate beaten on every measurement; see the latency flip point."
         )
     return out
 

@@ -35,7 +35,7 @@ def result(
     fit_s: float = 0.0,
     throughput: float = 100.0,
     p95_ms: float = 5.0,
-    size_mb: float = 10.0,
+    size_mb: float | None = None,
     n_train: int = 1000,
     api: dict[str, Any] | None = None,
     timing: dict[str, Any] | None = None,
@@ -56,7 +56,7 @@ def result(
         latency_p50_ms=p95_ms / 2,
         latency_p95_ms=p95_ms,
         throughput_rows_s=throughput,
-        size_mb=size_mb,
+        size_mb=(0.0 if api else 10.0) if size_mb is None else size_mb,  # an API deploys nothing
         parameters=100,
         peak_mem_mb=50.0,
         n_classes=4,

@@ -137,7 +137,7 @@ def test_a_busy_timing_is_said_in_the_run_the_report_the_costs_and_the_verdict(
     rec = decide(study, pricing)
     assert rec.choice == "noisy"
     said = next(r for r in rec.reasons if "above quiet" in r)
-    assert "while other work competed for its cores (noisy" in said
+    assert "while other work competed for its cores, which likely slowed noisy)" in said
 
     report = ReportData.from_study(study, pricing, rec)
     row = next(r for r in report.leaderboard if r["strategy"] == "noisy")

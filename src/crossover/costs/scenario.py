@@ -117,6 +117,17 @@ class Scenario(_Section):
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    @property
+    def engineering_assumed(self) -> bool:
+        """Whether the engineering days are crossover's defaults by kind (an assumption the
+        user did not make), rather than the scenario's own."""
+        default = Engineering()
+        mine = self.engineering
+        return (mine.setup_days, mine.maintenance_days_per_month) == (
+            default.setup_days,
+            default.maintenance_days_per_month,
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "scenario") -> Scenario:
         if not isinstance(data, dict):
