@@ -77,7 +77,7 @@ def test_weight_zero_is_the_head_and_a_huge_weight_is_the_svm(
 ) -> None:
     train, test = split
     texts = test["text"].tolist()
-    head = _fit(EmbeddingHead(model=FAST_MODEL), train)
+    head = _fit(EmbeddingHead(model=FAST_MODEL, C=20.0), train)  # the ensemble's head_C
     svm = _fit(TfidfLinear(), train)
     only_head = _fit(Ensemble(model=FAST_MODEL, weight=0.0), train)
     only_svm = _fit(Ensemble(model=FAST_MODEL, weight=1e6), train)
