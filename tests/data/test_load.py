@@ -399,11 +399,13 @@ def test_load_empty_dataframe_is_an_error() -> None:
         load(pd.DataFrame({"text": [], "label": []}))
 
 
-def test_load_unparsable_json_lines_is_an_error_naming_the_file(tmp_path: Path) -> None:
+def test_load_unparsable_json_lines_is_an_error_naming_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.jsonl"
     path.write_text('{"text": "hello there", "label": "a"}\n{"text": oops\n', encoding="utf-8")
 
-    with pytest.raises(DataError, match=rf"{_path(tmp_path, 'broken.jsonl')}: cannot be parsed"):
+    with pytest.raises(
+        DataError, match=rf"{_path(tmp_path, 'broken.jsonl')}: line 2 is not valid JSON"
+    ):
         load(path)
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 import yaml
 
 from crossover.data._dataset import Dataset, TaskSpec, fingerprint_frame
-from crossover.data._read import SUPPORTED_SUFFIXES, read_table
+from crossover.data._nested import check_flat
+from crossover.data._read import SUPPORTED_SUFFIXES, read_table, refuse_duplicates
 from crossover.errors import DataError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "TaskSpec",
     "as_frame",
     "check_descriptions",
+    "check_flat",
     "example_path",
     "fingerprint_frame",
     "load_label_descriptions",
@@ -44,6 +46,7 @@ def as_frame(
     if isinstance(data, pd.DataFrame):
         if data.empty:
             raise DataError("<DataFrame>: the DataFrame is empty; it holds no rows")
+        refuse_duplicates([str(c) for c in data.columns], "<DataFrame>", "the DataFrame")
         return data, "<DataFrame>"
     return read_table(data, warnings, typed=typed), str(data)
 

@@ -1,22 +1,88 @@
-"""Reading tables from files, with the encoding detected when it is not UTF-8."""
+"""Reading tables from files: formats, delimiters, encodings; what cannot be read as meant is
+refused (or, where crossover can still read it as meant, read with a warning that says how).
+
+Refused, a ``DataError`` naming the file and the place: a column name given twice (pandas
+would rename the second ``text.1``), a JSON Lines line that is not a JSON object (its line
+number), a JSON key repeated within one record. Read with a warning: a ``.csv`` separated by
+``;`` (or ``|``, or tabs) and a ``.tsv`` separated by commas, when the header and the first rows
+all split into the same columns with that separator; a file that is not UTF-8 (its encoding
+detected); a file mixing UTF-8 lines with lines of a Windows code page (each decoded as what it
+is, the other lines named).
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
 from crossover.errors import DataError
 
-__all__ = ["SUPPORTED_SUFFIXES", "read_table"]
+__all__ = ["ARROW_TYPES", "SUPPORTED_SUFFIXES", "read_table", "refuse_duplicates"]
 
 _TEXT_FORMATS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
 _JSONL = {".jsonl", ".ndjson"}
 _PARQUET = {".parquet", ".pq"}
 SUPPORTED_SUFFIXES = (*_TEXT_FORMATS, *_JSONL, ".json", *_PARQUET)
+#: ``DataFrame.attrs`` key of a Parquet table's nested columns: name -> Arrow type.
+ARROW_TYPES = "crossover_arrow_types"
+
+_SEPARATORS = (",", ";", "\t", "|")
+_SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+_SNIFF_ROWS = 50
+_SHOWN_LINES = 5
+# A line that is not UTF-8 in a file of UTF-8 lines: bytes of the Windows code page of Western
+# Europe, what a spreadsheet on Windows writes; the five bytes it leaves undefined as Latin-1.
+_FALLBACK = "cp1252"
+_ERRORS = "crossover-cp1252"
+
+
+def _cp1252_bytes(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(_byte_as_cp1252(b) for b in bad), exc.end
+
+
+def _byte_as_cp1252(byte: int) -> str:
+    try:
+        return bytes([byte]).decode(_FALLBACK)
+    except UnicodeDecodeError:
+        return bytes([byte]).decode("latin-1")
+
+
+codecs.register_error(_ERRORS, _cp1252_bytes)
+
+
+def _lines_not_utf8(raw: bytes) -> tuple[list[int], bool]:
+    """The (1-based) numbers of the lines that are not UTF-8, and whether some other line
+    holds UTF-8 beyond ASCII (then the file mixes encodings)."""
+    bad: list[int] = []
+    utf8_beyond_ascii = False
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+        else:
+            utf8_beyond_ascii = True
+    return bad, utf8_beyond_ascii
+
+
+def _some(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:_SHOWN_LINES]))
+    return shown + (
+        f" and {len(numbers) - _SHOWN_LINES} more" if len(numbers) > _SHOWN_LINES else ""
+    )
 
 
 def _decode(raw: bytes, path: Path, warnings: list[str]) -> str:
@@ -24,6 +90,20 @@ def _decode(raw: bytes, path: Path, warnings: list[str]) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    wide_bom = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not wide_bom:
+        bad, mixed = _lines_not_utf8(raw)
+        if mixed:
+            # Rows appended by another program: detecting one encoding for the whole file
+            # would misread the UTF-8 rows (``café`` -> ``cafķ``); each line is read as what
+            # it is instead, UTF-8 where it is valid.
+            warnings.append(
+                f"{path}: {len(bad)} line(s) are not UTF-8 (line {_some(bad)}) while the "
+                f"others are; read those as {_FALLBACK} (Windows, Western Europe), the others "
+                "as UTF-8. Check those rows, or re-save the file as UTF-8"
+            )
+            body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+            return body.decode("utf-8", errors=_ERRORS)
     from charset_normalizer import from_bytes
 
     matches = from_bytes(raw)
@@ -58,6 +138,154 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def _quoting(sep: str) -> Literal[0, 3]:
+    """Tab-separated exports rarely quote; a stray quote must not swallow rows."""
+    return csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
+
+
+def _rows(text: str, sep: str) -> Iterator[list[str]]:
+    quoting = _quoting(sep)
+    sample = "\n".join(islice(io.StringIO(text), _SNIFF_ROWS))
+    return (row for row in csv.reader(io.StringIO(sample), delimiter=sep, quoting=quoting) if row)
+
+
+def _separator(text: str, expected: str, path: Path, warnings: list[str]) -> str:
+    """``expected`` (the suffix's separator), unless the header has none of it and another
+    separator splits the header and nearly every sampled row into the same columns."""
+    try:
+        header = next(_rows(text, expected), [])
+    except csv.Error:
+        return expected
+    if len(header) > 1:
+        return expected
+    for sep in _SEPARATORS:
+        if sep == expected:
+            continue
+        try:
+            rows = list(_rows(text, sep))
+        except csv.Error:
+            continue
+        n_columns = len(rows[0]) if rows else 0
+        if n_columns < 2 or sum(len(r) == n_columns for r in rows) < 0.9 * len(rows):
+            continue
+        warnings.append(
+            f"{path}: the header has no {_SEPARATOR_NAMES[expected]} but splits on "
+            f"{_SEPARATOR_NAMES[sep]} into {n_columns} columns, as the rows do; read it as "
+            f"{_SEPARATOR_NAMES[sep]}-separated"
+        )
+        return sep
+    return expected
+
+
+def _check_header(text: str, sep: str, path: Path) -> None:
+    """Refuse a name that the header gives twice: pandas would rename the second ``text.1``."""
+    try:
+        header = next(_rows(text, sep), [])
+    except csv.Error:
+        return  # pandas says what is wrong with the file
+    refuse_duplicates([name.strip() for name in header], path, "the header")
+
+
+def refuse_duplicates(names: list[str], path: Path | str, where: str) -> None:
+    """A ``DataError`` when a (non-empty) name occurs twice in ``names``, giving its positions."""
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names, 1):
+        if name:
+            positions.setdefault(name, []).append(position)
+    for name, found in positions.items():
+        if len(found) > 1:
+            places = ", ".join(map(str, found))
+            raise DataError(
+                f"{path}: column name {name!r} appears {len(found)} times in {where} (columns "
+                f"{places}); rename or remove all but one, crossover would not know which "
+                "one you mean"
+            )
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = next(k for k in keys if keys.count(k) > 1)
+        raise _RepeatedKeyError(repeated)
+    return dict(pairs)
+
+
+class _RepeatedKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _check_json_lines(text: str, path: Path) -> None:
+    """Every non-blank line one JSON object without a repeated key; else a DataError that
+    gives the line (and column) rather than a byte offset."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, object_pairs_hook=_no_repeated_keys)
+        except _RepeatedKeyError as exc:
+            raise DataError(
+                f"{path}: line {number} gives key {exc.key!r} twice; keep one, crossover "
+                "would not know which value you mean"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{path}: line {number} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                "fix that line: JSON Lines holds one JSON object per line"
+            ) from None
+        if not isinstance(record, dict):
+            raise DataError(
+                f"{path}: line {number} holds a JSON {type(record).__name__}, not an object; "
+                'JSON Lines holds one object per line, such as {"text": "...", "label": "..."}'
+            )
+
+
+def _json_records(text: str, path: Path) -> pd.DataFrame:
+    try:
+        records = json.loads(text, object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKeyError as exc:
+        raise DataError(
+            f"{path}: a record gives key {exc.key!r} twice; keep one, crossover would not know "
+            "which value you mean"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
+            "fix the file"
+        ) from None
+    if isinstance(records, list):
+        wrong = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
+        if wrong is not None:
+            raise DataError(
+                f"{path}: record {wrong + 1} of the array is a JSON "
+                f"{type(records[wrong]).__name__}, not an object; the file must be an array "
+                'of records such as [{"text": "...", "label": "..."}]'
+            )
+        return pd.DataFrame.from_records(records)
+    if isinstance(records, dict):
+        return pd.DataFrame(records)
+    raise DataError(
+        f"{path}: holds a JSON {type(records).__name__}, not an array of records such as "
+        '[{"text": "...", "label": "..."}]'
+    )
+
+
+def _read_parquet(raw: bytes) -> pd.DataFrame:
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    frame = pd.read_parquet(io.BytesIO(raw))
+    nested = {
+        str(field.name).strip(): str(field.type)
+        for field in pq.read_schema(io.BytesIO(raw))
+        if pa.types.is_nested(field.type) or pa.types.is_union(field.type)
+    }
+    if nested:
+        frame.attrs[ARROW_TYPES] = nested
+    return frame
+
+
 def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) -> pd.DataFrame:
     """Read CSV, TSV, JSON Lines (or a JSON array of records) or Parquet into a DataFrame.
 
@@ -65,6 +293,8 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
     ``typed``: then CSV/TSV columns get pandas' types (numbers, with ``NA``, ``null`` and the
     like as missing), as a table's numeric features need.
     Problems become a ``DataError`` naming the file; warnings are appended to ``warnings``.
+    Cells that hold lists or records (Parquet's nested types, JSON arrays and objects) are
+    kept as they are; a task refuses them in the columns it uses (``crossover.data.check_flat``).
     """
     path = Path(path)
     if not path.exists():
@@ -86,18 +316,15 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
 
     try:
         if suffix in _PARQUET:
-            frame = pd.read_parquet(io.BytesIO(raw))
+            frame = _read_parquet(raw)
         else:
             text = _decode(raw, path, warnings)
             if suffix in _TEXT_FORMATS:
-                sep = _TEXT_FORMATS[suffix]
-                # Tab-separated exports rarely quote; a stray quote must not swallow rows.
+                sep = _separator(text, _TEXT_FORMATS[suffix], path, warnings)
+                _check_header(text, sep, path)
+                quoting = _quoting(sep)
                 if typed:
-                    frame = pd.read_csv(
-                        io.StringIO(text),
-                        sep=sep,
-                        quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
-                    )
+                    frame = pd.read_csv(io.StringIO(text), sep=sep, quoting=quoting)
                 else:
                     frame = pd.read_csv(
                         io.StringIO(text),
@@ -105,13 +332,13 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
                         dtype=str,
                         keep_default_na=False,
                         na_values=[""],
-                        quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
+                        quoting=quoting,
                     )
             elif suffix in _JSONL:
+                _check_json_lines(text, path)
                 frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
             else:
-                records = json.loads(text)
-                frame = pd.DataFrame.from_records(records)
+                frame = _json_records(text, path)
     except DataError:
         raise
     except Exception as exc:  # pandas raises many types; the user needs the file and the reason
@@ -119,4 +346,5 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
     if frame.empty:
         raise DataError(f"{path} is empty; it has a header but no rows")
     frame.columns = [str(c).strip() for c in frame.columns]
+    refuse_duplicates(list(frame.columns), path, "the file")
     return frame

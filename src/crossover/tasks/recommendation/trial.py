@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crossover.data import check_flat
 from crossover.errors import DataError
 from crossover.evaluation.budgets import FULL
 from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.tasks._base import Task
 from crossover.tasks.recommendation.checks import (
+    canonical_ids,
     check_interactions,
     collapse_duplicates,
     implicit_positives,
@@ -144,7 +146,22 @@ def prepare(
             f"the items file has no item id column {id_column!r}; its columns are: "
             f"{', '.join(map(repr, items.columns))}; name it with --item-id"
         )
-    warnings = check_interactions(
+    used = [c for c in (user, item, rating, time) if c is not None]
+    check_flat(interactions, used, "the interactions")
+    id_warnings: list[str] = []
+    interactions = interactions.copy()
+    for column in dict.fromkeys((user, item)):
+        if column in interactions.columns:
+            ids, lines = canonical_ids(interactions[column], column, "the interactions")
+            interactions[column] = ids
+            id_warnings += lines
+    if items is not None:
+        texts = item_text_columns(items, id_column, text_columns)
+        check_flat(items, [id_column, *texts], "the items file", ", or name --text-columns")
+        items = items.copy()
+        items[id_column], lines = canonical_ids(items[id_column], id_column, "the items file")
+        id_warnings += lines
+    warnings = id_warnings + check_interactions(
         interactions,
         user,
         item,

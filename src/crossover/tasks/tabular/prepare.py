@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from crossover.data import check_flat
 from crossover.errors import DataError
 
 __all__ = ["LABEL_NAMES", "guess_label", "labels_as_text", "prepare_table"]
@@ -63,6 +64,8 @@ def prepare_table(
         unusable_columns,
     )
 
+    used = [c for c in frame.columns if c not in set(drop)]
+    check_flat(frame, used, source, ", or leave it out with --drop {column}")
     label = label or guess_label(frame, source)
     if label not in frame.columns:
         columns = ", ".join(map(repr, frame.columns[:30]))

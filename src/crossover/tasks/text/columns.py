@@ -52,6 +52,8 @@ def _only_candidate(
 ) -> str:
     """The one column (other than ``other``) that ``fits``; a DataError when not exactly one."""
     candidates = [c for c in frame.columns if c != other and fits(frame[c])]
+    if not candidates and role == "label":
+        _refuse_one_class(frame, other, source)
     if len(candidates) != 1:
         found = ", ".join(map(repr, candidates)) or "none"
         raise DataError(
@@ -59,6 +61,24 @@ def _only_candidate(
             f"pass --{role} COLUMN, one of: {', '.join(map(repr, frame.columns))}"
         )
     return str(candidates[0])
+
+
+def _refuse_one_class(frame: pd.DataFrame, text: str | None, source: str) -> None:
+    """No label-like column because one holds a single value in every row: say so."""
+    single = {}
+    for column in frame.columns:
+        values = frame[column].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if column != text and values.nunique() == 1:
+            single[str(column)] = str(values.iloc[0])
+    if not single:
+        return
+    column, value = next(iter(single.items()))
+    raise DataError(
+        f"{source}: column {column!r} holds one value ({value!r}) in every row: a single "
+        "class, and a classifier needs at least two; add rows of other classes, or pass "
+        "--label COLUMN if another column holds the labels"
+    )
 
 
 def infer_columns(
@@ -73,6 +93,11 @@ def infer_columns(
     if label is not None:
         _check_exists(frame, label, "--label", source)
     inferred: dict[str, str] = {}
+    if (text is None or label is None) and len(frame) < 2:
+        raise DataError(
+            f"{source} holds a single row; a classifier needs at least two classes with two "
+            "rows each: add labelled rows"
+        )
     if text is None:
         text = _only_candidate(frame, "text", "free-text", label, _is_free_text, source)
         inferred["text"] = text

@@ -15,6 +15,7 @@ from crossover.data import (
     TaskSpec,
     as_frame,
     check_descriptions,
+    check_flat,
     load_label_descriptions,
 )
 from crossover.errors import DataError
@@ -53,6 +54,10 @@ def read(
     """
     warnings: list[str] = []
     frame, source = as_frame(data, warnings)
+    if text is not None and label is not None:
+        check_flat(frame, (text, label), source)
+    else:  # any column may turn out to be the text or the label
+        check_flat(frame, frame.columns, source, ", or name other columns with --text and --label")
     text_col, label_col, inferred = infer_columns(frame, text, label, source)
     frame = clean_rows(frame, text_col, label_col, source, strict, warnings)
     check_classes(frame, label_col, source)
@@ -67,6 +72,7 @@ def read(
                     f"{test_source}: no column {column!r} ({flag}, as in the training data); "
                     f"the columns are: {', '.join(map(repr, raw_test.columns))}"
                 )
+        check_flat(raw_test, (text_col, label_col), test_source)
         test_frame = clean_rows(raw_test, text_col, label_col, test_source, strict, warnings)
         check_test(frame, test_frame, text_col, label_col, test_source, warnings)
 
