@@ -559,15 +559,45 @@ def load_study(path: str | Path) -> Study:
     if path.is_dir():
         path = path / "study.json"
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path}: no such study file; run `crossover compare` first") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable study JSON ({exc})") from exc
-    version = data.get("schema_version") if isinstance(data, dict) else None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        raise DataError(
+            f"{path} is not a crossover study: {_not_json(exc)}; {_PASS_STUDY}"
+        ) from exc
+    if not isinstance(data, dict) or "schema_version" not in data or "task" not in data:
+        found = (
+            f"keys {', '.join(map(repr, list(data)[:5]))}"
+            if isinstance(data, dict)
+            else f"a JSON {type(data).__name__}"
+        )
+        raise DataError(
+            f"{path} is not a crossover study (no schema_version and task; it holds {found}); "
+            f"{_PASS_STUDY}"
+        )
+    version = data["schema_version"]
     if version != SCHEMA_VERSION:
         raise DataError(
             f"{path}: study schema version {version!r} is not supported "
             f"(this crossover reads {SCHEMA_VERSION})"
         )
-    return Study.from_dict(data)
+    try:
+        return Study.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise DataError(
+            f"{path}: a crossover study, but damaged or edited ({what}); run `crossover "
+            "compare` again to write it afresh"
+        ) from exc
+
+
+_PASS_STUDY = "pass the study.json that `crossover compare` wrote (or its output folder)"
+
+
+def _not_json(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not a text file (not UTF-8)"
+    return f"cannot be read ({exc})"
