@@ -8,6 +8,7 @@ p50 / p99 latency as a Markdown table for benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/serve.py [--requests 1000] [--embedding-requests 300]
         [--concurrency 16] [--train-rows 2000] [--mlflow-python PATH]
+    .venv/bin/python benchmarks/serve.py --workers-only [--rounds 5] [--concurrency 8]
 
 Rows shown:
 - TF-IDF, single rows and batches of 32, one worker;
@@ -27,6 +28,13 @@ mlflow is a benchmark-only tool, not a dependency of crossover: it is used when 
 importable here or when --mlflow-python names an interpreter that has it (a separate virtual
 environment keeps mlflow's pins out of the project's); otherwise the comparison is skipped and
 the script says so.
+
+`--workers-only` runs the two-worker TF-IDF rows alone, `--rounds` times, each round starting
+every server afresh in turn (so that a busy spell on a shared machine falls on all of them), and
+prints the median of the rounds with their range. It adds a third server: `crossover serve
+--workers 2` run with uvicorn's own h11 protocol in place of crossover's (no ``TCP_NODELAY``
+step of its own, and none of the protocol's limits), which tells what the workaround costs or
+saves with the installed uvicorn.
 
 Everything listens on 127.0.0.1 only; every server is stopped at the end.
 """
@@ -169,6 +177,16 @@ def run_load(
     return asyncio.run(_load(base, path, bodies(n), batch, concurrency))
 
 
+#: `crossover serve` with uvicorn's own h11 protocol in place of crossover's: the supervisor
+#: passes the protocol class to each worker by its import path, so the swap reaches them.
+_UVICORN_PROTOCOL = (
+    "import sys; import crossover.serve.server as s; "
+    "from uvicorn.protocols.http.h11_impl import H11Protocol; "
+    "assert hasattr(s, s.PROTOCOL_NAME); setattr(s, s.PROTOCOL_NAME, H11Protocol); "
+    "from crossover.cli import main; sys.argv[0] = 'crossover'; main()"
+)
+
+
 def predict_body(rows: list[str]) -> Any:
     return {"inputs": rows[0] if len(rows) == 1 else rows}
 
@@ -246,6 +264,82 @@ def table(rows: list[tuple[str, str, str, int, int, Result]]) -> str:
     return "\n".join(lines)
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def workers_table(runs: dict[tuple[str, int], list[Result]]) -> str:
+    """Median req/s and p99 over the rounds, with their range, per server and concurrency."""
+    lines = [
+        "| server | concurrency | rounds | req/s median (range) | p50 ms median "
+        "| p99 ms median (range) | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (label, conc), results in runs.items():
+        rps = [r.req_s for r in results]
+        p50 = [r.percentile_ms(50) for r in results]
+        p99 = [r.percentile_ms(99) for r in results]
+        lines.append(
+            f"| {label} | {conc} | {len(results)} | {_median(rps):,.0f} "
+            f"({min(rps):,.0f}-{max(rps):,.0f}) | {_median(p50):.1f} "
+            f"| {_median(p99):.1f} ({min(p99):.1f}-{max(p99):.1f}) "
+            f"| {sum(r.errors for r in results)} |"
+        )
+    return "\n".join(lines)
+
+
+def workers_only(args: argparse.Namespace, texts: list[str]) -> None:
+    """The two-worker rows alone, ``args.rounds`` times, servers interleaved in each round."""
+    import pandas as pd
+
+    from crossover.artifacts import export_strategy
+    from crossover.strategies.text import TfidfLinear
+
+    n, c = args.requests, args.concurrency
+    runs: dict[tuple[str, int], list[Result]] = {}
+    with tempfile.TemporaryDirectory(prefix="crossover-serve-bench-") as tmp:
+        root = Path(tmp)
+        os.environ.update({"HF_HUB_OFFLINE": "1", "CROSSOVER_CACHE_DIR": str(root / "cache")})
+        env = dict(os.environ)
+        train = pd.read_csv(DATA / "train.csv").sample(n=args.train_rows, random_state=0)
+        fitted = TfidfLinear().fit(train.text.astype(str).tolist(), train.category.tolist())
+        tfidf = export_strategy(fitted, root / "tfidf")
+        plain_label = f"plain uvicorn {uvicorn_version()} --workers 2"
+        for round_ in range(args.rounds):
+            for label in (
+                "crossover serve --workers 2",
+                "crossover serve --workers 2, uvicorn's h11 protocol",
+                plain_label,
+            ):
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                serve = ["serve", str(tfidf), "--port", str(port), "--workers", "2"]
+                cmd, server_env = [CROSSOVER, *serve], env
+                if label.endswith("h11 protocol"):
+                    cmd = [sys.executable, "-c", _UVICORN_PROTOCOL, *serve]
+                elif label == plain_label:
+                    cmd = [
+                        sys.executable, "-m", "uvicorn", "crossover.serve.server:app_from_env",
+                        "--factory", "--workers", "2", "--host", "127.0.0.1",
+                        "--port", str(port), "--no-access-log",
+                    ]  # fmt: skip
+                    server_env = {**env, "CROSSOVER_SERVE_MODEL_DIR": str(tfidf)}
+                with server(cmd, server_env, f"{base}/readyz"):
+                    for conc, count in ((1, n // 4), (c, n)):
+                        r = run_load(base, "/v1/predict", predict_body, texts, count, 1, conc)
+                        runs.setdefault((label, conc), []).append(r)
+                print(f"round {round_ + 1}: {label} done", file=sys.stderr)
+    load = os.getloadavg()
+    print(
+        f"\nmachine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, uvicorn {uvicorn_version()}; load average at the end "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
+    )
+    print(workers_table(runs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="per TF-IDF scenario")
@@ -253,12 +347,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--train-rows", type=int, default=2000)
     parser.add_argument("--mlflow-python", help="an interpreter with mlflow installed")
+    parser.add_argument(
+        "--workers-only", action="store_true", help="only the two-worker TF-IDF rows"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --workers-only")
     args = parser.parse_args()
     require_data()
 
     import pandas as pd
 
     texts = pd.read_csv(DATA / "test.csv").text.astype(str).tolist()
+    if args.workers_only:
+        workers_only(args, texts)
+        return
     n, m, c = args.requests, args.embedding_requests, args.concurrency
     rows: list[tuple[str, str, str, int, int, Result]] = []
     with tempfile.TemporaryDirectory(prefix="crossover-serve-bench-") as tmp:

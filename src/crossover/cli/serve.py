@@ -45,6 +45,24 @@ def serve_command(
     micro_batch: int | None = typer.Option(
         None, "--micro-batch", help="Most texts or rows in one model call (default 64)."
     ),
+    max_body_mb: float | None = typer.Option(
+        None,
+        "--max-body-mb",
+        help="Largest request body in MiB, checked while it is read: 413 beyond, and the "
+        "connection closed (default 4).",
+    ),
+    request_timeout_s: float | None = typer.Option(
+        None,
+        "--request-timeout-s",
+        help="Longest wait for a request's headers, then for its body: 408 beyond, and the "
+        "connection closed (default 30).",
+    ),
+    max_connections: int | None = typer.Option(
+        None,
+        "--max-connections",
+        help="Most open connections each server process serves at once: a request beyond "
+        "them gets 503 (default 512).",
+    ),
 ) -> None:
     """Serve MODEL_DIR over HTTP: /v1/predict (or /v1/recommend for a recommendation model),
     /v1/embeddings, /metrics, docs at /docs."""
@@ -58,6 +76,9 @@ def serve_command(
         api_key_env=api_key_env,
         max_wait_ms=max_wait_ms,
         max_size=micro_batch,
+        max_body_mb=max_body_mb,
+        request_timeout_s=request_timeout_s,
+        max_connections=max_connections,
     )
     settings.api_key()  # an unset variable is an error now, not after startup
     # A bad or tampered folder stops here, before any socket. With several workers each loads

@@ -25,7 +25,11 @@ Routes
 
 Every error is ``{"error": {"type": ..., "message": ..., "details": ...}}``. A request over
 the server's size limits (which the OpenAPI schema states) is a 422 of type ``too_large``. When
-an API key is configured, the ``/v1`` routes answer 401 without it.
+an API key is configured, the ``/v1`` routes answer 401 without it. The server's limits on what
+a client sends (:mod:`~crossover.serve.limits`): a body over ``max_body_mb`` is a 413
+(``body_too_large``), headers or a body slower than ``request_timeout_s`` a 408
+(``request_timeout``), a request beyond ``max_connections`` a 503 (``overloaded``); each closes
+the connection.
 
 What the served model takes (``input_kind``: texts, table rows or interactions) is read from
 ``manifest.json`` when the app is built (cheap: the model itself loads in the lifespan),
@@ -44,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -54,6 +58,7 @@ from fastapi import Depends, FastAPI
 from crossover.artifacts.load import RECOMMEND_MAX_K, input_kind
 from crossover.errors import ModelError
 from crossover.serve.errors import error_responses, install_error_handlers
+from crossover.serve.limits import LIMITS_STATE, ConnectionLimits, RequestLimitsMiddleware
 from crossover.serve.metrics import InstrumentMiddleware, ServeMetrics
 from crossover.serve.routes import key_checker, ops, v1_router
 from crossover.serve.schemas import document_limits
@@ -65,7 +70,7 @@ __all__ = ["RecommendingModel", "ServedModel", "create_app"]
 
 logger = logging.getLogger("crossover.serve")
 
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, Any]]]
 
 
 def _load(model_dir: Path) -> ServedModel:
@@ -100,10 +105,12 @@ def _lifespan(
     table: TableSpec | None,
 ) -> Lifespan:
     """The app's lifespan: load the model (it must take what the routes were built for), warm
-    it up, serve it until the app stops."""
+    it up, serve it until the app stops. Its state hands the connection limits to the server's
+    protocol (:mod:`crossover.serve.limits`)."""
+    limits = ConnectionLimits(settings.request_timeout_s, settings.max_connections, metrics)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
         model = await asyncio.to_thread(load, model_dir)
         loaded = _takes(model)
         if loaded != kind or (
@@ -132,7 +139,7 @@ def _lifespan(
             },
         )
         try:
-            yield
+            yield {LIMITS_STATE: limits}
         finally:
             app.state.served = None
             await served.stop()
@@ -214,7 +221,9 @@ def create_app(
     app = FastAPI(
         title="crossover model server",
         summary=f"Serves the model in {model_dir.name}",
-        description=_limits_doc(kind, table, settings) + auth,
+        description=_limits_doc(kind, table, settings)
+        + f"Request bodies over {settings.max_body_mb:g} MiB: 413. "
+        + auth,
         version=_version(),
         lifespan=_lifespan(model_dir, loader or _load, settings, metrics, kind, table),
     )
@@ -223,6 +232,16 @@ def create_app(
     app.state.served = None
     app.state.settings = settings
     app.state.table = table
+    metrics.set_limits(
+        settings.max_body_bytes, settings.request_timeout_s, settings.max_connections
+    )
+    # Added first, so inside the instrumentation: its 413, 408 and 503 are counted and logged.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.request_timeout_s,
+        metrics=metrics,
+    )
     app.add_middleware(InstrumentMiddleware, metrics=metrics)
     install_error_handlers(app)
     v1 = v1_router(kind, table)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["InstrumentMiddleware", "ServeMetrics"]
+__all__ = ["REFUSAL_REASONS", "InstrumentMiddleware", "ServeMetrics"]
 
 access_log = logging.getLogger("crossover.serve.access")
 
@@ -22,6 +22,11 @@ _LATENCY_BUCKETS_S = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+
+#: Why the server refused a request (or closed a connection) before the app answered it:
+#: ``body_too_large`` (413), ``headers_timeout`` (408, or closed when nothing came),
+#: ``body_timeout`` (408), ``max_connections`` (503).
+REFUSAL_REASONS = ("body_too_large", "headers_timeout", "body_timeout", "max_connections")
 
 
 class ServeMetrics:
@@ -56,6 +61,45 @@ class ServeMetrics:
             buckets=_SIZE_BUCKETS,
             registry=self.registry,
         )
+
+        self.refused = Counter(
+            "crossover_http_refused",
+            "Requests refused, or connections closed, by the server's limits, by reason: "
+            + ", ".join(REFUSAL_REASONS)
+            + ".",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in REFUSAL_REASONS:  # every reason shows, at 0, from the start
+            self.refused.labels(reason)
+        self.connections = Gauge(
+            "crossover_http_connections",
+            "Connections open in this server process.",
+            registry=self.registry,
+        )
+        self.max_body_bytes = Gauge(
+            "crossover_http_max_body_bytes",
+            "Largest request body accepted (--max-body-mb), in bytes.",
+            registry=self.registry,
+        )
+        self.request_timeout_seconds = Gauge(
+            "crossover_http_request_timeout_seconds",
+            "Longest wait for a request's headers, and then for its body (--request-timeout-s).",
+            registry=self.registry,
+        )
+        self.max_connections = Gauge(
+            "crossover_http_max_connections",
+            "Most open connections served at once by this process (--max-connections).",
+            registry=self.registry,
+        )
+
+    def set_limits(
+        self, max_body_bytes: int, request_timeout_s: float, max_connections: int
+    ) -> None:
+        """Record the configured limits as gauges."""
+        self.max_body_bytes.set(max_body_bytes)
+        self.request_timeout_seconds.set(request_timeout_s)
+        self.max_connections.set(max_connections)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""

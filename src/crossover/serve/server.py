@@ -1,4 +1,5 @@
-"""Running the app under uvicorn: TCP_NODELAY on every connection, JSON-lines logs, workers.
+"""Running the app under uvicorn: the protocol (TCP_NODELAY, header timeout, connection limit),
+JSON-lines logs, workers.
 
 Why a protocol of our own: asyncio turns Nagle's algorithm off (``TCP_NODELAY``) on accepted
 connections only when the listening socket reports ``proto == IPPROTO_TCP``. Before 0.55,
@@ -8,6 +9,12 @@ client's delayed ACK (uvicorn issue #3149): a fast model fell to a few hundred r
 second. ``NoDelayH11Protocol`` sets the option on each accepted connection itself, whatever
 the listener and whatever the installed uvicorn does, so both the single-process and the
 workers paths answer without that wait.
+
+``CrossoverH11Protocol`` adds that step to two limits uvicorn lacks or cannot report (see
+:mod:`crossover.serve.limits`): a timeout on a request's headers (uvicorn times out an idle
+kept-alive connection only until its first byte, and a new connection never), and the
+connection limit, checked as uvicorn's ``limit_concurrency`` checks it but answered by the app,
+so that the 503 has the project's error shape and is counted in ``/metrics``.
 """
 
 from __future__ import annotations
@@ -23,8 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from crossover.serve.limits import (
+    LIMITS_STATE,
+    OVER_MAX_CONNECTIONS,
+    ConnectionLimits,
+    headers_timeout_response,
+)
 from crossover.serve.settings import SETTINGS_ENV, ServeSettings
 
 if TYPE_CHECKING:
@@ -32,9 +46,19 @@ if TYPE_CHECKING:
 
     from crossover.serve.app import ServedModel
 
-__all__ = ["JsonFormatter", "NoDelayH11Protocol", "app_from_env", "log_config", "run"]
+__all__ = [
+    "CrossoverH11Protocol",
+    "JsonFormatter",
+    "NoDelayH11Protocol",
+    "app_from_env",
+    "log_config",
+    "run",
+]
 
 MODEL_DIR_ENV = "CROSSOVER_SERVE_MODEL_DIR"
+#: The module attribute :func:`run` reads its protocol class from (``benchmarks/serve.py``
+#: swaps it for uvicorn's own to measure what the protocol costs).
+PROTOCOL_NAME = "CrossoverH11Protocol"
 logger = logging.getLogger("crossover.serve")
 
 
@@ -51,6 +75,92 @@ class NoDelayH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport)
         super().connection_made(transport)
+
+
+class CrossoverH11Protocol(NoDelayH11Protocol):
+    """uvicorn's h11 protocol with ``TCP_NODELAY``, a header timeout and a connection limit.
+
+    The limits come from the app's lifespan state (:data:`~crossover.serve.limits.LIMITS_STATE`);
+    an app that sets none is served as by :class:`NoDelayH11Protocol`.
+
+    - Headers: a request's headers must be complete within ``request_timeout_s`` of the
+      connection's opening, or of the end of the previous answer on a kept-alive connection
+      (where uvicorn's shorter keep-alive timeout still closes one that sends nothing). Past
+      it, a connection that has sent part of a request is answered 408 and closed; one that
+      has sent nothing is closed.
+    - Connections: a request arriving while more than ``max_connections`` connections are open
+      in this process, or more requests than that are running, is marked
+      (:data:`~crossover.serve.limits.OVER_MAX_CONNECTIONS`) for the app to answer 503.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = self.app_state.get(LIMITS_STATE)
+        self.limits = limits if isinstance(limits, ConnectionLimits) else None
+        self.headers_timer: asyncio.TimerHandle | None = None
+        self.bytes_since_armed = 0
+        if self.limits is not None:
+            self.app = self._checked_app(self.app, self.limits.max_connections)
+
+    def _checked_app(self, app: Any, most: int) -> Any:
+        async def checked(scope: Any, receive: Any, send: Any) -> None:
+            # Both sets include this connection and this request's task.
+            if len(self.connections) > most or len(self.tasks) > most:
+                scope[OVER_MAX_CONNECTIONS] = True
+            await app(scope, receive, send)
+
+        return checked
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self.limits is not None:
+            self.limits.metrics.connections.inc()
+            self._arm_headers_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_headers_timer()
+        if self.limits is not None:
+            self.limits.metrics.connections.dec()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_since_armed += len(data)
+        super().data_received(data)
+        if self.headers_timer is not None and self.conn.their_state is not h11.IDLE:
+            self._cancel_headers_timer()  # the request's headers are in
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if (
+            self.limits is not None
+            and not self.transport.is_closing()
+            and self.conn.their_state is h11.IDLE
+        ):
+            self._arm_headers_timer()
+
+    def _arm_headers_timer(self) -> None:
+        assert self.limits is not None
+        self._cancel_headers_timer()
+        self.bytes_since_armed = 0
+        self.headers_timer = self.loop.call_later(
+            self.limits.request_timeout_s, self._headers_timed_out
+        )
+
+    def _cancel_headers_timer(self) -> None:
+        if self.headers_timer is not None:
+            self.headers_timer.cancel()
+            self.headers_timer = None
+
+    def _headers_timed_out(self) -> None:
+        self.headers_timer = None
+        if self.limits is None or self.transport.is_closing():
+            return
+        if self.conn.their_state is not h11.IDLE:
+            return  # a request is in (its body has its own timeout, in the app)
+        self.limits.metrics.refused.labels("headers_timeout").inc()
+        if self.bytes_since_armed:
+            self.transport.write(headers_timeout_response(self.limits.request_timeout_s))
+        self.transport.close()
 
 
 class JsonFormatter(logging.Formatter):
@@ -136,7 +246,7 @@ def run(
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "http": NoDelayH11Protocol,
+        "http": globals()[PROTOCOL_NAME],
         "log_config": config,
         "log_level": log_level,
         "access_log": False,

@@ -35,6 +35,22 @@ class ServeSettings(BaseModel):
     max_size : int, default=64
         Most texts (or table rows) in one model call (a micro-batch); a request larger than
         this runs alone.
+    max_body_mb : float, default=4
+        Largest request body, in MiB (2**20 bytes), counted while it is read: a
+        ``Content-Length`` over it is answered 413 before any of the body is read, a streamed
+        body as soon as it passes it, and the connection is closed rather than read to its
+        end. The default holds a full batch at the default limits (256 texts of 10,000 ASCII
+        characters, 2.6 MB as JSON); a server with larger ``max_batch`` or ``max_text_chars``
+        may need more.
+    request_timeout_s : float, default=30
+        Longest a client may take to send a request's headers (counted from the connection's
+        opening, or from the end of the previous answer on a kept-alive connection), and then
+        again its body: past it, the request is answered 408 and the connection closed (a
+        connection that has sent nothing is closed without an answer).
+    max_connections : int, default=512
+        Most open connections one server process serves at once: a request on a connection
+        beyond it is answered 503 and that connection closed. With ``--workers N``, each
+        process has this bound.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,6 +60,9 @@ class ServeSettings(BaseModel):
     api_key_env: str | None = Field(None, min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     max_wait_ms: float = Field(5.0, ge=0, le=1_000)
     max_size: int = Field(64, ge=1, le=100_000)
+    max_body_mb: float = Field(4.0, gt=0, le=1_024)
+    request_timeout_s: float = Field(30.0, gt=0, le=3_600)
+    max_connections: int = Field(512, ge=1, le=100_000)
 
     @classmethod
     def build(cls, **values: Any) -> ServeSettings:
@@ -56,6 +75,11 @@ class ServeSettings(BaseModel):
             raise ConfigError(
                 f"serve setting {name}={first.get('input')!r}: {first['msg']}"
             ) from None
+
+    @property
+    def max_body_bytes(self) -> int:
+        """``max_body_mb`` in bytes."""
+        return int(self.max_body_mb * 2**20)
 
     def api_key(self) -> str | None:
         """The key from ``$api_key_env``; ``None`` when no key is configured.
