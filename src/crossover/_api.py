@@ -19,10 +19,12 @@ from crossover.data import Dataset
 from crossover.errors import ConfigError
 from crossover.evaluation.budgets import Budget, parse_budgets
 from crossover.evaluation.environment import environment
+from crossover.evaluation.execute import api_failure_lines
 from crossover.evaluation.progress import Reporter
-from crossover.evaluation.runner import TrialData, plan, run
+from crossover.evaluation.runner import TrialData, is_timed, plan, run
 from crossover.evaluation.store import TrialStore
 from crossover.models._resolve import DEFAULT_MODEL
+from crossover.models.breaker import ApiUnreachable
 from crossover.plan import (
     LlmOptions,
     StudyPlan,
@@ -210,6 +212,7 @@ def run_study(data: Any, options: StudyPlan) -> Study:
     results, plan_summary = _run_trials(
         the_task, inputs, options, keys, budget_list, reporter, n_jobs
     )
+    failed = _failed_strategies(results)
     settings = {
         "strategies": keys,
         "model": options.model,
@@ -226,6 +229,7 @@ def run_study(data: Any, options: StudyPlan) -> Study:
         "command": options.command or shlex.join(sys.argv),
         "repeats": len(inputs.splits),
         "unavailable": unavailable,
+        "failed": failed,
         **inputs.settings,
     }
     study = Study(
@@ -324,8 +328,37 @@ def _strategies(task: str, inputs: StudyInputs, options: StudyPlan) -> list[str]
         if llm_options.embedding_model:
             added += inputs.embedding_api_strategies
         keys += [k for k in added if k not in keys]
+    if llm_options is not None:
+        _check_api_options_used(keys, inputs, llm_options)
     _check_api_models([k for k in keys if registry.get(k).is_api], llm_options)
     return keys
+
+
+def _failed_strategies(results: list[TrialResult]) -> dict[str, str]:
+    """Strategies behind an API whose calls mostly failed, with the line that says so (the
+    runner printed it); an error when no other strategy is left to compare."""
+    lines = api_failure_lines([r for r in results if r.api_failed])
+    compared = {r.trial.strategy for r in results if is_timed(r.trial)}
+    if lines and compared <= set(lines):
+        raise ApiUnreachable("; ".join(lines.values()))
+    return lines
+
+
+def _check_api_options_used(keys: list[str], inputs: StudyInputs, options: LlmOptions) -> None:
+    """``--llm`` / ``--embedding-api`` with a ``--strategies`` list that names none of the
+    strategies that use it: an error, not an option silently ignored."""
+    for option, model, param, users in (
+        ("--llm", options.model, "llm", inputs.llm_strategies),
+        ("--embedding-api", options.embedding_model, "api_model", inputs.embedding_api_strategies),
+    ):
+        if not model or any(param in registry.get(k)._param_names() for k in keys):
+            continue
+        if not users:
+            raise ConfigError(f"{option} {model}: no strategy of this task uses it; leave it out")
+        raise ConfigError(
+            f"{option} {model} is given, but --strategies names none of the strategies that use "
+            f"it ({', '.join(users)}): add one of them to --strategies, or leave {option} out"
+        )
 
 
 def _say_plan(summary: dict[str, Any], reporter: Reporter) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -168,12 +169,27 @@ class Study:
         return str(self.split.get("split_id", ""))
 
     def _on_primary(self, r: TrialResult) -> bool:
-        return not self.primary_split or r.trial.split_id == self.primary_split
+        return (not self.primary_split or r.trial.split_id == self.primary_split) and (
+            r.trial.strategy not in self._failed
+        )
+
+    @cached_property
+    def _failed(self) -> frozenset[str]:
+        return frozenset(r.trial.strategy for r in self.results if r.api_failed)
+
+    @property
+    def failed(self) -> list[str]:
+        """Strategies behind a paid API whose calls mostly got no answer
+        (``TrialResult.api_failed``): they measured the outage, not the model, so no view of
+        the study (leaderboard, curves, costs, recommendation) counts them; their results
+        stay in ``results``."""
+        return sorted(self._failed)
 
     @property
     def leaderboard_results(self) -> list[TrialResult]:
         """The trials on the leaderboard: pretrained ones and trained ones on the full split
-        (of the primary split, when the study repeats its splits)."""
+        (of the primary split, when the study repeats its splits); none of a ``failed``
+        strategy."""
         return [r for r in self.results if is_timed(r.trial) and self._on_primary(r)]
 
     def split_results(self) -> dict[str, list[TrialResult]]:

@@ -12,6 +12,8 @@ No model weights: the "model" named in each request picks a scripted behaviour.
   the word ``garble``.
 - ``ratelimit-once`` / ``error-once``: HTTP 429 / 500 the first time each distinct last-user
   text is seen, ``good`` afterwards.
+- ``fails-on-flaky``: HTTP 500 every time the last user message holds the word ``flaky``
+  (retries fail too: the call gets no answer), ``good`` otherwise.
 - ``slow``: sleeps ``x-fake-delay`` seconds (default 3.0), then ``good``.
 - ``unauthorized``: HTTP 401 ``invalid_api_key``.
 - anything else: HTTP 404 ``model_not_found``.
@@ -280,6 +282,10 @@ def create_app() -> FastAPI:
         if model == "error-once":
             if (model, text) not in state.failed_once:
                 state.failed_once.add((model, text))
+                return _error(500, "The server had an error.", "server_error", "server_error")
+            return _good(body, model)
+        if model == "fails-on-flaky":
+            if re.search(r"(?<!\w)flaky(?!\w)", text, re.IGNORECASE):
                 return _error(500, "The server had an error.", "server_error", "server_error")
             return _good(body, model)
         if model == "slow":

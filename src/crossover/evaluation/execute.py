@@ -30,6 +30,7 @@ __all__ = [
     "NOT_MEASURED",
     "Speed",
     "TrialData",
+    "api_failure_lines",
     "build_strategy",
     "busy_lines",
     "count_warnings",
@@ -272,6 +273,34 @@ def busy_lines(results: Sequence[TrialResult]) -> list[str]:
             "new --out (the embeddings stay cached)"
         )
     return lines
+
+
+def api_failure_lines(results: Sequence[TrialResult]) -> dict[str, str]:
+    """By strategy, one line for each trial behind a paid API some of whose calls got no
+    answer: failed and left out of the study when most did (``TrialResult.api_failed``),
+    else scored with those rows counted as errors."""
+    lines: dict[str, str] = {}
+    for result in results:
+        api = result.api or {}
+        failed, n = int(api.get("failed") or 0), int(api.get("predictions") or 0)
+        if not failed:
+            continue
+        key = result.trial.strategy
+        examples = api.get("failed_examples") or []
+        last = f" (first failure: {examples[0]})" if examples else ""
+        if result.api_failed:
+            lines[key] = (
+                f"{key} failed: {failed:,} of {n:,} calls to {api.get('model')} got no answer"
+                f"{last}; it is left out of the leaderboard, the costs and the recommendation; "
+                "rerun once the API answers (answers already paid for are cached)"
+            )
+        else:
+            lines.setdefault(
+                key,
+                f"{key}: {failed:,} of {n:,} calls to {api.get('model')} got no answer{last}; "
+                "they count as errors, so its score is a lower bound",
+            )
+    return {key: " ".join(line.split()) for key, line in lines.items()}
 
 
 def _run_trial(

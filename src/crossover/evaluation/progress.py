@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Protocol
 
-__all__ = ["Advance", "PlainReporter", "Reporter", "RichReporter", "SilentReporter"]
+__all__ = [
+    "Advance",
+    "PlainReporter",
+    "Reporter",
+    "RichReporter",
+    "SilentReporter",
+    "call_progress",
+]
 
 Advance = Callable[[int, int | None], None]  # (completed, total) -> None
 
@@ -86,6 +93,35 @@ class PlainReporter:
 
     def message(self, text: str) -> None:
         self._write(text)
+
+
+def call_progress(
+    reporter: Reporter, label: str, *, every_s: float = 10.0
+) -> Callable[[str, int, int, int], None]:
+    """A hook for ``crossover.models.llm.report_calls``: a message line such as
+    "text.llm-zero-shot: 120/265 calls (3 failed, 0:00:42)" at every tenth of the calls, every
+    ``every_s`` seconds in between, and at the last one. Thread-safe."""
+    import threading
+
+    lock = threading.Lock()
+    state = {"start": time.monotonic(), "last": time.monotonic(), "printed": 0, "total": -1}
+
+    def hook(unit: str, done: int, total: int, failed: int) -> None:
+        with lock:
+            now = time.monotonic()
+            if total != state["total"] or done < state["printed"]:  # a new batch of calls
+                state.update(start=now, last=now, printed=0, total=total)
+            step = max(1, math.ceil(total / 10))
+            due = done - state["printed"] >= step or now - state["last"] >= every_s
+            if not (due or done == total) or done == state["printed"]:
+                return
+            state.update(last=now, printed=done)
+            failures = f"{failed:,} failed, " if failed else ""
+            reporter.message(
+                f"{label}: {done:,}/{total:,} {unit} ({failures}{_clock(now - state['start'])})"
+            )
+
+    return hook
 
 
 def _count(completed: int, total: int | None) -> str:

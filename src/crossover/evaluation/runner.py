@@ -24,6 +24,7 @@ from crossover.evaluation.backends import (
 from crossover.evaluation.budgets import FULL, Budget, plan_budgets
 from crossover.evaluation.execute import (
     TrialData,
+    api_failure_lines,
     build_strategy,
     busy_lines,
     measured_result,
@@ -31,10 +32,11 @@ from crossover.evaluation.execute import (
     take_rows,
     warning_lines,
 )
-from crossover.evaluation.progress import Reporter, SilentReporter
+from crossover.evaluation.progress import Reporter, SilentReporter, call_progress
 from crossover.evaluation.store import TrialStore
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.models import get_embedder
+from crossover.models.llm import report_calls
 from crossover.strategies import registry
 
 if TYPE_CHECKING:
@@ -211,7 +213,9 @@ def run(
 
     def finished(result: TrialResult) -> None:
         results[result.trial.hash] = result
-        if store is not None:
+        # A trial whose API calls mostly failed is not kept: a rerun calls again (the answers
+        # it did get are in the response cache).
+        if store is not None and not result.api_failed:
             store.put(result)
 
     prefetch_embeddings(todo, primary.texts(), reporter)
@@ -222,15 +226,16 @@ def run(
     if timed:
         with reporter.stage("leaderboard trials (fit, predict, latency)", len(timed)) as advance:
             for i, trial in enumerate(timed):
-                finished(
-                    run_trial(
+                # A strategy behind an API reports its calls as they come back.
+                with report_calls(call_progress(reporter, trial.strategy)):
+                    result = run_trial(
                         trial,
                         datas.get(trial.split_id, primary),
                         task,
                         measure_speed=measure_speed and trial.split_id == primary_id,
                         encode_s_per_text=rates,
                     )
-                )
+                finished(result)
                 advance(i + 1, None)
     if curve:
         if backend is None:
@@ -246,5 +251,7 @@ def run(
     for line in warning_lines([results[t.hash] for t in todo], task.present.budget_unit):
         reporter.message(line)
     for line in busy_lines([results[t.hash] for t in timed]):
+        reporter.message(line)
+    for line in api_failure_lines([results[t.hash] for t in timed]).values():
         reporter.message(line)
     return [results[t.hash] for t in trials]

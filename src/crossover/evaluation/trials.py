@@ -7,7 +7,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Trial", "TrialResult"]
+__all__ = ["API_FAILED_SHARE", "Trial", "TrialResult"]
+
+#: A trial behind a paid API with more than this share of its test rows unanswered (calls
+#: that failed after their retries) measured the outage, not the model: the study leaves it
+#: out of the leaderboard, the costs and the recommendation. Below it the failed rows count
+#: as errors (its score is then a lower bound, and the run says so).
+API_FAILED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,14 @@ class TrialResult:
         """Whether its speed was timed while other work competed for the machine's cores."""
         load = (self.timing or {}).get("load") or {}
         return bool(load.get("busy"))
+
+    @property
+    def api_failed(self) -> bool:
+        """Whether it is behind a paid API and most of its calls got no answer
+        (``API_FAILED_SHARE``)."""
+        api = self.api or {}
+        predictions = int(api.get("predictions") or 0)
+        return predictions > 0 and int(api.get("failed") or 0) > API_FAILED_SHARE * predictions
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

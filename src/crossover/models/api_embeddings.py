@@ -8,7 +8,9 @@ the money and safety of ``LlmClient``:
 - texts go in **batches** (``batch_size``, 64 by default), ``max_concurrency`` batches in
   flight at once;
 - each batch is **retried with exponential backoff** on 429, 5xx, timeouts and dropped
-  connections (``crossover.models.llm.call_with_retries``, the policy of ``LlmClient``);
+  connections (``crossover.models.llm.call_with_retries``, the policy of ``LlmClient``), under
+  the same **circuit breaker** (``crossover.models.breaker``): a dead server stops the run
+  in seconds with one line;
 - before each paid batch its estimated cost is reserved against the process's **spend cap**
   (``spend_ledger()``); a batch that could cross it is not sent (``SpendLimitReached``), the
   batches not yet started are not sent either, and every vector already paid for is kept;
@@ -41,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from crossover.errors import ConfigError, ModelError
+from crossover.models.breaker import CircuitBreaker
 from crossover.models.embeddings import EmbeddingCache, default_cache_dir
 from crossover.models.llm import (
     SpendCap,
@@ -48,6 +51,7 @@ from crossover.models.llm import (
     call_with_retries,
     estimate_tokens,
     import_litellm,
+    report_progress,
     require_key_env,
 )
 
@@ -211,6 +215,10 @@ class ApiEmbedder:
         self._client_ready = False
         self._lock = threading.Lock()
         self.usage = EmbeddingUsage()  # every encode call of this embedder
+        #: Shared by every batch: a dead server stops them all (``crossover.models.breaker``).
+        self.breaker = CircuitBreaker(
+            model, api_base, api_key_env, base_option="--embedding-api-base (or --api-base)"
+        )
         self.model_calls = 0  # texts sent to the API, as ``Embedder`` counts them
 
     # -- what the strategies read -------------------------------------------------------------
@@ -348,6 +356,7 @@ class ApiEmbedder:
                 done[0] += len(batch)
                 if on_progress is not None:
                     on_progress(done[0], len(missing))
+                report_progress("texts", done[0], len(missing))
 
         errors: list[BaseException] = []
         if not self._client_ready:
@@ -387,6 +396,7 @@ class ApiEmbedder:
                 max_retries=self.max_retries,
                 backoff_s=self.backoff_s,
                 sleep=self._sleep,
+                breaker=self.breaker,
             )
         except BaseException:
             if self.spend is not None:

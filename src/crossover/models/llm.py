@@ -5,9 +5,14 @@ Ollama, vLLM, any OpenAI-compatible ``api_base``) with:
 
 - **bounded concurrency** (``max_concurrency`` calls in flight, a thread pool);
 - **retries with exponential backoff** on 429, 5xx, timeouts and dropped connections
-  (``max_retries``; a ``Retry-After`` header is honoured up to 60 s); a 401/403 or a 400 is not
-  retried and becomes a ``ConfigError`` that says what to check;
+  (``max_retries``; a ``Retry-After`` header is honoured up to 60 s; a refused connection is
+  retried after 1 s at most); a 401/403, a 400 or a 404 is not retried and becomes a
+  ``ConfigError`` that names the server and says what to check;
 - **a timeout** per call (``timeout_s``);
+- **a circuit breaker** (``crossover.models.breaker``): 5 tries in a row that reach nothing
+  (connection refused, timed out), or 5 calls in a row that fail after their retries, stop
+  every call with one ``ApiUnreachable`` line that names the server and what to check;
+- **progress** while calls run, to the hook of ``report_calls`` (a study's runner prints it);
 - **a response cache on disk** (SQLite, keyed by the model, the base URL and the exact request),
   so a rerun never pays twice for the same prompt; cached answers keep the tokens and latency
   of the call that paid for them;
@@ -32,17 +37,21 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crossover.errors import ConfigError, CrossoverError
+from crossover.models.breaker import REFUSED_WAIT_S, ApiUnreachable, CircuitBreaker
 
 __all__ = [
     "ApiCall",
     "ApiCallFailed",
+    "ApiUnreachable",
+    "CallProgress",
     "LlmClient",
     "SpendCap",
     "SpendLimitReached",
@@ -51,6 +60,8 @@ __all__ = [
     "estimate_tokens",
     "import_litellm",
     "limit_spend",
+    "report_calls",
+    "report_progress",
     "require_key_env",
     "scrub_secrets",
     "spend_ledger",
@@ -185,6 +196,30 @@ def limit_spend(max_usd: float | None) -> SpendCap:
     return _LEDGER
 
 
+#: ``(unit, done, total, failed)``: of ``total`` calls (or texts), ``done`` are back so far,
+#: ``failed`` of them without an answer.
+CallProgress = Callable[[str, int, int, int], None]
+_PROGRESS: list[CallProgress] = []
+
+
+@contextmanager
+def report_calls(hook: CallProgress) -> Iterator[None]:
+    """While inside, the API calls of this process report their progress to ``hook`` (from
+    the calling threads): ``LlmClient.complete_many`` per answer, ``ApiEmbedder`` per batch.
+    A study's runner passes one that prints a line now and then."""
+    _PROGRESS.append(hook)
+    try:
+        yield
+    finally:
+        _PROGRESS.remove(hook)
+
+
+def report_progress(unit: str, done: int, total: int, failed: int = 0) -> None:
+    """Tell the innermost ``report_calls`` hook, if any, how far the calls are."""
+    if _PROGRESS:
+        _PROGRESS[-1](unit, done, total, failed)
+
+
 def _default_cache_dir() -> Path:
     from crossover.models.embeddings import default_cache_dir
 
@@ -254,6 +289,8 @@ class LlmClient:
         folder = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
         self._cache = _ResponseCache(folder / "api_responses.sqlite") if use_cache else None
         self.calls_made = 0
+        #: Shared by every call of this client: a dead server stops them all.
+        self.breaker = CircuitBreaker(model, api_base, api_key_env)
 
     # -- one call -----------------------------------------------------------------------------
 
@@ -341,6 +378,7 @@ class LlmClient:
             max_retries=self.max_retries,
             backoff_s=self.backoff_s,
             sleep=self._sleep,
+            breaker=self.breaker,
         )
         self.calls_made += 1
         usage = getattr(response, "usage", None)
@@ -368,10 +406,12 @@ class LlmClient:
     ) -> list[ApiCall | Exception]:
         """Every request, ``max_concurrency`` at a time, in order; a failed one is its
         exception. Once the spend cap stops one call, the calls not yet started are not made
-        either (their results are ``SpendLimitReached``)."""
+        either (their results are ``SpendLimitReached``). A refused key or request
+        (``ConfigError``) or a tripped breaker (``ApiUnreachable``) stops every call and is
+        raised. Progress goes to ``on_progress(done)`` and to ``report_calls``' hook."""
         results: list[ApiCall | Exception] = [SpendLimitReached("not started")] * len(requests)
         stopped = threading.Event()
-        done = [0]
+        done = [0, 0]  # calls back, of them failed
         lock = threading.Lock()
 
         def one(i: int) -> None:
@@ -385,15 +425,17 @@ class LlmClient:
             except SpendLimitReached as exc:
                 stopped.set()
                 results[i] = exc
-            except ConfigError:
+            except (ConfigError, ApiUnreachable):
                 stopped.set()
                 raise
             except ApiCallFailed as exc:
                 results[i] = exc
             with lock:
                 done[0] += 1
+                done[1] += isinstance(results[i], ApiCallFailed)
                 if on_progress is not None:
                     on_progress(done[0])
+                report_progress("calls", done[0], len(requests), done[1])
 
         if requests:
             # The first call alone: LiteLLM builds and caches its HTTP client on the first call
@@ -423,15 +465,20 @@ def call_with_retries(
     max_retries: int,
     backoff_s: float,
     sleep: Callable[[float], None] = time.sleep,
+    breaker: CircuitBreaker | None = None,
 ) -> tuple[Any, float, int]:
     """``call()`` (one LiteLLM request) with the retry policy of every API model here.
 
     Retries 429, 5xx, timeouts and dropped connections ``max_retries`` times with exponential
-    backoff (``backoff_wait``); a refused key, a bad request or an unknown model is a
-    ``ConfigError`` at once; ``ApiCallFailed`` when every try failed. Returns the response,
-    the seconds the successful try took, and the number of tries.
+    backoff (``backoff_wait``); a refused key (401, 403), a bad request or an unknown model is
+    a ``ConfigError`` at once; ``ApiCallFailed`` when every try failed. ``breaker`` (shared by
+    a client's calls; default: one for this call alone) sees every try and raises
+    ``ApiUnreachable`` once the server looks down (``crossover.models.breaker``). Returns the
+    response, the seconds the successful try took, and the number of tries.
     """
     litellm = import_litellm()
+    if breaker is None:
+        breaker = CircuitBreaker(model, None, api_key_env)
     retryable = (
         litellm.RateLimitError,
         litellm.InternalServerError,
@@ -441,27 +488,32 @@ def call_with_retries(
     )
     last: Exception | None = None
     for attempt in range(max_retries + 1):
+        breaker.check()
         start = time.perf_counter()
         try:
             response = call()
-        except litellm.AuthenticationError as exc:
-            raise ConfigError(
-                f"{model}: the API refused the key ({_message(exc)}); check "
-                f"{api_key_env or 'the provider key variable (e.g. OPENAI_API_KEY)'}"
-            ) from None
+        except (litellm.AuthenticationError, litellm.PermissionDeniedError) as exc:
+            raise breaker.refused("key", _message(exc)) from None
         except (litellm.BadRequestError, litellm.NotFoundError) as exc:
-            raise ConfigError(f"{model}: the API refused the request: {_message(exc)}") from None
+            raise breaker.refused("request", _message(exc)) from None
         except retryable as exc:
             last = exc
+            reason = breaker.try_failed(exc)
             if attempt == max_retries:
                 break
-            sleep(backoff_wait(backoff_s, attempt, exc))
+            wait = backoff_wait(backoff_s, attempt, exc)
+            if reason in ("connection refused", "host name not resolved"):
+                wait = min(wait, REFUSED_WAIT_S)
+            if sleep is time.sleep:
+                breaker.wait(wait)  # a trip elsewhere ends the wait
+            else:
+                sleep(wait)
             continue
+        breaker.answered()
         return response, time.perf_counter() - start, attempt + 1
-    raise ApiCallFailed(
-        f"{model}: no answer after {max_retries + 1} tries "
-        f"({type(last).__name__}: {_message(last)})"
-    )
+    message = f"{type(last).__name__}: {_message(last)}"
+    breaker.call_failed(last or Exception(), message)
+    raise ApiCallFailed(f"{model}: no answer after {max_retries + 1} tries ({message})")
 
 
 def _message(exc: BaseException | None) -> str:

@@ -7,7 +7,10 @@ constrained choice); otherwise the prompt asks for that JSON. Parsing is forgivi
 extra keys, a bare label, quotes, case) but never guesses: an answer that names no label, or
 more than one, is **unparseable** and predicted as ``UNPARSEABLE`` (no class: it counts as an
 error in every metric); a call that failed after its retries is predicted as ``NO_ANSWER``.
-Both counts go into the trial's ``api`` record and the report.
+Both counts go into the trial's ``api`` record and the report (with the first few failures'
+messages); a study leaves out a strategy whose calls mostly failed
+(``TrialResult.api_failed``). A server that is down stops the run instead
+(``crossover.models.breaker``).
 
 ``text.llm-few-shot`` puts ``examples_per_class`` labelled training texts of each class in the
 prompt (user/assistant turns, chosen with the seed): labelled data adapts a pre-trained model,
@@ -274,6 +277,9 @@ class _LlmClassifier(Strategy):
             else:
                 out[i] = NO_ANSWER
                 usage["failed"] += 1
+                reason = str(result)[:300]
+                if reason not in usage["failed_examples"] and len(usage["failed_examples"]) < 3:
+                    usage["failed_examples"].append(reason)
         usage["predictions"] += len(X)
         usage["paid_calls"] += client.calls_made
         usage["wall_s"] += wall
@@ -297,6 +303,7 @@ class _LlmClassifier(Strategy):
             "unparseable": usage["unparseable"],
             "unparseable_examples": list(usage["unparseable_examples"]),
             "failed": usage["failed"],
+            "failed_examples": list(usage["failed_examples"]),
             "input_tokens_per_prediction": usage["input_tokens"] / n,
             "output_tokens_per_prediction": usage["output_tokens"] / n,
             "latency_p50_ms_per_call": _percentile(latencies, 50),
@@ -333,6 +340,7 @@ def _empty_usage() -> dict[str, Any]:
         "unparseable": 0,
         "unparseable_examples": [],
         "failed": 0,
+        "failed_examples": [],
         "input_tokens": 0,
         "output_tokens": 0,
         "latencies_s": [],
