@@ -12,11 +12,18 @@ import pytest
 from typer.testing import CliRunner
 
 import crossover
-from crossover.artifacts import UNSAFE_SUFFIXES, export_strategy, input_kind, load_model
+from crossover.artifacts import (
+    FORMAT_VERSION,
+    UNSAFE_SUFFIXES,
+    export_strategy,
+    input_kind,
+    load_model,
+)
 from crossover.cli import app
 from crossover.errors import ConfigError, DataError, ModelError
 from crossover.strategies import Strategy, registry
 from tests.conftest import FAST_MODEL, make_tickets
+from tests.manifests import reseal
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +61,7 @@ def test_export_then_load_gives_identical_predictions(
     if fitted.has_proba:
         np.testing.assert_allclose(model.predict_proba(texts), fitted.predict_proba(texts))
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["strategy"] == key and manifest["format_version"] == 1
+    assert manifest["strategy"] == key and manifest["format_version"] == FORMAT_VERSION == 2
     assert manifest["metrics"] == {"accuracy": {"score": 0.9}}
     assert set(manifest["files"]) == {
         p.relative_to(folder).as_posix()
@@ -117,7 +124,7 @@ def test_a_pickle_listed_in_the_manifest_is_refused(exported: Path, tmp_path: Pa
     (folder / "strategy" / "head.pkl").write_bytes(payload)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"]["strategy/head.pkl"] = hashlib.sha256(payload).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    reseal(folder, manifest)
     with pytest.raises(ModelError, match="pickle-based format"):
         load_model(folder)
 
@@ -234,7 +241,7 @@ def _with_loader(folder: Path, tmp_path: Path, loader: str | None) -> Path:
         del manifest["loader"]
     else:
         manifest["loader"] = loader
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    reseal(copy, manifest)
     return copy
 
 
@@ -299,7 +306,7 @@ def test_a_manifest_without_input_kind_takes_what_its_strategy_takes(
     copy = _with_loader(export_strategy(fitted, tmp_path / "model"), tmp_path, loader)
     manifest = json.loads((copy / "manifest.json").read_text())
     del manifest["input_kind"]
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    reseal(copy, manifest)
     assert input_kind(manifest) == "table"
     assert load_model(copy).input_kind == "table"
     assert input_kind({}) == "text"  # a manifest that names no strategy

@@ -17,6 +17,7 @@ from crossover.errors import ModelError
 from crossover.strategies import registry
 from crossover.versions import PYTHON, STATE_PACKAGES, check_versions, installed_versions
 from tests.conftest import FAST_MODEL, make_tickets
+from tests.manifests import reseal
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def _with_versions(folder: Path, tmp_path: Path, **changes: str | None) -> Path:
             manifest["versions"].pop(name, None)
         else:
             manifest["versions"][name] = value
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    reseal(copy, manifest)
     return copy
 
 
@@ -200,5 +201,5 @@ def test_a_folder_without_recorded_versions_loads_silently(tfidf_dir: Path, tmp_
     copy = Path(shutil.copytree(tfidf_dir, tmp_path / "copy"))
     manifest = json.loads((copy / "manifest.json").read_text())
     del manifest["versions"]
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    reseal(copy, manifest)
     assert load_model(copy).version_warnings == []

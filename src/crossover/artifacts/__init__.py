@@ -9,8 +9,8 @@ Layout of ``MODEL_DIR``::
     manifest.json     format version, task, strategy key and kind, its loader (module:class),
                       what the model takes (input_kind: text, table or interactions),
                       labels, input schema, the study's metrics for it, the versions of the
-                      packages the loader uses, creation time, and the SHA-256 of every other
-                      file
+                      packages the loader uses, creation time, the SHA-256 of every other
+                      file (the encoder's included), and its own digest (``manifest_sha256``)
     strategy/         the strategy's own state (``Strategy.save``: JSON + skops files, and for
                       a fine-tuned encoder its safetensors folder)
     encoder/          for strategies built on a sentence-embedding model, a copy of that model
@@ -21,7 +21,8 @@ and no ``encoder/``: its saved state keeps the item vectors it ranks with. Its `
 describes the request of ``POST /v1/recommend`` (a known ``user``, or the ``items`` of a
 session or a new user).
 
-What :func:`load_model` checks before it reads any weight is in ``crossover.artifacts.load``.
+Every path the manifest names stays inside the folder. What :func:`load_model` checks
+before it reads any weight is in ``crossover.artifacts.load``.
 """
 
 from __future__ import annotations

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crossover.artifacts.load import (
+    ENCODER_NAMES,
+    ENCODER_SUFFIXES,
     FORMAT_VERSION,
     MANIFEST,
+    MANIFEST_DIGEST,
     RECOMMEND_MAX_K,
     UNSAFE_SUFFIXES,
     _files,
     _sha256,
+    manifest_digest,
 )
 from crossover.errors import ConfigError, DataError, ModelError
 from crossover.versions import installed_versions
@@ -32,11 +36,10 @@ if TYPE_CHECKING:
 
 __all__ = ["export_model", "export_strategy"]
 
-_ENCODER_SUFFIXES = frozenset({".safetensors", ".json", ".txt", ".model", ".md"})
-
 
 def _copy_encoder(source: Path, target: Path) -> None:
-    """Copy a sentence-embedding model folder, safe formats only."""
+    """Copy a sentence-embedding model folder, safe formats only, as plain files (a link in
+    the source, such as the Hugging Face cache's, is copied as the file it points to)."""
     copied = 0
     for path in _files(source):
         relative = path.relative_to(source)
@@ -44,7 +47,7 @@ def _copy_encoder(source: Path, target: Path) -> None:
             continue  # caches and lock files of the hub client
         if path.suffix in UNSAFE_SUFFIXES:
             continue  # a pickle-based duplicate of the weights; safetensors is required below
-        if path.suffix not in _ENCODER_SUFFIXES and path.name not in ("LICENSE", "README"):
+        if path.suffix not in ENCODER_SUFFIXES and path.name not in ENCODER_NAMES:
             continue
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +109,11 @@ def export_strategy(
             "trained_on": trained_on or {},
             "versions": installed_versions(strategy.requirements()),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            # Every file but the manifest, the encoder's included: loading reads no other.
             "files": {p.relative_to(staging).as_posix(): _sha256(p) for p in _files(staging)},
         }
+        # The manifest covers itself: loading refuses it after any edit.
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         if out.exists():
             out.rmdir()

@@ -3,11 +3,29 @@
 This is the half of ``crossover.artifacts`` that serving uses, so it imports nothing of the
 training side (export, studies, evaluation); ``crossover.artifacts.export`` writes the folders.
 
-:func:`load_model` checks the format version and every hash first, refuses any file the
-manifest does not list and any file in a pickle-based format, then compares the package
-versions the manifest records with the running ones (``crossover.versions``: a warning for
-another major or minor version, a refusal where loading would be wrong), and only then reads
-the weights (skops with an explicit trust list, safetensors). Nothing is unpickled.
+:func:`load_model` reads nothing but ``manifest.json`` until the folder is verified
+(:func:`verify`):
+
+1. the manifest: a JSON object of the current format version, every key of the right type
+   (a malformed one is refused naming the key), and its own digest, ``manifest_sha256`` (the
+   SHA-256 of its canonical JSON without that key, :func:`manifest_digest`), matches: any edit
+   after export is refused;
+2. every path it names (each ``files`` entry, ``embedding_model.path``) is relative, has no
+   ``..``, and resolves (links followed) inside the folder;
+3. everything in the folder is a listed regular file (or a folder, or a link that stays
+   inside): an unlisted file, a link leading out, a fifo or a device is refused; no listed
+   file is in a pickle-based format, and the encoder folder holds only its safe formats;
+4. every listed file matches its SHA-256: the strategy's state and every file of the encoder
+   (weights, tokenizer, configuration) alike.
+
+It then compares the package versions the manifest records with the running ones
+(``crossover.versions``: a warning for another major or minor version, a refusal where loading
+would be wrong), and only then reads the weights (skops with an explicit trust list,
+safetensors), the encoder from the folder alone (``crossover.models.confined_to``). Nothing is
+unpickled.
+
+A folder of format version 1 (exported before these checks) is refused with the command that
+exports it again: its manifest is not covered, and its encoder path was trusted as written.
 """
 
 from __future__ import annotations
@@ -15,7 +33,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from pathlib import Path
+import os
+import re
+import stat
+import sys
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,22 +51,40 @@ if TYPE_CHECKING:
     from crossover.strategies.recsys._base import RecsysStrategy
 
 __all__ = [
+    "ENCODER_NAMES",
+    "ENCODER_SUFFIXES",
     "FORMAT_VERSION",
     "MANIFEST",
+    "MANIFEST_DIGEST",
     "RECOMMEND_MAX_K",
     "UNSAFE_SUFFIXES",
     "LoadedModel",
     "input_kind",
     "load_model",
+    "manifest_digest",
     "verify",
 ]
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: the manifest covers itself (``manifest_sha256``) and every path in it stays in the folder.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+#: The manifest's key for its own digest (see :func:`manifest_digest`).
+MANIFEST_DIGEST = "manifest_sha256"
 #: Weight formats that can execute code when read; never written, never read.
 UNSAFE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".h5"})
+#: What a copied encoder folder may hold: safetensors weights, JSON configuration, tokenizer
+#: files (vocabularies, sentencepiece models), its model card and licence.
+ENCODER_SUFFIXES = frozenset({".safetensors", ".json", ".txt", ".model", ".md"})
+ENCODER_NAMES = frozenset({"LICENSE", "README"})
+#: A manifest is a few KB (a few MB with a long label list); anything far larger is not one.
+_MANIFEST_MAX_BYTES = 64 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_REEXPORT = (
+    "export the model again (crossover export STUDY_DIR --recommended --out NEW_DIR, "
+    "or --strategy KEY)"
+)
 #: The longest list a recommend request may ask for (``k``).
 RECOMMEND_MAX_K = 100
 
@@ -70,6 +111,7 @@ class LoadedModel:
         strategy: Strategy,
         *,
         version_warnings: list[str] | None = None,
+        encoder_path: Path | None = None,
     ) -> None:
         self.directory = directory
         self.manifest = manifest
@@ -85,8 +127,9 @@ class LoadedModel:
         self.version_warnings: list[str] = list(version_warnings or [])
         self.has_proba = bool(strategy.has_proba)
         encoder = manifest.get("embedding_model") or None
-        self.embedding_model: str | None = encoder["id"] if encoder else None
-        self._encoder_path = directory / encoder["path"] if encoder else None
+        self.embedding_model: str | None = str(encoder["id"]) if encoder else None
+        #: The encoder folder inside the model folder, as verified (``load_model`` gives it).
+        self._encoder_path = encoder_path if encoder else None
 
     def predict(self, texts: Any) -> list[str]:
         """Labels, one per input: ``texts`` is a list of texts, or for a table model
@@ -179,41 +222,265 @@ class LoadedModel:
         return f"LoadedModel({self.manifest['strategy']!r}, {len(self.labels)} labels)"
 
 
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of ``manifest``'s canonical JSON, its ``manifest_sha256`` left out:
+    keys sorted, no whitespace (``separators=(",", ":")``), non-ASCII escaped. Export stores
+    it under ``manifest_sha256``; loading recomputes it from the parsed file."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON readers disagree on which of two equal keys wins: a manifest has none.
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} appears twice")
+        found[key] = value
+    return found
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _confined(directory: Path, root: Path, key: str, value: Any) -> Path:
+    """``root / value`` resolved (links followed), for a path the manifest names under ``key``;
+    a ``ModelError`` naming both unless it is relative, canonical (no ``.`` or ``..``, no
+    empty part), free of backslashes and NUL, and resolves inside ``root``."""
+    where = f"{directory}/{MANIFEST}: {key} {value!r}"
+    if not isinstance(value, str) or not value:
+        raise ModelError(f"{where} is not a path inside the folder; {_REEXPORT}")
+    pure = PurePosixPath(value)
+    if pure.is_absolute() or PureWindowsPath(value).anchor:
+        raise ModelError(
+            f"{where} is an absolute path; a model folder names only paths inside itself. "
+            f"Refusing the folder: {_REEXPORT}"
+        )
+    if ".." in pure.parts:
+        raise ModelError(
+            f"{where} has a '..' component (it would lead out of the folder). "
+            f"Refusing the folder: {_REEXPORT}"
+        )
+    if "\\" in value or "\0" in value or pure.as_posix() != value or value == ".":
+        raise ModelError(
+            f"{where} is not a plain relative path (no '.', '//', backslash or NUL). "
+            f"Refusing the folder: {_REEXPORT}"
+        )
+    resolved = (root / pure).resolve()
+    if not _inside(root, resolved):
+        raise ModelError(
+            f"{where} leads out of the folder (through a link, to {resolved}). "
+            f"Refusing the folder: {_REEXPORT}"
+        )
+    return resolved
+
+
+def _describe(value: Any) -> str:
+    return type(value).__name__ if value is not None else "null"
+
+
+#: The manifest's keys and their JSON types; the first four every manifest has. Keys that
+#: folders of an earlier export may lack (``loader``, ``input_kind``) are optional here, and
+#: typed when present; unknown keys are kept (a later crossover may add some).
+_REQUIRED: dict[str, tuple[type, ...]] = {
+    "format_version": (int,),
+    MANIFEST_DIGEST: (str,),
+    "strategy": (str,),
+    "files": (dict,),
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "task": (str,),
+    "input_kind": (str,),
+    "loader": (str,),
+    "kind": (str,),
+    "summary": (str,),
+    "labels": (list,),
+    "has_proba": (bool,),
+    "input_schema": (dict,),
+    "embedding_model": (dict, type(None)),
+    "metrics": (dict,),
+    "trained_on": (dict,),
+    "versions": (dict,),
+    "created_at": (str,),
+}
+
+
+def _check_keys(directory: Path, manifest: dict[str, Any]) -> None:
+    """A ``ModelError`` naming the first key that is missing or of the wrong type."""
+    where = f"{directory}/{MANIFEST}"
+    for key in _REQUIRED:
+        if key not in manifest:
+            raise ModelError(
+                f"{where} has no {key!r}: not a complete crossover manifest; {_REEXPORT}"
+            )
+    for key, types in {**_REQUIRED, **_OPTIONAL}.items():
+        value = manifest.get(key)
+        # bool is an int to Python, never to a manifest.
+        wrong = isinstance(value, bool) and bool not in types
+        if key in manifest and (wrong or not isinstance(value, types)):
+            expected = " or ".join("null" if t is type(None) else _JSON_NAMES[t] for t in types)
+            raise ModelError(
+                f"{where}: {key!r} must be {expected}, not {_describe(value)}; {_REEXPORT}"
+            )
+    if not manifest["strategy"]:
+        raise ModelError(f"{where}: 'strategy' is empty; {_REEXPORT}")
+    labels = manifest.get("labels")
+    if labels is not None and not all(isinstance(label, str) for label in labels):
+        raise ModelError(f"{where}: 'labels' must be a list of strings; {_REEXPORT}")
+    if not manifest["files"]:
+        raise ModelError(f"{where} lists no files; {_REEXPORT}")
+    for name, digest in manifest["files"].items():
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise ModelError(
+                f"{where}: files[{name!r}] must be a SHA-256 in hex, not {digest!r}; {_REEXPORT}"
+            )
+    encoder = manifest.get("embedding_model")
+    if encoder is not None:
+        for key in ("id", "path"):
+            value = encoder.get(key)
+            if not isinstance(value, str) or not value:
+                found = "missing" if key not in encoder else f"{_describe(value)} {value!r}"
+                raise ModelError(
+                    f"{where}: 'embedding_model.{key}' must be a non-empty string, not "
+                    f"{found}; {_REEXPORT}"
+                )
+
+
+_JSON_NAMES: dict[type, str] = {
+    int: "an integer",
+    str: "a string",
+    dict: "an object",
+    list: "a list",
+    bool: "true or false",
+}
+
+
 def _read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of ``directory``, checked: a JSON object of this format version, every
+    key of its type, and unchanged since export (its digest). Nothing else is read."""
     if not directory.is_dir():
         raise ModelError(f"{directory}: no such model folder")
+    root = directory.resolve()
+    path = root / MANIFEST
     try:
-        manifest = json.loads((directory / MANIFEST).read_text())
+        info = path.lstat()
     except FileNotFoundError:
         raise ModelError(f"{directory}: no {MANIFEST}; not a crossover model folder") from None
+    except OSError as exc:
+        raise ModelError(f"{directory}/{MANIFEST} is not readable ({exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError(
+            f"{directory}/{MANIFEST} is not a regular file (a link, a folder or a device); "
+            f"refusing the folder: {_REEXPORT}"
+        )
+    if info.st_size > _MANIFEST_MAX_BYTES:
+        raise ModelError(f"{directory}/{MANIFEST} is {info.st_size} bytes: not a manifest")
+    try:
+        manifest = json.loads(path.read_bytes(), object_pairs_hook=_no_duplicate_keys)
     except (OSError, ValueError) as exc:
         raise ModelError(f"{directory}/{MANIFEST} is not readable JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        found = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        raise ModelError(
+            f"{directory}/{MANIFEST} is not a JSON object but {_describe(manifest)}; {_REEXPORT}"
+        )
+    found = manifest.get("format_version")
+    if found == 1 and not isinstance(found, bool):
+        raise ModelError(
+            f"{directory} was exported by an earlier crossover (model format version 1), before "
+            "model folders covered their manifest and confined their paths; this crossover "
+            f"reads version {FORMAT_VERSION} only: {_REEXPORT}"
+        )
+    if found != FORMAT_VERSION or isinstance(found, bool):
         raise ModelError(
             f"{directory}: model format version {found!r} is unknown (this crossover reads "
             f"{FORMAT_VERSION}); export the model again with this version"
         )
+    _check_keys(directory, manifest)
+    if manifest_digest(manifest) != manifest[MANIFEST_DIGEST]:
+        raise ModelError(
+            f"{directory}/{MANIFEST} was modified after export (its content no longer matches "
+            f"its {MANIFEST_DIGEST}); refusing the folder: {_REEXPORT}"
+        )
     return manifest
 
 
+def _present(directory: Path, root: Path) -> set[str]:
+    """Every file in the folder, by its path relative to ``root``; a ``ModelError`` for a
+    link leading out of it (or nowhere) and for anything neither a file nor a folder."""
+    present: set[str] = set()
+    for top, folders, names in os.walk(root):  # links are listed, never followed
+        for name in folders + names:
+            path = Path(top) / name
+            relative = path.relative_to(root).as_posix()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                target = path.resolve()
+                if not _inside(root, target):
+                    raise ModelError(
+                        f"{directory}: {relative} is a link leading out of the folder (to "
+                        f"{target}); refusing the folder: {_REEXPORT}"
+                    )
+                if not target.exists():
+                    raise ModelError(f"{directory}: {relative} is a broken link; {_REEXPORT}")
+                if target.is_file():
+                    present.add(relative)
+            elif stat.S_ISREG(mode):
+                present.add(relative)
+            elif not stat.S_ISDIR(mode):
+                raise ModelError(
+                    f"{directory}: {relative} is not a regular file (a fifo, socket or device); "
+                    f"refusing the folder: {_REEXPORT}"
+                )
+    return present
+
+
+def _encoder_dir(directory: Path, root: Path, manifest: dict[str, Any]) -> Path | None:
+    """The folder of the model's own encoder (resolved, inside ``root``), None without one."""
+    encoder = manifest.get("embedding_model")
+    if encoder is None:
+        return None
+    path = _confined(directory, root, "embedding_model.path", encoder["path"])
+    if path == root or not path.is_dir():
+        raise ModelError(
+            f"{directory}/{MANIFEST}: embedding_model.path {encoder['path']!r} is not a folder "
+            f"inside the model folder; {_REEXPORT}"
+        )
+    return path
+
+
 def verify(directory: str | Path) -> dict[str, Any]:
-    """Check the manifest, every listed hash, and that nothing unlisted or unsafe is there."""
+    """Check ``directory`` as :func:`load_model` does before reading any weight (the module
+    docstring lists the checks) and return its manifest; a ``ModelError`` that names the key,
+    the path or the file otherwise."""
     directory = Path(directory)
     manifest = _read_manifest(directory)
-    listed = manifest.get("files")
-    if not isinstance(listed, dict) or not listed:
-        raise ModelError(f"{directory}/{MANIFEST} lists no files")
-    present = {p.relative_to(directory).as_posix() for p in _files(directory)} - {MANIFEST}
-    unlisted = sorted(present - set(listed))
+    root = directory.resolve()
+    listed: dict[str, str] = manifest["files"]
+    paths = {name: _confined(directory, root, "files entry", name) for name in listed}
+    encoder = _encoder_dir(directory, root, manifest)
+    unlisted = sorted(_present(directory, root) - set(listed) - {MANIFEST})
     if unlisted:
         raise ModelError(f"{directory}: {unlisted[0]} is not in the manifest; refusing the folder")
-    for name, expected in listed.items():
-        path = directory / name
-        if Path(name).suffix in UNSAFE_SUFFIXES:
+    for name, expected in sorted(listed.items()):
+        path = paths[name]
+        if PurePosixPath(name).suffix in UNSAFE_SUFFIXES:
             raise ModelError(f"{directory}: {name} is a pickle-based format; refusing the folder")
-        if not path.is_file():
+        if (
+            encoder is not None
+            and encoder in path.parents
+            and path.suffix not in ENCODER_SUFFIXES
+            and path.name not in ENCODER_NAMES
+        ):
+            raise ModelError(
+                f"{directory}: {name} is not a file an exported encoder holds (safetensors, "
+                "JSON, tokenizer files); refusing the folder"
+            )
+        if not path.exists():
             raise ModelError(f"{directory}: {name} is missing; the folder is incomplete")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ModelError(f"{directory}: {name} is not a regular file; refusing the folder")
         if _sha256(path) != expected:
             raise ModelError(
                 f"{directory}: {name} does not match its SHA-256 in the manifest "
@@ -283,9 +550,16 @@ def input_kind(manifest: dict[str, Any]) -> str:
 def load_model(directory: str | Path) -> LoadedModel:
     """Verify ``directory`` (see :func:`verify`) and load it; a ``ModelError`` otherwise.
 
-    Only the module of the strategy the manifest's ``loader`` names is imported."""
+    Only the module of the strategy the manifest's ``loader`` names is imported, and an
+    encoder is read from the folder's own copy alone: while the strategy loads, a model id or
+    a path outside the folder is refused (``crossover.models.confined_to``), and a loaded
+    strategy that would encode with anything but that copy is refused too."""
+    from crossover.models._resolve import confined_to
+
     directory = Path(directory)
     manifest = verify(directory)
+    root = directory.resolve()
+    encoder_path = _encoder_dir(directory, root, manifest)
     recorded = manifest.get("versions")
     versions = check_versions(recorded if isinstance(recorded, dict) else {}, where=str(directory))
     if versions.refusals:
@@ -293,20 +567,46 @@ def load_model(directory: str | Path) -> LoadedModel:
     for warning in versions.warnings:
         logger.warning(warning)
     overrides: dict[str, Any] = {}
-    encoder = manifest.get("embedding_model")
-    if encoder:
+    if encoder_path is not None:
         # No embedding cache when serving: request texts must not be written to disk.
-        overrides = {
-            "model": str(directory / encoder["path"]),
-            "cache_dir": None,
-            "use_cache": False,
-        }
+        overrides = {"model": str(encoder_path), "cache_dir": None, "use_cache": False}
     try:
-        strategy = _strategy_class(directory, manifest).load(
-            directory / "strategy", overrides=overrides
-        )
+        with confined_to(root):
+            strategy = _strategy_class(directory, manifest).load(
+                root / "strategy", overrides=overrides
+            )
     except (ConfigError, DataError) as exc:
         raise ModelError(f"{directory}: cannot load the strategy ({exc})") from exc
-    if strategy.key != manifest.get("strategy"):
+    except (KeyError, TypeError, ValueError) as exc:
+        # The saved state is hashed, so it is as exported; a crossover that wrote it
+        # differently (or a hand-made folder) must still fail in one line.
+        raise ModelError(
+            f"{directory}: cannot load the strategy: its saved state is malformed "
+            f"({type(exc).__name__}: {exc}); {_REEXPORT}"
+        ) from exc
+    if strategy.key != manifest["strategy"]:
         raise ModelError(f"{directory}: holds {strategy.key}, manifest says {manifest['strategy']}")
-    return LoadedModel(directory, manifest, strategy, version_warnings=versions.warnings)
+    _check_encoder_use(directory, strategy, encoder_path)
+    return LoadedModel(
+        directory,
+        manifest,
+        strategy,
+        version_warnings=versions.warnings,
+        encoder_path=encoder_path,
+    )
+
+
+def _check_encoder_use(directory: Path, strategy: Strategy, encoder_path: Path | None) -> None:
+    """Refuse a loaded strategy that would encode with another model than the folder's copy
+    (its saved ``model`` naming a hub id or a path elsewhere, its manifest naming no copy)."""
+    embedding = sys.modules.get("crossover.strategies.text._embedding")
+    if embedding is None:
+        return  # not imported, so no strategy of it was loaded (nor is it imported for this)
+    if not isinstance(strategy, embedding.EmbeddingStrategy):
+        return
+    used = strategy.embedding_model()
+    if used and used != (str(encoder_path) if encoder_path is not None else None):
+        raise ModelError(
+            f"{directory}: {strategy.key} would encode with {used}, which is not the copy of its "
+            f"encoder in the folder (the manifest's embedding_model); {_REEXPORT}"
+        )

@@ -1,7 +1,8 @@
 """Resolution of a model id to files on this machine, without network when a copy exists.
 
 Order: a local path; an installed Python package that carries the model; the local Hugging
-Face cache; then the hub (unless ``HF_HUB_OFFLINE`` is set).
+Face cache; then the hub (unless ``HF_HUB_OFFLINE`` is set). Within ``confined_to(folder)``
+(while a model folder loads) only a folder inside ``folder`` resolves.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import json
 import math
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from crossover.errors import ModelError
 
-__all__ = ["INSTALLED_MODELS", "ResolvedModel", "resolve_model"]
+__all__ = ["INSTALLED_MODELS", "ResolvedModel", "confined_to", "resolve_model"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -133,11 +137,44 @@ def _install_hint(model_id: str) -> str:
     )
 
 
+#: The folder models must be inside while a model folder loads (``confined_to``).
+_CONFINED: ContextVar[Path | None] = ContextVar("crossover_models_confined_to", default=None)
+
+
+@contextmanager
+def confined_to(folder: Path) -> Iterator[None]:
+    """Within this block (in this thread or task), ``resolve_model`` resolves only a folder
+    inside ``folder``: no installed package, no Hugging Face cache, no download.
+
+    Loading an exported model folder runs in one, so that whatever its saved state names,
+    only the encoder it carries (its files hashed in its manifest) is read.
+    """
+    token = _CONFINED.set(folder.resolve())
+    try:
+        yield
+    finally:
+        _CONFINED.reset(token)
+
+
+def _check_confined(model_id: str, root: Path) -> None:
+    candidate = Path(model_id).expanduser()
+    resolved = candidate.resolve() if candidate.is_absolute() else None
+    if resolved is None or not (resolved == root or root in resolved.parents):
+        raise ModelError(
+            f"{root}: the model folder names the encoder {model_id!r}, which is not inside it; "
+            "a model folder is served with its own copy of its encoder only (export it again)"
+        )
+
+
 def resolve_model(model_id: str, *, allow_download: bool | None = None) -> ResolvedModel:
     """Find a model's files: local path, installed package, local HF cache, then the hub.
 
-    Raises ``ModelError`` with the way to get a copy when none is found.
+    Raises ``ModelError`` with the way to get a copy when none is found, and within
+    ``confined_to(folder)`` for anything but a folder inside ``folder``.
     """
+    confined = _CONFINED.get()
+    if confined is not None:
+        _check_confined(model_id, confined)
     candidate = Path(model_id).expanduser()
     if candidate.exists():
         if not candidate.is_dir():
