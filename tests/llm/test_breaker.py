@@ -297,6 +297,11 @@ def test_a_strategy_whose_calls_mostly_failed_is_left_out_of_the_study(
     pricing, recommendation = crossover.decide(study)
     assert [sheet.strategy for sheet in pricing.sheets] == ["text.tfidf-linear"]
     assert recommendation.choice == "text.tfidf-linear"
+    # The report and the summary say it failed, where they say what is missing.
+    out = tmp_path / "out"
+    crossover.write_outputs(study, out, pricing=pricing, recommendation=recommendation)
+    for name in ("report.html", "summary.md"):
+        assert "text.llm-zero-shot failed: 6 of 9 calls" in (out / name).read_text(), name
     # Reloaded from study.json, it is still left out.
     again = crossover.load_study(study.to_json(tmp_path / "study.json"))
     assert again.failed == ["text.llm-zero-shot"]

@@ -180,9 +180,10 @@ def _quality_charts(
     study: Study, rows: list[dict[str, Any]], unit: str
 ) -> tuple[dict[str, str | None], list[str]]:
     """The forest plot, the learning curves (``unit``: what a budget counts) and quality
-    against latency; and what is missing, with how to get it."""
+    against latency; and what is missing, with how to get it (first, a strategy behind an API
+    whose calls mostly failed: it is on none of them)."""
     metric = study.headline
-    missing: list[str] = []
+    missing: list[str] = [scrub(line) for line in (study.settings.get("failed") or {}).values()]
     n_splits = len(study.split.get("split_ids") or [])
     interval = (
         f"corrected t intervals across {n_splits} splits"
