@@ -392,6 +392,15 @@ def test_verify_refuses_a_fifo_instead_of_hanging_on_it(folder: Path) -> None:
         verify(folder)
 
 
+def test_verify_names_a_file_it_cannot_read(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(path: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(load_module, "_sha256", denied)
+    with pytest.raises(ModelError, match=r"config\.json cannot be read \(Permission denied\)"):
+        verify(folder)
+
+
 # ----- every file the loader reads is hashed -------------------------------------------------
 
 

@@ -410,7 +410,12 @@ def _present(directory: Path, root: Path) -> set[str]:
     """Every file in the folder, by its path relative to ``root``; a ``ModelError`` for a
     link leading out of it (or nowhere) and for anything neither a file nor a folder."""
     present: set[str] = set()
-    for top, folders, names in os.walk(root):  # links are listed, never followed
+
+    def unreadable(exc: OSError) -> None:
+        raise ModelError(f"{directory}: {exc.filename} cannot be read ({exc.strerror or exc})")
+
+    # Links are listed, never followed; a folder that cannot be listed is an error, not skipped.
+    for top, folders, names in os.walk(root, onerror=unreadable):
         for name in folders + names:
             path = Path(top) / name
             relative = path.relative_to(root).as_posix()
@@ -481,7 +486,12 @@ def verify(directory: str | Path) -> dict[str, Any]:
             raise ModelError(f"{directory}: {name} is missing; the folder is incomplete")
         if not stat.S_ISREG(path.stat().st_mode):
             raise ModelError(f"{directory}: {name} is not a regular file; refusing the folder")
-        if _sha256(path) != expected:
+        try:
+            digest = _sha256(path)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise ModelError(f"{directory}: {name} cannot be read ({reason})") from None
+        if digest != expected:
             raise ModelError(
                 f"{directory}: {name} does not match its SHA-256 in the manifest "
                 "(changed or truncated); refusing the folder"
