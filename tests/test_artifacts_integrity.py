@@ -469,3 +469,27 @@ def test_confined_to_resolves_only_folders_inside(exported: Path) -> None:
         with pytest.raises(ModelError, match="which is not inside it"):
             resolve_model(str(exported / "encoder" / ".." / ".." / "elsewhere"))
     assert resolve_model(FAST_MODEL).source == "package"  # outside the block, as before
+
+
+@pytest.mark.slow
+def test_load_checks_every_file_of_a_sentence_transformers_encoder(
+    tickets: pd.DataFrame, tmp_path: Path
+) -> None:
+    # The sentence-transformers format reads configuration from subfolders (1_Pooling/) and
+    # from modules.json: each is listed and hashed like the weights.
+    fitted = registry.get("text.embedding-head")(
+        model="sentence-transformers/all-MiniLM-L6-v2"
+    ).fit(tickets["text"].tolist(), tickets["label"].tolist())
+    exported = export_strategy(fitted, tmp_path / "minilm")
+    listed = read_manifest(exported)["files"]
+    assert {"encoder/modules.json", "encoder/1_Pooling/config.json", "encoder/vocab.txt"} <= set(
+        listed
+    )
+    texts = tickets["text"].tolist()[:6]
+    assert load_model(exported).predict(texts) == [str(v) for v in fitted.predict(texts)]
+    for name in ("1_Pooling/config.json", "modules.json", "vocab.txt"):
+        copy = Path(shutil.copytree(exported, tmp_path / name.replace("/", "-")))
+        changed = copy / "encoder" / name
+        changed.write_bytes(changed.read_bytes().replace(b"\n", b"\n ", 1))
+        with pytest.raises(ModelError, match=rf"encoder/{name} does not match its SHA-256"):
+            load_model(copy)
