@@ -179,6 +179,26 @@ def test_the_breaker_stops_embedding_calls_at_a_dead_port(tmp_path: Path) -> Non
     assert embedder.breaker.tripped
 
 
+def test_tries_that_time_out_trip_the_breaker_with_advice_on_load(
+    fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crossover.models.llm as llm_module
+
+    monkeypatch.setattr(llm_module, "backoff_wait", lambda *args: 0.0)
+    model = LlmZeroShot(
+        "openai/slow",
+        api_base=fake_openai.base_url,
+        input_usd_per_mtok=0.0,
+        output_usd_per_mtok=0.0,
+        cache_dir=str(tmp_path),
+        timeout_s=0.3,
+        max_concurrency=1,
+    ).fit(LABELS, LABELS)
+    with pytest.raises(ApiUnreachable, match=r"\(timed out\) after 5 tries") as caught:
+        model.predict(["billing one", "refund two"])
+    assert "--llm-concurrency" in str(caught.value)
+
+
 # -- the breaker's counts -----------------------------------------------------------------------
 
 

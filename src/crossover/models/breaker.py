@@ -166,6 +166,8 @@ class CircuitBreaker:
                 advice = f"check {self.base_option} and that the server is running and reachable"
             else:
                 advice = "check this machine's network and the provider's status page"
+            if reason == "timed out":  # reachable perhaps, but too slow for the timeout
+                advice += ", and that it is not overloaded (fewer calls at once: --llm-concurrency)"
             self._trip(
                 f"nothing answered {self._at} ({reason}) after "
                 f"{self.unreachable_in_a_row} tries in a row: {advice}; answers already paid "
