@@ -408,3 +408,17 @@ def test_an_api_option_no_strategy_of_the_task_uses_is_an_error() -> None:
 
     with pytest.raises(ConfigError, match="no strategy of this task uses it"):
         _check_api_options_used(["text.tfidf-linear"], Inputs(), LlmOptions(model="openai/x"))  # type: ignore[arg-type]
+
+
+def test_call_progress_prints_no_line_per_call_when_calls_are_fast() -> None:
+    from crossover.evaluation.progress import call_progress
+
+    stream = io.StringIO()
+    hook = call_progress(PlainReporter(stream), "text.llm-zero-shot")
+    for done in range(1, 101):
+        hook("calls", done, 100, done // 50)
+    hook("texts", 64, 64, 0)  # a new batch of calls starts its own count
+    assert stream.getvalue().splitlines() == [
+        "text.llm-zero-shot: 100/100 calls (2 failed, 0:00:00)",
+        "text.llm-zero-shot: 64/64 texts (0:00:00)",
+    ]

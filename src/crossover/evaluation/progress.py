@@ -99,8 +99,9 @@ def call_progress(
     reporter: Reporter, label: str, *, every_s: float = 10.0
 ) -> Callable[[str, int, int, int], None]:
     """A hook for ``crossover.models.llm.report_calls``: a message line such as
-    "text.llm-zero-shot: 120/265 calls (3 failed, 0:00:42)" at every tenth of the calls, every
-    ``every_s`` seconds in between, and at the last one. Thread-safe."""
+    "text.llm-zero-shot: 120/265 calls (3 failed, 0:00:42)" at every tenth of the calls (a
+    second apart at least), every ``every_s`` seconds in between, and at the last one.
+    Thread-safe."""
     import threading
 
     lock = threading.Lock()
@@ -112,7 +113,10 @@ def call_progress(
             if total != state["total"] or done < state["printed"]:  # a new batch of calls
                 state.update(start=now, last=now, printed=0, total=total)
             step = max(1, math.ceil(total / 10))
-            due = done - state["printed"] >= step or now - state["last"] >= every_s
+            since = now - state["last"]
+            # A tenth of the calls, but not more than a line a second (fast calls, or answers
+            # from the cache, would print one per call), or every_s seconds.
+            due = (done - state["printed"] >= step and since >= 1.0) or since >= every_s
             if not (due or done == total) or done == state["printed"]:
                 return
             state.update(last=now, printed=done)
