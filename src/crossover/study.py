@@ -582,7 +582,13 @@ def load_study(path: str | Path) -> Study:
         raise DataError(
             f"{path} is not a crossover study: {_not_json(exc)}; {_PASS_STUDY}"
         ) from exc
-    if not isinstance(data, dict) or "schema_version" not in data or "task" not in data:
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version is not None and version != SCHEMA_VERSION:
+        raise DataError(
+            f"{path}: study schema version {version!r} is not supported "
+            f"(this crossover reads {SCHEMA_VERSION})"
+        )
+    if not isinstance(data, dict) or version is None or "task" not in data:
         found = (
             f"keys {', '.join(map(repr, list(data)[:5]))}"
             if isinstance(data, dict)
@@ -592,13 +598,8 @@ def load_study(path: str | Path) -> Study:
             f"{path} is not a crossover study (no schema_version and task; it holds {found}); "
             f"{_PASS_STUDY}"
         )
-    version = data["schema_version"]
-    if version != SCHEMA_VERSION:
-        raise DataError(
-            f"{path}: study schema version {version!r} is not supported "
-            f"(this crossover reads {SCHEMA_VERSION})"
-        )
     try:
+        _check_shape(data)
         return Study.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -609,6 +610,44 @@ def load_study(path: str | Path) -> Study:
 
 
 _PASS_STUDY = "pass the study.json that `crossover compare` wrote (or its output folder)"
+# The JSON type of each part of a study; those marked optional may be absent.
+_SHAPE: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "task": (str, True),
+    "headline": (str, True),
+    "spec": (dict, True),
+    "dataset": (dict, True),
+    "split": (dict, True),
+    "environment": (dict, True),
+    "settings": (dict, True),
+    "statistics": (dict, True),
+    "results": (list, True),
+    "y_true": (list, True),
+    "curves": (dict, False),
+    "x_test": (list, False),
+    "thresholds": (dict, False),
+    "duration_s": ((int, float), False),
+    "created_at": (str, False),
+}
+_JSON_NAMES = {str: "a string", dict: "an object", list: "an array", int: "a number"}
+
+
+def _check_shape(data: dict[str, Any]) -> None:
+    """A KeyError or TypeError naming the first part of ``data`` that is absent or of another
+    JSON type than a study's, and each trial result not an object."""
+    for key, (kind, required) in _SHAPE.items():
+        if key not in data:
+            if required:
+                raise KeyError(key)
+            continue
+        value = data[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            expected = _JSON_NAMES[kind if isinstance(kind, type) else kind[0]]
+            raise TypeError(f"{key!r} is {type(value).__name__}, not {expected}")
+    if not all(isinstance(r, dict) for r in data["results"]):
+        raise TypeError("a trial result of 'results' is not an object")
+    metrics = [m for m in data["statistics"].values() if isinstance(m, dict)]
+    if metrics and not any(data["headline"] in m for m in metrics):
+        raise ValueError(f"'headline' names {data['headline']!r}, a metric the study lacks")
 
 
 def _not_json(exc: Exception) -> str:

@@ -439,5 +439,15 @@ def test_load_study_of_a_damaged_study_names_what_is_missing(tmp_path: Path) -> 
     path = tmp_path / "study.json"
     path.write_text(json.dumps({"schema_version": 1, "task": "text-classification"}))
 
-    with pytest.raises(DataError, match=r"a crossover study, but damaged or edited \(no 'results'"):
+    with pytest.raises(
+        DataError, match=r"a crossover study, but damaged or edited \(no 'headline'"
+    ):
+        load_study(path)
+
+
+def test_load_study_of_another_schema_version_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps({"schema_version": 99}))
+
+    with pytest.raises(DataError, match=r"study schema version 99 is not supported"):
         load_study(path)

@@ -143,6 +143,21 @@ def _quoting(sep: str) -> Literal[0, 3]:
     return csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
 
 
+def _tsv_quoting(text: str) -> Literal[0, 3]:
+    """Quotes of a tab-separated file are read as quotes when they are a writer's (pandas,
+    Excel): every quoted field quoted whole, and every row then of the header's width. A
+    quoted field may hold tabs and line breaks, which read as text would split one row into
+    two. Otherwise (a stray quote such as ``5" screen``) quotes are plain characters."""
+    if '"' not in text:
+        return csv.QUOTE_NONE
+    try:
+        rows = csv.reader(io.StringIO(text), delimiter="\t", strict=True)
+        widths = {len(row) for row in rows if row}
+    except csv.Error:
+        return csv.QUOTE_NONE
+    return csv.QUOTE_MINIMAL if len(widths) == 1 else csv.QUOTE_NONE
+
+
 def _rows(text: str, sep: str) -> Iterator[list[str]]:
     quoting = _quoting(sep)
     sample = "\n".join(islice(io.StringIO(text), _SNIFF_ROWS))
@@ -271,14 +286,16 @@ def _json_records(text: str, path: Path) -> pd.DataFrame:
     )
 
 
-def _read_parquet(raw: bytes) -> pd.DataFrame:
+def _read_parquet(raw: bytes, path: Path) -> pd.DataFrame:
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+    schema = pq.read_schema(io.BytesIO(raw))
+    refuse_duplicates([str(name).strip() for name in schema.names], path, "the schema")
     frame = pd.read_parquet(io.BytesIO(raw))
     nested = {
         str(field.name).strip(): str(field.type)
-        for field in pq.read_schema(io.BytesIO(raw))
+        for field in schema
         if pa.types.is_nested(field.type) or pa.types.is_union(field.type)
     }
     if nested:
@@ -316,13 +333,13 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
 
     try:
         if suffix in _PARQUET:
-            frame = _read_parquet(raw)
+            frame = _read_parquet(raw, path)
         else:
             text = _decode(raw, path, warnings)
             if suffix in _TEXT_FORMATS:
                 sep = _separator(text, _TEXT_FORMATS[suffix], path, warnings)
                 _check_header(text, sep, path)
-                quoting = _quoting(sep)
+                quoting = _tsv_quoting(text) if sep == "\t" else csv.QUOTE_MINIMAL
                 if typed:
                     frame = pd.read_csv(io.StringIO(text), sep=sep, quoting=quoting)
                 else:
