@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
@@ -55,8 +55,9 @@ def _settings(key: str) -> Any:
     )
 
 
-def _assert_clean_exit(result: Result) -> None:
+def _assert_clean_exit(result: Result, case: str = "") -> None:
     """Exit 0 or 2 with one ``error:`` line, never an escaped exception."""
+    event(f"{case} exit {result.exit_code}")  # --hypothesis-show-statistics counts them
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         trace = "".join(traceback.format_exception(result.exception))
         raise AssertionError(f"escaped exception (exit 1):\n{trace}\n{result.output}")
@@ -263,7 +264,7 @@ def test_compare_text_on_a_damaged_file_accepts_it_as_meant_or_exits_2(
 
     result = _compare(args, folder / "out")
 
-    _assert_clean_exit(result)
+    _assert_clean_exit(result, f"{fmt} {damage}")
     if result.exit_code != 0:
         return
     accepted = ["none", "numbers-as-labels", "empty-labels", "semicolons", "bytes"]
@@ -333,7 +334,7 @@ def test_compare_tabular_on_a_damaged_file_accepts_it_as_meant_or_exits_2(
 
     result = _compare([*args, "--strategies", "tabular.linear"], folder / "out")
 
-    _assert_clean_exit(result)
+    _assert_clean_exit(result, f"{fmt} {damage}")
     if result.exit_code == 0:
         # In a CSV a record is its text, "{'name': 'north'}": a category as good as another.
         assert damage in ("none", "bytes") or fmt in ("csv", "tsv"), damage
@@ -384,7 +385,7 @@ def test_compare_recommendation_on_damaged_interactions_keeps_ids_or_exits_2(
 
     result = _compare([*args, "--strategies", "recsys.popularity"], folder / "out")
 
-    _assert_clean_exit(result)
+    _assert_clean_exit(result, f"{fmt} {damage}")
     if result.exit_code == 0:
         assert damage in ("none", "ids-three-ways", "bytes") or fmt in ("csv", "tsv"), damage
         if damage in ("none", "ids-three-ways", "nest-item"):
@@ -463,5 +464,5 @@ def test_study_commands_on_a_file_that_is_not_a_whole_study_exit_0_or_2(
 
     result = CliRunner().invoke(app, [command, str(path), *extra.get(command, [])])
 
-    _assert_clean_exit(result)
+    _assert_clean_exit(result, f"{command} {path.name}")
     shutil.rmtree(folder, ignore_errors=True)

@@ -191,7 +191,7 @@ def test_ids_3_and_quoted_3_and_3_0_are_one_item_with_a_warning(tmp_path: Path) 
     found = [w for w in prepared.warnings if "written in more than one way" in w]
     assert found == [
         "1 id(s) of column 'item' of the interactions are written in more than one way (e.g. "
-        "3, '3', 3.0 and ' 3', all '3'); each is read as one id, 4 spellings merged into 1"
+        "3, '3', 3.0 and ' 3', all '3'); each is read as one, 4 spellings merged into 1"
     ]
     # The merged rows repeat a user and item: they are collapsed, and said so.
     assert any("3 duplicate interaction(s)" in w for w in prepared.warnings)
@@ -224,6 +224,44 @@ def test_ids_with_leading_zeros_stay_apart(tmp_path: Path) -> None:
 
     assert set(prepared.train["item"]) | set(prepared.test["item"]) == {"007", "7"}
     assert not any("more than one way" in w for w in prepared.warnings)
+
+
+def test_labels_1_and_quoted_1_and_1_0_are_one_class_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.jsonl"
+    tickets = make_tickets(6)
+    labels: list[object] = [[1, "1", 1.0][i % 3] if i % 2 else "other" for i in range(len(tickets))]
+    rows = [{"text": t, "label": y} for t, y in zip(tickets["text"], labels, strict=True)]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    dataset = load(path, text="text", label="label")
+
+    assert sorted(set(dataset.labels)) == ["1", "other"]  # not "1" and "1.0" apart
+    merged = [w for w in dataset.warnings if "spellings merged" in w]
+    assert merged == [
+        f"1 label(s) of column 'label' of {path} are written in more than one way (e.g. "
+        "'1', 1 and 1.0, all '1'); each is read as one, 3 spellings merged into 1"
+    ]
+
+
+def test_labels_1_and_1_0_of_a_table_are_one_class(tmp_path: Path) -> None:
+    path = tmp_path / "table.jsonl"
+    rows = [{"amount": round(i * 1.7 % 5, 2), "label": [0, 1, 1.0, "0"][i % 4]} for i in range(40)]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    dataset = load(path, task="tabular-classification", label="label")
+
+    assert sorted(set(dataset.labels)) == ["0", "1"]
+
+
+def test_labels_written_one_way_are_kept_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "floats.jsonl"
+    tickets = make_tickets(6)
+    rows = [{"text": t, "label": "1.0" if i % 2 else "2.0"} for i, t in enumerate(tickets["text"])]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    dataset = load(path, text="text", label="label")
+
+    assert sorted(set(dataset.labels)) == ["1.0", "2.0"]
 
 
 # --- mixed encodings ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import yaml
 from crossover.data._dataset import Dataset, TaskSpec, fingerprint_frame
 from crossover.data._nested import check_flat
 from crossover.data._read import SUPPORTED_SUFFIXES, read_table, refuse_duplicates
+from crossover.data._values import one_spelling
 from crossover.errors import DataError
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "example_path",
     "fingerprint_frame",
     "load_label_descriptions",
+    "one_spelling",
 ]
 
 _EXAMPLES = Path(__file__).parent / "examples"

@@ -14,15 +14,12 @@ with a single interaction (collaborative filtering learns little about them); it
 in any text column; rows without a rating.
 
 ``implicit_positives`` turns ratings into implicit feedback: rows at or above a threshold.
-``canonical_ids`` writes each id one way: ``3``, ``"3"``, ``3.0`` and ``" 3 "`` are one id.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +28,6 @@ from crossover.errors import ConfigError, DataError
 from crossover.tasks.tabular.columns import sortable_times
 
 __all__ = [
-    "canonical_ids",
     "check_interactions",
     "collapse_duplicates",
     "implicit_positives",
@@ -39,7 +35,6 @@ __all__ = [
 ]
 
 _N_EXAMPLES = 5
-_WHOLE_DECIMAL = re.compile(r"(-?\d+)\.0+")
 
 
 def check_interactions(
@@ -272,57 +267,3 @@ def _is_text(values: pd.Series) -> bool:
 
 def _examples(values: pd.Series) -> str:
     return ", ".join(repr(v) for v in values.drop_duplicates().head(_N_EXAMPLES).tolist())
-
-
-def _spelling(value: Any) -> str | None:
-    """How an id was written, type included (``3``, ``'3'`` and ``3.0`` differ); None when
-    it is missing."""
-    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
-        return None
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def _canonical(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value).strip()
-    whole = _WHOLE_DECIMAL.fullmatch(text)
-    return whole.group(1) if whole else text
-
-
-def canonical_ids(values: pd.Series, column: str, where: str) -> tuple[pd.Series, list[str]]:
-    """The ids of ``values`` as text, each written one way, and a warning when that merged ids.
-
-    A whole number is written without decimals (``3.0`` -> ``"3"``, also as text: ``"3.0"``),
-    text without surrounding spaces; other text is kept as it is (``"007"`` stays). Missing
-    ids stay missing. A user writing ``3``, ``"3"`` and ``3.0`` in one file means one item;
-    pandas reads them as three (an int, a string and a float).
-    """
-    keys = values.astype(object).map(_spelling)
-    by_spelling: dict[str, str] = {}
-    merged: dict[str, list[str]] = {}
-    for key, value in zip(keys, values.astype(object), strict=True):
-        if key is None or key in by_spelling:
-            continue
-        canonical = _canonical(value)
-        by_spelling[key] = canonical
-        merged.setdefault(canonical, []).append(key)
-    ids = keys.map(by_spelling, na_action="ignore")
-    several = {c: keys for c, keys in merged.items() if len(keys) > 1}
-    if not several:
-        return ids, []
-    example, spelt = next(iter(several.items()))
-    shown = spelt[:_N_EXAMPLES]
-    written = ", ".join(shown[:-1]) + f" and {shown[-1]}"
-    n_spellings = sum(len(k) for k in several.values())
-    return ids, [
-        f"{len(several):,} id(s) of column {column!r} of {where} are written in more than one "
-        f"way (e.g. {written}, all {example!r}); each is read as one id, {n_spellings:,} "
-        f"spellings merged into {len(several):,}"
-    ]

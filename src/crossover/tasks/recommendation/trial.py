@@ -26,14 +26,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crossover.data import check_flat
+from crossover.data import check_flat, one_spelling
 from crossover.errors import DataError
 from crossover.evaluation.budgets import FULL
 from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.tasks._base import Task
 from crossover.tasks.recommendation.checks import (
-    canonical_ids,
     check_interactions,
     collapse_duplicates,
     implicit_positives,
@@ -152,14 +151,18 @@ def prepare(
     interactions = interactions.copy()
     for column in dict.fromkeys((user, item)):
         if column in interactions.columns:
-            ids, lines = canonical_ids(interactions[column], column, "the interactions")
+            ids, lines = one_spelling(
+                interactions[column], f"id(s) of column {column!r}", "the interactions"
+            )
             interactions[column] = ids
             id_warnings += lines
     if items is not None:
         texts = item_text_columns(items, id_column, text_columns)
         check_flat(items, [id_column, *texts], "the items file", ", or name --text-columns")
         items = items.copy()
-        items[id_column], lines = canonical_ids(items[id_column], id_column, "the items file")
+        items[id_column], lines = one_spelling(
+            items[id_column], f"id(s) of column {id_column!r}", "the items file"
+        )
         id_warnings += lines
     warnings = id_warnings + check_interactions(
         interactions,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from crossover.data import check_flat
+from crossover.data import check_flat, one_spelling
 from crossover.errors import DataError
 
 __all__ = ["LABEL_NAMES", "guess_label", "labels_as_text", "prepare_table"]
@@ -34,7 +34,9 @@ def labels_as_text(values: pd.Series) -> pd.Series:
         len(kept) and all(isinstance(v, bool | np.bool_) for v in kept)
     ):
         return kept.map(lambda v: "1" if v else "0")
-    return kept.astype(str).str.strip()
+    spelled, merged = one_spelling(kept, "labels", "the label column")
+    # 1, "1" and 1.0 (a JSON file) are one class; other labels are kept as written.
+    return spelled if merged else kept.astype(str).str.strip()
 
 
 def prepare_table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crossover.data import one_spelling
 from crossover.errors import DataError
 
 __all__ = ["check_classes", "check_test", "clean_rows", "normalise_for_leakage"]
@@ -14,6 +15,11 @@ def clean_rows(
 ) -> pd.DataFrame:
     """Keep the two columns as strings; drop rows with an empty text or label (error if strict)."""
     out = frame[[text, label]].copy()
+    # 1, "1" and 1.0 in a JSON file are one label, not three; said when it happens.
+    spelled, merged = one_spelling(out[label], f"label(s) of column {label!r}", source)
+    if merged:
+        out[label] = spelled
+        warnings += merged
     texts = out[text].astype("string").str.strip()
     labels = out[label].astype("string").str.strip()
     for column, values, what in ((text, texts, "text"), (label, labels, "label")):
