@@ -341,6 +341,16 @@ def test_semicolon_separated_csv_is_read_with_a_warning_saying_so(tmp_path: Path
     assert any("';'-separated" in w for w in dataset.warnings)
 
 
+def test_excel_sep_line_names_the_separator(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\ntext;label\nhello, there;a\nbye now;b\n", encoding="utf-8")
+
+    frame = read_table(path, [])
+
+    assert list(frame.columns) == ["text", "label"]
+    assert frame["text"].tolist() == ["hello, there", "bye now"]
+
+
 def test_comma_separated_tsv_is_read_with_a_warning_saying_so(tmp_path: Path) -> None:
     path = tmp_path / "t.tsv"
     make_tickets(6).to_csv(path, index=False)

@@ -5,7 +5,8 @@ Refused, a ``DataError`` naming the file and the place: a column name given twic
 would rename the second ``text.1``), a JSON Lines line that is not a JSON object (its line
 number), a JSON key repeated within one record. Read with a warning: a ``.csv`` separated by
 ``;`` (or ``|``, or tabs) and a ``.tsv`` separated by commas, when the header and the first rows
-all split into the same columns with that separator; a file that is not UTF-8 (its encoding
+all split into the same columns with that separator (Excel's first line ``sep=;`` is obeyed
+silently); a file that is not UTF-8 (its encoding
 detected); a file mixing UTF-8 lines with lines of a Windows code page (each decoded as what it
 is, the other lines named).
 """
@@ -16,6 +17,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -37,6 +39,7 @@ ARROW_TYPES = "crossover_arrow_types"
 _SEPARATORS = (",", ";", "\t", "|")
 _SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 _SNIFF_ROWS = 50
+_EXCEL_SEP = re.compile(r'"?sep=([^\r\n"])"?\r?\n')
 _SHOWN_LINES = 5
 # A line that is not UTF-8 in a file of UTF-8 lines: bytes of the Windows code page of Western
 # Europe, what a spreadsheet on Windows writes; the five bytes it leaves undefined as Latin-1.
@@ -337,7 +340,11 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
         else:
             text = _decode(raw, path, warnings)
             if suffix in _TEXT_FORMATS:
-                sep = _separator(text, _TEXT_FORMATS[suffix], path, warnings)
+                declared = _EXCEL_SEP.match(text)
+                if declared:  # Excel's first line "sep=;" names the separator
+                    sep, text = declared.group(1), text[declared.end() :]
+                else:
+                    sep = _separator(text, _TEXT_FORMATS[suffix], path, warnings)
                 _check_header(text, sep, path)
                 quoting = _tsv_quoting(text) if sep == "\t" else csv.QUOTE_MINIMAL
                 if typed:
