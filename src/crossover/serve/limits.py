@@ -4,15 +4,14 @@ Two layers enforce them, each where it can see what it bounds:
 
 - :class:`RequestLimitsMiddleware` (ASGI, in the app): the body's size, checked against the
   ``Content-Length`` before any of the body is read and counted while it streams, and the
-  time its body takes to arrive. It answers 413 or 408 in the project's error shape with
-  ``Connection: close``, so that the server closes the connection instead of reading (and
-  discarding) the rest of the body; and the 503 for a request the protocol found over the
-  connection limit.
+  time its body takes to arrive. It answers 413 or 408 in the project's error shape, and the
+  503 for a request the protocol found over the connection limit. The app never reads the
+  rest of a body it refused; the protocol drops it as it comes, for a bounded time.
 - ``CrossoverH11Protocol`` (:mod:`crossover.serve.server`, the uvicorn protocol): the time a
   request's headers take, and the connection limit. uvicorn starts no timer on a new
   connection, and a kept-alive connection's timer stops at its first byte, so a client that
   trickles headers is otherwise never timed out; headers never reach the app, so this check
-  cannot live there.
+  cannot live there. It also bounds how long the rest of a refused body may take.
 
 The protocol finds the limits and the app's metrics in the lifespan state
 (:data:`LIMITS_STATE`), which the app fills at startup in each worker process.
@@ -96,7 +95,12 @@ class RequestLimitsMiddleware:
     answered before the app runs; otherwise each chunk the app reads is counted, and once the
     total passes the limit, or the body has not ended within ``body_timeout_s`` of the app
     first being called, the app is told the client disconnected and whatever it answers is
-    dropped for the 413 or 408. Each answer carries ``Connection: close``.
+    dropped for the 413 or 408.
+
+    The 408 and the 503 close the connection. The 413 does not: the server reads what is left
+    of the body and drops it (never keeping it) for up to the request timeout, because a
+    client reads an answer only once it has sent its body, and closing a connection with
+    unread data resets it, which many clients report instead of the 413.
     """
 
     def __init__(
@@ -129,7 +133,7 @@ class RequestLimitsMiddleware:
         length = _content_length(scope)
         if length is not None and length > self.max_body_bytes:
             status, kind, message = self._too_large(f"is {length} bytes, over")
-            await error_response(status, kind, message, headers=_CLOSE)(scope, receive, send)
+            await error_response(status, kind, message)(scope, receive, send)
             return
 
         loop = asyncio.get_running_loop()
@@ -179,4 +183,5 @@ class RequestLimitsMiddleware:
                 raise
         if refusal is not None and not started:
             status, kind, message = refusal
-            await error_response(status, kind, message, headers=_CLOSE)(scope, receive, send)
+            headers = _CLOSE if status == 408 else None
+            await error_response(status, kind, message, headers=headers)(scope, receive, send)

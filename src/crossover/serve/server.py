@@ -88,6 +88,12 @@ class CrossoverH11Protocol(NoDelayH11Protocol):
       (where uvicorn's shorter keep-alive timeout still closes one that sends nothing). Past
       it, a connection that has sent part of a request is answered 408 and closed; one that
       has sent nothing is closed.
+    - The rest of a refused body: after an answer sent before its request's body was read
+      (the 413 of a body over the limit), uvicorn reads the rest of the body and drops it, so
+      that the client, which reads the answer once it has sent its body, gets it (closing at
+      once would reset the connection under it). That rest, and then the next request's
+      headers, must arrive within ``request_timeout_s`` of the answer, or the connection is
+      closed.
     - Connections: a request arriving while more than ``max_connections`` connections are open
       in this process, or more requests than that are running, is marked
       (:data:`~crossover.serve.limits.OVER_MAX_CONNECTIONS`) for the app to answer 503.
@@ -97,8 +103,8 @@ class CrossoverH11Protocol(NoDelayH11Protocol):
         super().__init__(*args, **kwargs)
         limits = self.app_state.get(LIMITS_STATE)
         self.limits = limits if isinstance(limits, ConnectionLimits) else None
-        self.headers_timer: asyncio.TimerHandle | None = None
-        self.bytes_since_armed = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.headers_bytes = 0
         if self.limits is not None:
             self.app = self._checked_app(self.app, self.limits.max_connections)
 
@@ -115,51 +121,50 @@ class CrossoverH11Protocol(NoDelayH11Protocol):
         super().connection_made(transport)
         if self.limits is not None:
             self.limits.metrics.connections.inc()
-            self._arm_headers_timer()
+            self._arm_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_headers_timer()
+        self._cancel_timer()
         if self.limits is not None:
             self.limits.metrics.connections.dec()
         super().connection_lost(exc)
 
+    def _waiting(self) -> bool:
+        """Whether the connection waits for a request's headers, or drops a refused body."""
+        their, ours = self.conn.their_state, self.conn.our_state
+        return their is h11.IDLE or (their is h11.SEND_BODY and ours is h11.DONE)
+
     def data_received(self, data: bytes) -> None:
-        self.bytes_since_armed += len(data)
+        if self.conn.their_state is h11.IDLE:
+            self.headers_bytes += len(data)
         super().data_received(data)
-        if self.headers_timer is not None and self.conn.their_state is not h11.IDLE:
-            self._cancel_headers_timer()  # the request's headers are in
+        if self.timer is not None and not self._waiting():
+            self._cancel_timer()  # a request's headers are in
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if (
-            self.limits is not None
-            and not self.transport.is_closing()
-            and self.conn.their_state is h11.IDLE
-        ):
-            self._arm_headers_timer()
+        if self.limits is not None and not self.transport.is_closing() and self._waiting():
+            self._arm_timer()
 
-    def _arm_headers_timer(self) -> None:
+    def _arm_timer(self) -> None:
         assert self.limits is not None
-        self._cancel_headers_timer()
-        self.bytes_since_armed = 0
-        self.headers_timer = self.loop.call_later(
-            self.limits.request_timeout_s, self._headers_timed_out
-        )
+        self._cancel_timer()
+        self.headers_bytes = 0
+        self.timer = self.loop.call_later(self.limits.request_timeout_s, self._timed_out)
 
-    def _cancel_headers_timer(self) -> None:
-        if self.headers_timer is not None:
-            self.headers_timer.cancel()
-            self.headers_timer = None
+    def _cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
-    def _headers_timed_out(self) -> None:
-        self.headers_timer = None
-        if self.limits is None or self.transport.is_closing():
-            return
-        if self.conn.their_state is not h11.IDLE:
+    def _timed_out(self) -> None:
+        self.timer = None
+        if self.limits is None or self.transport.is_closing() or not self._waiting():
             return  # a request is in (its body has its own timeout, in the app)
-        self.limits.metrics.refused.labels("headers_timeout").inc()
-        if self.bytes_since_armed:
-            self.transport.write(headers_timeout_response(self.limits.request_timeout_s))
+        if self.conn.their_state is h11.IDLE:  # else the refused body's 413 is counted
+            self.limits.metrics.refused.labels("headers_timeout").inc()
+            if self.headers_bytes:
+                self.transport.write(headers_timeout_response(self.limits.request_timeout_s))
         self.transport.close()
 
 
