@@ -48,8 +48,8 @@ def serve_command(
     max_body_mb: float | None = typer.Option(
         None,
         "--max-body-mb",
-        help="Largest request body in MiB, checked while it is read: 413 beyond, and the "
-        "connection closed (default 4).",
+        help="Largest request body in MiB, checked while it is read: 413 beyond, the rest "
+        "dropped unread by the app (default 4).",
     ),
     request_timeout_s: float | None = typer.Option(
         None,

@@ -28,8 +28,8 @@ the server's size limits (which the OpenAPI schema states) is a 422 of type ``to
 an API key is configured, the ``/v1`` routes answer 401 without it. The server's limits on what
 a client sends (:mod:`~crossover.serve.limits`): a body over ``max_body_mb`` is a 413
 (``body_too_large``), headers or a body slower than ``request_timeout_s`` a 408
-(``request_timeout``), a request beyond ``max_connections`` a 503 (``overloaded``); each closes
-the connection.
+(``request_timeout``), a request beyond ``max_connections`` a 503 (``overloaded``); the 408 and
+the 503 close the connection.
 
 What the served model takes (``input_kind``: texts, table rows or interactions) is read from
 ``manifest.json`` when the app is built (cheap: the model itself loads in the lifespan),

@@ -38,10 +38,10 @@ class ServeSettings(BaseModel):
     max_body_mb : float, default=4
         Largest request body, in MiB (2**20 bytes), counted while it is read: a
         ``Content-Length`` over it is answered 413 before any of the body is read, a streamed
-        body as soon as it passes it, and the connection is closed rather than read to its
-        end. The default holds a full batch at the default limits (256 texts of 10,000 ASCII
-        characters, 2.6 MB as JSON); a server with larger ``max_batch`` or ``max_text_chars``
-        may need more.
+        body as soon as it passes it; the rest is read and dropped, never kept (so that the
+        client gets the answer), for at most ``request_timeout_s``. The default holds a full
+        batch at the default limits (256 texts of 10,000 ASCII characters, 2.6 MB as JSON); a
+        server with larger ``max_batch`` or ``max_text_chars`` may need more.
     request_timeout_s : float, default=30
         Longest a client may take to send a request's headers (counted from the connection's
         opening, or from the end of the previous answer on a kept-alive connection), and then
