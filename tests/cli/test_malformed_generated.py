@@ -37,7 +37,7 @@ READERS = ("csv", "tsv", "parquet", "jsonl", "json")
 #: Examples per test; the README's count is the sum (``CASES``).
 EXAMPLES = {
     "reader": 100,  # per reader
-    "compare-text": 30,
+    "compare-text": 40,
     "compare-tabular": 15,
     "compare-recommendation": 25,
     "study-commands": 60,
@@ -195,6 +195,8 @@ _FRAME_DAMAGE = (
     "numbers-as-labels",
     "empty-labels",
     "semicolons",
+    "trailing-separator",
+    "extra-field",
     "bytes",
 )
 
@@ -237,6 +239,14 @@ def _damaged_tickets(fmt: str, data: st.DataObject, folder: Path) -> tuple[Path,
         if damage == "semicolons":
             sep = ";"
         frame.to_csv(path, index=False, sep=sep)
+    if damage in ("trailing-separator", "extra-field") and fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        header, *rows = path.read_text(encoding="utf-8").splitlines()
+        if damage == "trailing-separator":  # an empty field at the end of each row
+            rows = [row + sep for row in rows]
+        else:  # a value more than the header names, in every row: pandas made it the index
+            rows = [f"x{sep}{row}" for row in rows]
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     if damage == "bytes":
         path.write_bytes(_damage_bytes(path.read_bytes(), data))
     return path, damage, tickets
@@ -268,8 +278,11 @@ def test_compare_text_on_a_damaged_file_accepts_it_as_meant_or_exits_2(
     if result.exit_code != 0:
         return
     accepted = ["none", "numbers-as-labels", "empty-labels", "semicolons", "bytes"]
+    accepted += ["trailing-separator"]
     if fmt in ("csv", "tsv"):  # a list written to a CSV is the text "['a', 'b']"
         accepted += ["nest-text", "nest-label"]
+    else:  # the damage of a delimited file only
+        accepted += ["extra-field"]
     assert damage in accepted, damage
     study = _study(folder / "out")
     labels = set(study["y_true"])
@@ -282,7 +295,7 @@ def test_compare_text_on_a_damaged_file_accepts_it_as_meant_or_exits_2(
         assert labels == {str({"name": y}) for y in tickets["label"]}
     elif damage not in ("bytes", "nest-text"):
         assert labels <= set(tickets["label"])
-    if damage in ("none", "semicolons"):
+    if damage in ("none", "semicolons", "trailing-separator"):
         assert study["dataset"]["rows"] == len(tickets)
 
 

@@ -351,6 +351,35 @@ def test_excel_sep_line_names_the_separator(tmp_path: Path) -> None:
     assert frame["text"].tolist() == ["hello, there", "bye now"]
 
 
+def test_rows_wider_than_the_header_are_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "shifted.csv"
+    path.write_text("text,label\nhello,world,a\nbye,now,b\n", encoding="utf-8")
+
+    # pandas used to make 'hello' the index: text 'world', label 'a'.
+    with pytest.raises(
+        DataError,
+        match=rf"{_named(path)}: line 2 has 3 fields where the header names 2; put a text "
+        r"that holds ',' in quotes",
+    ):
+        read_table(path, [])
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_a_separator_ending_each_row_is_ignored_with_a_warning(tmp_path: Path, typed: bool) -> None:
+    path = tmp_path / "trailing.csv"
+    path.write_text("text,label\nhello,a,\nbye,b,\n", encoding="utf-8")
+    warnings: list[str] = []
+
+    frame = read_table(path, warnings, typed=typed)
+
+    # pandas used to make the texts the index: text 'a', label missing.
+    assert frame.to_dict("list") == {"text": ["hello", "bye"], "label": ["a", "b"]}
+    assert warnings == [
+        f"{path}: the rows end with empty fields the header does not name (a ',' at the end "
+        "of each line); they are ignored"
+    ]
+
+
 def test_comma_separated_tsv_is_read_with_a_warning_saying_so(tmp_path: Path) -> None:
     path = tmp_path / "t.tsv"
     make_tickets(6).to_csv(path, index=False)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
+from warnings import catch_warnings, simplefilter
 
 import pandas as pd
 
@@ -163,7 +164,7 @@ def _tsv_quoting(text: str) -> Literal[0, 3]:
 
 def _rows(text: str, sep: str) -> Iterator[list[str]]:
     quoting = _quoting(sep)
-    sample = "\n".join(islice(io.StringIO(text), _SNIFF_ROWS))
+    sample = "".join(islice(io.StringIO(text), _SNIFF_ROWS))
     return (row for row in csv.reader(io.StringIO(sample), delimiter=sep, quoting=quoting) if row)
 
 
@@ -202,6 +203,30 @@ def _check_header(text: str, sep: str, path: Path) -> None:
     except csv.Error:
         return  # pandas says what is wrong with the file
     refuse_duplicates([name.strip() for name in header], path, "the header")
+
+
+def _wider_rows(text: str, sep: str, quoting: Literal[0, 3], path: Path) -> bool:
+    """Whether the rows are wider than the header by empty fields only (a separator ending
+    each line): then they are read without those. pandas would make the first column the
+    index when the first row is wider, shifting every value into the column to its left; a
+    wider row with a value in its extra fields is a ``DataError`` naming its line."""
+    rows = (row for row in csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting) if row)
+    try:
+        width = len(next(rows))
+        first = next(rows, [])
+    except (csv.Error, StopIteration):
+        return False  # pandas says what is wrong with the file
+    if len(first) <= width:
+        return False
+    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
+    for row in reader:
+        if any(cell.strip() for cell in row[width:]):
+            name = _SEPARATOR_NAMES[sep]
+            raise DataError(
+                f"{path}: line {reader.line_num} has {len(row)} fields where the header names "
+                f"{width}; put a text that holds {name} in quotes, or give every column a name"
+            )
+    return True
 
 
 def refuse_duplicates(names: list[str], path: Path | str, where: str) -> None:
@@ -306,6 +331,36 @@ def _read_parquet(raw: bytes, path: Path) -> pd.DataFrame:
     return frame
 
 
+def _read_delimited(
+    text: str, sep: str, quoting: Literal[0, 3], typed: bool, path: Path, warnings: list[str]
+) -> pd.DataFrame:
+    wider = _wider_rows(text, sep, quoting, path)
+    if wider:
+        warnings.append(
+            f"{path}: the rows end with empty fields the header does not name (a "
+            f"{_SEPARATOR_NAMES[sep]} at the end of each line); they are ignored"
+        )
+    with catch_warnings():
+        # Told to keep the first column (index_col=False), pandas warns of the empty fields.
+        simplefilter("ignore", pd.errors.ParserWarning)
+        if typed:
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                quoting=quoting,
+                index_col=False if wider else None,
+            )
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            quoting=quoting,
+            index_col=False if wider else None,
+        )
+
+
 def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) -> pd.DataFrame:
     """Read CSV, TSV, JSON Lines (or a JSON array of records) or Parquet into a DataFrame.
 
@@ -347,17 +402,7 @@ def read_table(path: str | Path, warnings: list[str], *, typed: bool = False) ->
                     sep = _separator(text, _TEXT_FORMATS[suffix], path, warnings)
                 _check_header(text, sep, path)
                 quoting = _tsv_quoting(text) if sep == "\t" else csv.QUOTE_MINIMAL
-                if typed:
-                    frame = pd.read_csv(io.StringIO(text), sep=sep, quoting=quoting)
-                else:
-                    frame = pd.read_csv(
-                        io.StringIO(text),
-                        sep=sep,
-                        dtype=str,
-                        keep_default_na=False,
-                        na_values=[""],
-                        quoting=quoting,
-                    )
+                frame = _read_delimited(text, sep, quoting, typed, path, warnings)
             elif suffix in _JSONL:
                 _check_json_lines(text, path)
                 frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
