@@ -321,6 +321,16 @@ def test_a_wholly_latin1_file_is_still_detected_as_a_whole(tmp_path: Path) -> No
     assert "is not UTF-8 (first bad byte at offset" in warnings[0]
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xff\xfe"])
+def test_a_utf16_file_is_detected_as_a_whole(tmp_path: Path, bom: bytes) -> None:
+    path = tmp_path / "unicode.tsv"
+    path.write_bytes(bom + "text\tlabel\nle café est bon\ta\nПривет мир\tb\n".encode("utf-16-le"))
+
+    frame = read_table(path, [])
+
+    assert frame.to_dict("list") == {"text": ["le café est bon", "Привет мир"], "label": ["a", "b"]}
+
+
 # --- separators --------------------------------------------------------------------------------
 
 

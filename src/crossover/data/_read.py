@@ -94,8 +94,9 @@ def _decode(raw: bytes, path: Path, warnings: list[str]) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         first_bad = exc.start
-    wide_bom = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if not wide_bom:
+    # UTF-16 and UTF-32 (with their BOM, or their NUL bytes) are not read line by line.
+    wide = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw[:4096]
+    if not wide:
         bad, mixed = _lines_not_utf8(raw)
         if mixed:
             # Rows appended by another program: detecting one encoding for the whole file
