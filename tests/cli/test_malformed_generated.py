@@ -6,8 +6,9 @@ Readers (CSV, TSV, Parquet, JSON Lines, JSON) get tables of awkward text (separa
 tabs, line breaks, accents, blanks) under awkward column names: read back, a file must equal
 what was written, or be refused. Commands get a valid file damaged one way (a repeated column,
 a nested column, another separator, lines in another encoding, a cut, stray bytes, one class,
-ids spelt three ways, a damaged study.json): ``compare`` for each task, ``costs``, ``report`` and
-``export``. ``CASES`` counts the examples; the README's reliability section quotes it.
+ids spelt three ways, a damaged study.json, a damaged answers file): ``compare`` for each task,
+``costs``, ``report``, ``export`` and ``advise``. ``CASES`` counts the examples; the README's
+reliability section quotes it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ EXAMPLES = {
     "compare-tabular": 15,
     "compare-recommendation": 25,
     "study-commands": 60,
+    "advise-answers": 40,
 }
 CASES = EXAMPLES["reader"] * len(READERS) + sum(v for k, v in EXAMPLES.items() if k != "reader")
 
@@ -503,3 +505,44 @@ def test_study_commands_on_a_file_that_is_not_a_whole_study_exit_0_or_2(
 
     _assert_clean_exit(result, f"{command} {path.name}")
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- advise: a damaged answers file -----------------------------------------------------------
+
+_ANSWERS = {
+    "problem": "domain",
+    "labelled_examples": 120,
+    "ship_within_days": 30,
+    "upfront_budget_usd": 20000,
+    "accuracy_critical": False,
+    "ai_is_core_product": False,
+    "monthly_volume": 500000,
+    "data_may_leave": False,
+}
+
+
+@_settings("advise-answers")
+@given(data=st.data())
+def test_advise_on_a_damaged_answers_file_exits_0_or_2(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("advise") / "answers.yaml"
+    answers: dict[str, Any] = dict(_ANSWERS)
+    how = data.draw(st.sampled_from(["junk", "drop", "bytes", "other-yaml"]), label="how")
+    if how == "junk":
+        key = data.draw(st.sampled_from(sorted(answers)), label="key")
+        answers[key] = data.draw(_JUNK | st.floats(allow_nan=True), label="junk")
+    elif how == "drop":
+        del answers[data.draw(st.sampled_from(sorted(answers)), label="key")]
+    raw = json.dumps(answers).encode()
+    if how == "bytes":
+        raw = _damage_bytes(raw, data)
+    elif how == "other-yaml":
+        raw = data.draw(st.sampled_from([b"- a\n- b\n", b"a: [\n", b"3", b"", b"\t: x"]))
+    path.write_bytes(raw)
+
+    result = CliRunner().invoke(app, ["advise", "--answers", str(path), "--no-input", "--json"])
+
+    _assert_clean_exit(result, f"advise {how}")
+    if result.exit_code == 0 and how == "drop":
+        raise AssertionError("an answer missing under --no-input must be an error")

@@ -538,3 +538,16 @@ def test_load_study_of_another_schema_version_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match=r"study schema version 99 is not supported"):
         load_study(path)
+
+
+def test_advise_answers_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_bytes(b"\xff\xfeproblem: domain\n")
+
+    result = _invoke("advise", "--answers", str(path), "--no-input")
+
+    # It was a UnicodeDecodeError traceback, exit 1.
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        f"error: {path}: byte 0 is not UTF-8 text; the answers are a YAML or JSON file"
+    )

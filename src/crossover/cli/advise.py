@@ -27,6 +27,10 @@ def _read_answers(path: Path) -> dict[str, Any]:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the answers ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: byte {exc.start} is not UTF-8 text; the answers are a YAML or JSON file"
+        ) from exc
     try:
         raw = yaml.safe_load(text)  # JSON is YAML too
     except yaml.YAMLError as exc:
