@@ -39,6 +39,7 @@ READERS = ("csv", "tsv", "parquet", "jsonl", "json")
 EXAMPLES = {
     "reader": 100,  # per reader
     "compare-text": 40,
+    "compare-text-test-file": 20,
     "compare-tabular": 15,
     "compare-recommendation": 25,
     "study-commands": 60,
@@ -203,7 +204,9 @@ _FRAME_DAMAGE = (
 )
 
 
-def _damaged_tickets(fmt: str, data: st.DataObject, folder: Path) -> tuple[Path, str, pd.DataFrame]:
+def _damaged_tickets(
+    fmt: str, data: st.DataObject, folder: Path, name: str = "tickets"
+) -> tuple[Path, str, pd.DataFrame]:
     tickets = _ticket_rows()
     damage = data.draw(st.sampled_from(_FRAME_DAMAGE), label="damage")
     frame: pd.DataFrame = tickets.astype(object)
@@ -223,7 +226,7 @@ def _damaged_tickets(fmt: str, data: st.DataObject, folder: Path) -> tuple[Path,
         ]
     elif damage == "empty-labels":
         frame.loc[frame.index % 4 == 0, "label"] = None
-    path = folder / f"tickets.{fmt}"
+    path = folder / f"{name}.{fmt}"
     if fmt == "parquet":
         if damage == "numbers-as-labels":  # a Parquet column holds one type
             frame["label"] = frame["label"].map(str)
@@ -299,6 +302,26 @@ def test_compare_text_on_a_damaged_file_accepts_it_as_meant_or_exits_2(
         assert labels <= set(tickets["label"])
     if damage in ("none", "semicolons", "trailing-separator"):
         assert study["dataset"]["rows"] == len(tickets)
+
+
+@_settings("compare-text-test-file")
+@given(fmt=st.sampled_from(READERS), data=st.data())
+def test_compare_text_with_a_damaged_test_file_accepts_it_as_meant_or_exits_2(
+    fmt: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("text-test")
+    train = folder / "train.csv"
+    _ticket_rows().to_csv(train, index=False)
+    test, damage, tickets = _damaged_tickets(fmt, data, folder, "test")
+    args = [str(train), "--test", str(test), "--strategies", "text.tfidf-linear"]
+
+    result = _compare(args, folder / "out")
+
+    _assert_clean_exit(result, f"{fmt} {damage}")
+    if result.exit_code == 0 and damage in ("none", "semicolons", "trailing-separator"):
+        study = _study(folder / "out")
+        assert study["split"]["test_rows"] == len(tickets)
+        assert set(study["y_true"]) == set(tickets["label"])
 
 
 def _tabular_rows(n: int = 48) -> pd.DataFrame:
