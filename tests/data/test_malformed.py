@@ -296,6 +296,30 @@ def test_mixed_utf8_and_latin1_rows_decode_each_as_itself_and_name_the_lines(
     ]
 
 
+def test_mixed_utf8_and_cyrillic_rows_detect_the_cyrillic_code_page(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        "text,label\nle café est bon,a\n".encode()
+        + "Где моя посылка,b\nПривет мир,a\n".encode("cp1251")
+        + "une crème brûlée,b\n".encode("cp1252")
+    )
+    warnings: list[str] = []
+
+    frame = read_table(path, warnings)
+
+    assert frame["text"].tolist() == [
+        "le café est bon",
+        "Где моя посылка",
+        "Привет мир",
+        "une crème brûlée",
+    ]
+    assert warnings == [
+        f"{path}: 3 line(s) are not UTF-8 (line 3, 4, 5) while the others are; read those as "
+        "cp1252 (Windows, Western Europe) and cp1251, detected, the others as UTF-8. Check "
+        "those rows, or re-save the file as UTF-8"
+    ]
+
+
 def test_a_line_mixing_both_encodings_keeps_its_utf8_characters(tmp_path: Path) -> None:
     path = tmp_path / "mixed.csv"
     path.write_bytes(

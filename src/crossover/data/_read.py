@@ -6,9 +6,10 @@ would rename the second ``text.1``), a JSON Lines line that is not a JSON object
 number), a JSON key repeated within one record. Read with a warning: a ``.csv`` separated by
 ``;`` (or ``|``, or tabs) and a ``.tsv`` separated by commas, when the header and the first rows
 all split into the same columns with that separator (Excel's first line ``sep=;`` is obeyed
-silently); a file that is not UTF-8 (its encoding
-detected); a file mixing UTF-8 lines with lines of a Windows code page (each decoded as what it
-is, the other lines named).
+silently); rows that end with a separator the header does not have; a file that is not UTF-8
+(its encoding detected); a file mixing UTF-8 lines with lines of a Windows code page (each
+decoded as what it is, the other lines named). Refused too: a row wider than the header by a
+value (pandas would shift every column by one).
 """
 
 from __future__ import annotations
@@ -42,34 +43,84 @@ _SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 _SNIFF_ROWS = 50
 _EXCEL_SEP = re.compile(r'"?sep=([^\r\n"])"?\r?\n')
 _SHOWN_LINES = 5
-# A line that is not UTF-8 in a file of UTF-8 lines: bytes of the Windows code page of Western
-# Europe, what a spreadsheet on Windows writes; the five bytes it leaves undefined as Latin-1.
+# A line that is not UTF-8 in a file of UTF-8 lines: by default bytes of the Windows code page
+# of Western Europe, what a spreadsheet on Windows writes (the five bytes it leaves undefined as
+# Latin-1). Detection on a few short lines is unreliable (it ranks cp1250 first for "crème",
+# which it reads "crčme"), so another code page is detected only for lines that cp1252 turns
+# into words of accented letters alone, as it does Cyrillic or Greek.
 _FALLBACK = "cp1252"
-_ERRORS = "crossover-cp1252"
+_MAX_NON_ASCII_LETTERS = 0.5
 
 
-def _cp1252_bytes(exc: UnicodeError) -> tuple[str, int]:
-    if not isinstance(exc, UnicodeDecodeError):
-        raise exc
-    bad = exc.object[exc.start : exc.end]
-    return "".join(_byte_as_cp1252(b) for b in bad), exc.end
-
-
-def _byte_as_cp1252(byte: int) -> str:
+def _bytes_as(encoding: str) -> str:
+    """The name of a decoding error handler that reads each undecodable byte in
+    ``encoding`` (a single-byte code page), Latin-1 where it leaves a byte undefined."""
+    name = f"crossover-{encoding}"
     try:
-        return bytes([byte]).decode(_FALLBACK)
+        codecs.lookup_error(name)
+    except LookupError:
+
+        def handler(exc: UnicodeError) -> tuple[str, int]:
+            if not isinstance(exc, UnicodeDecodeError):
+                raise exc
+            bad = exc.object[exc.start : exc.end]
+            return "".join(_byte_as(b, encoding) for b in bad), exc.end
+
+        codecs.register_error(name, handler)
+    return name
+
+
+def _byte_as(byte: int, encoding: str) -> str:
+    try:
+        return bytes([byte]).decode(encoding)
     except UnicodeDecodeError:
         return bytes([byte]).decode("latin-1")
 
 
-codecs.register_error(_ERRORS, _cp1252_bytes)
+def _western(line: bytes) -> bool:
+    """Whether cp1252 reads ``line`` as words mostly of ASCII letters (module comment)."""
+    letters = [c for c in line.decode(_FALLBACK, errors="replace") if c.isalpha()]
+    return sum(not c.isascii() for c in letters) <= _MAX_NON_ASCII_LETTERS * len(letters)
 
 
-def _lines_not_utf8(raw: bytes) -> tuple[list[int], bool]:
-    """The (1-based) numbers of the lines that are not UTF-8, and whether some other line
-    holds UTF-8 beyond ASCII (then the file mixes encodings)."""
+def _code_page_of(lines: list[bytes]) -> str:
+    """The single-byte code page detected for ``lines``; cp1252 when none is."""
+    best = _detect(b"\n".join(lines)) if lines else None
+    if best is None:
+        return _FALLBACK
+    try:  # a code page of one byte a character: each line's other bytes are read one by one
+        high = bytes(range(0x80, 0x100)).decode(best.encoding, errors="replace")
+    except LookupError:
+        return _FALLBACK
+    return str(best.encoding) if len(high) == 0x80 else _FALLBACK
+
+
+def _decode_mixed(body: bytes, bad: list[int]) -> tuple[str, list[str]]:
+    """``body`` decoded line by line: UTF-8 where valid, the bytes of the ``bad`` lines that
+    are not in cp1252, or in the code page detected for the lines cp1252 cannot read; and
+    the code pages used."""
+    lines = body.split(b"\n")
+    not_utf8 = set(bad)
+    western = {n for n in bad if _western(lines[n - 1])}
+    other = _code_page_of([lines[n - 1] for n in bad if n not in western])
+    out = []
+    for number, line in enumerate(lines, 1):
+        if number in not_utf8:
+            encoding = _FALLBACK if number in western else other
+            line_text = line.decode("utf-8", errors=_bytes_as(encoding))
+        else:
+            line_text = line.decode("utf-8")
+        out.append(line_text)
+    used = [_FALLBACK] if western else []
+    used += [other] if len(western) < len(bad) and other not in used else []
+    return "\n".join(out), used
+
+
+def _lines_not_utf8(raw: bytes) -> tuple[list[int], int]:
+    """The (1-based) numbers of the lines that are not UTF-8, and how many other lines hold
+    UTF-8 beyond ASCII."""
     bad: list[int] = []
-    utf8_beyond_ascii = False
+    n_utf8 = 0
     for number, line in enumerate(raw.split(b"\n"), 1):
         if line.isascii():
             continue
@@ -78,8 +129,8 @@ def _lines_not_utf8(raw: bytes) -> tuple[list[int], bool]:
         except UnicodeDecodeError:
             bad.append(number)
         else:
-            utf8_beyond_ascii = True
-    return bad, utf8_beyond_ascii
+            n_utf8 += 1
+    return bad, n_utf8
 
 
 def _some(numbers: list[int]) -> str:
@@ -97,18 +148,38 @@ def _decode(raw: bytes, path: Path, warnings: list[str]) -> str:
     # UTF-16 and UTF-32 (with their BOM, or their NUL bytes) are not read line by line.
     wide = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw[:4096]
     if not wide:
-        bad, mixed = _lines_not_utf8(raw)
-        if mixed:
+        bad, n_utf8 = _lines_not_utf8(raw)
+        if n_utf8:
             # Rows appended by another program: detecting one encoding for the whole file
             # would misread the UTF-8 rows (``café`` -> ``cafķ``); each line is read as what
             # it is instead, UTF-8 where it is valid.
+            body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+            text, used = _decode_mixed(body, bad)
+            named = " and ".join(
+                f"{e} (Windows, Western Europe)" if e == _FALLBACK else f"{e}, detected"
+                for e in used
+            )
             warnings.append(
                 f"{path}: {len(bad)} line(s) are not UTF-8 (line {_some(bad)}) while the "
-                f"others are; read those as {_FALLBACK} (Windows, Western Europe), the others "
-                "as UTF-8. Check those rows, or re-save the file as UTF-8"
+                f"others are; read those as {named}, the others as UTF-8. Check those rows, "
+                "or re-save the file as UTF-8"
             )
-            body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
-            return body.decode("utf-8", errors=_ERRORS)
+            return text
+    best = _detect(raw)
+    if best is None or best.encoding in {"utf_8", "utf-8"}:
+        raise DataError(
+            f"{path}: byte {first_bad} is not valid UTF-8 and the file's encoding could not be "
+            "detected; re-save it as UTF-8"
+        )
+    warnings.append(
+        f"{path} is not UTF-8 (first bad byte at offset {first_bad}); read it as "
+        f"{best.encoding}, detected. Re-save it as UTF-8 to be sure every character is right."
+    )
+    return str(best)
+
+
+def _detect(raw: bytes) -> Any:
+    """charset_normalizer's best match for ``raw`` (None when it finds none), cp1252 on a tie."""
     from charset_normalizer import from_bytes
 
     matches = from_bytes(raw)
@@ -127,16 +198,7 @@ def _decode(raw: bytes, path: Path, warnings: list[str]) -> str:
             ),
             top,
         )
-    if best is None or best.encoding in {"utf_8", "utf-8"}:
-        raise DataError(
-            f"{path}: byte {first_bad} is not valid UTF-8 and the file's encoding could not be "
-            "detected; re-save it as UTF-8"
-        )
-    warnings.append(
-        f"{path} is not UTF-8 (first bad byte at offset {first_bad}); read it as "
-        f"{best.encoding}, detected. Re-save it as UTF-8 to be sure every character is right."
-    )
-    return str(best)
+    return best
 
 
 def _first_line(exc: Exception) -> str:
