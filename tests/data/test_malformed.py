@@ -110,6 +110,16 @@ def test_json_lines_arrays_in_cells_are_an_error_naming_json(tmp_path: Path) -> 
         load(path, text="text", label="label")
 
 
+def test_dataframe_of_lists_is_an_error_naming_python_lists() -> None:
+    tickets = make_tickets(6)
+    frame = tickets.assign(text=[t.split() for t in tickets["text"]])
+
+    with pytest.raises(
+        DataError, match=r"<DataFrame>: column 'text' holds lists \(Python lists or arrays\)"
+    ):
+        load(frame, text="text", label="label")
+
+
 def test_check_flat_passes_flat_columns() -> None:
     check_flat(pd.DataFrame({"a": ["x", "y"], "b": [1, 2]}), ["a", "b"], "<DataFrame>")
 

@@ -57,7 +57,12 @@ def check_flat(frame: pd.DataFrame, columns: Iterable[str], source: str, hint: s
         what = _nested(frame[name])
         if what is None:
             continue
-        kind = f"Arrow type {arrow[name]}" if name in arrow else _JSON[what]
+        if name in arrow:
+            kind = f"Arrow type {arrow[name]}"
+        elif source == "<DataFrame>":
+            kind = {"lists": "Python lists or arrays", "records": "Python dicts"}[what]
+        else:
+            kind = _JSON[what]
         raise DataError(
             f"{source}: column {name!r} holds {what} ({kind}), not one value per cell, and "
             f"crossover will not guess what they mean; {_FLATTEN[what]}"
