@@ -7,6 +7,7 @@ one id or one label. ``one_spelling`` writes each value one way and says when th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -48,16 +49,25 @@ def one_spelling(values: pd.Series, what: str, where: str) -> tuple[pd.Series, l
     Missing values stay missing. ``what`` and ``where`` name the values in the warning
     (``"id(s) of column 'item'"``, ``"the interactions"``).
     """
-    keys = values.astype(object).map(_spelling)
-    by_spelling: dict[str, str] = {}
+    firsts: Iterable[tuple[Any, Any]]
+    if pd.api.types.is_object_dtype(values):
+        # Values of several types: 3 and 3.0 are equal keys to pandas, so each value's
+        # spelling is taken one by one.
+        keys = values.map(_spelling)
+        firsts = zip(keys, values, strict=True)
+    else:
+        # One type: a value has one spelling, and its distinct values are few to spell.
+        keys = values
+        firsts = ((v, v) for v in pd.unique(values.dropna()))
+    by_key: dict[Any, str] = {}
     merged: dict[str, list[str]] = {}
-    for key, value in zip(keys, values.astype(object), strict=True):
-        if key is None or key in by_spelling:
+    for key, value in firsts:
+        if key is None or key in by_key:
             continue
         canonical = _canonical(value)
-        by_spelling[key] = canonical
-        merged.setdefault(canonical, []).append(key)
-    out = keys.map(by_spelling, na_action="ignore")
+        by_key[key] = canonical
+        merged.setdefault(canonical, []).append(_spelling(value) or "")
+    out = keys.map(by_key, na_action="ignore").astype(object)
     several = {c: spelt for c, spelt in merged.items() if len(spelt) > 1}
     if not several:
         return out, []
