@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from crossover.cli import app
-from crossover.data import check_flat
+from crossover.data import check_flat, one_spelling
 from crossover.data._read import read_table
 from crossover.errors import DataError
 from crossover.study import load_study
@@ -272,6 +272,30 @@ def test_labels_written_one_way_are_kept_as_written(tmp_path: Path) -> None:
     dataset = load(path, text="text", label="label")
 
     assert sorted(set(dataset.labels)) == ["1.0", "2.0"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "n_warnings"),
+    [
+        (
+            [3, "3", 3.0, " 3", "3.00", "007", 7, None, 2.5],
+            ["3"] * 5 + ["007", "7", None, "2.5"],
+            1,
+        ),
+        ([3.0, 4.0, None], ["3", "4", None], 0),
+        (["a", " a", "b"], ["a", "a", "b"], 1),
+        ([10, 20], ["10", "20"], 0),
+    ],
+)
+def test_one_spelling_writes_each_value_one_way(
+    values: list[object], expected: list[str | None], n_warnings: int
+) -> None:
+    series = pd.Series(values, dtype=object if any(isinstance(v, str) for v in values) else None)
+
+    out, warnings = one_spelling(series, "id(s)", "the test")
+
+    assert [None if pd.isna(v) else v for v in out] == expected
+    assert len(warnings) == n_warnings
 
 
 # --- mixed encodings ---------------------------------------------------------------------------
