@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +172,7 @@ class Study:
             r.trial.strategy not in self._failed
         )
 
-    @cached_property
+    @property
     def _failed(self) -> frozenset[str]:
         return frozenset(r.trial.strategy for r in self.results if r.api_failed)
 
