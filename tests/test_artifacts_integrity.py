@@ -53,8 +53,8 @@ def exported(fitted: Strategy, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture
 def folder(exported: Path, tmp_path: Path) -> Path:
-    """A copy of the exported folder at ``tmp_path/work/model``, free to tamper with."""
-    return Path(shutil.copytree(exported, tmp_path / "work" / "model"))
+    """A copy of the exported folder (``tmp_path`` / copy / model), free to tamper with."""
+    return Path(shutil.copytree(exported, tmp_path / "copy" / "model"))
 
 
 @pytest.fixture
