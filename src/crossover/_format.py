@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["number", "scrub", "significance", "usd"]
+__all__ = ["latency", "number", "scrub", "significance", "usd"]
 
 _SEGMENT = r"[^\s'\"/\\]"
 _ABSOLUTE_PATH = re.compile(
@@ -45,3 +46,18 @@ def significance(value: Any) -> str:
     if value is None or value is pd.NA:
         return ""
     return "yes" if value else "no"
+
+
+def latency(row: Any, fmt: Callable[[Any, int], str] = number) -> str:
+    """A leaderboard row's median one-row latency, the range of its timing rounds' medians,
+    and a star when it was timed on a busy machine: "2.1 (2.0–2.4)*". ``row`` is a mapping
+    or a named tuple with the leaderboard's columns."""
+
+    def get(key: str) -> Any:
+        return row.get(key) if isinstance(row, dict) else getattr(row, key, None)
+
+    text = fmt(get("latency_p50_ms"), 1)
+    low, high = get("latency_p50_ms_low"), get("latency_p50_ms_high")
+    if isinstance(low, float) and isinstance(high, float) and low == low and high == high:
+        text += f" ({fmt(low, 1)}–{fmt(high, 1)})"  # not NaN: timed in rounds
+    return text + ("*" if str(get("timed_busy")) == "True" else "")  # not False or NA

@@ -80,22 +80,12 @@ def _measured_on(study: Study, present: Presentation) -> str:
     return f"on {study.split['test_rows']} test rows (95 % CI)"
 
 
-def _latency(row: Any) -> str:
-    """The median one-row latency with the range of the timing rounds' medians, and a star
-    when it was timed on a busy machine: "2.1 (2.0–2.4)*"."""
-    text = _fmt(row.latency_p50_ms, 1)
-    low, high = row.latency_p50_ms_low, row.latency_p50_ms_high
-    if low == low and high == high:  # not NaN: timed in rounds
-        text += f" ({_fmt(low, 1)}–{_fmt(high, 1)})"
-    return text + ("*" if str(row.timed_busy) == "True" else "")  # True, not False or NA
-
-
 def print_leaderboard(study: Study) -> None:
     """The leaderboard as a table on stdout, then a one-line reading of it."""
     from rich.console import Console
     from rich.table import Table
 
-    from crossover._format import significance
+    from crossover._format import latency, significance
     from crossover.tasks import get as get_task
 
     board = study.leaderboard
@@ -126,7 +116,7 @@ def print_leaderboard(study: Study) -> None:
             _fmt(row.delta_vs_best, digits),
             significant,
             _fmt(row.fit_s, 1),
-            _latency(row),
+            latency(row, _fmt),
             _fmt(row.latency_p95_ms, 1),
             _fmt(row.throughput_rows_s, 0),
             _fmt(row.size_mb, 1),

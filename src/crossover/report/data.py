@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crossover._format import number, scrub, significance, usd
+from crossover._format import latency, number, scrub, significance, usd
 from crossover.report import plots
 
 if TYPE_CHECKING:
@@ -135,23 +135,13 @@ def _leaderboard_rows(study: Study, digits: int) -> list[dict[str, Any]]:
             "delta": number(r["delta_vs_best"], digits),
             "significant": significance(r["significant"]),
             "fit_s": number(r["fit_s"], 1),
-            "p50": _p50(r),
+            "p50": latency(r),
             "p95": number(r["latency_p95_ms"], 1),
             "rows_s": number(r["throughput_rows_s"], 0),
             "size_mb": number(r["size_mb"], 1),
         }
         for r in records
     ]
-
-
-def _p50(row: dict[str, Any]) -> str:
-    """The median one-row latency, the range of its timing rounds' medians, and a star when
-    it was timed on a busy machine: "2.1 (2.0–2.4)*"."""
-    text = number(row["latency_p50_ms"], 1)
-    low, high = row.get("latency_p50_ms_low"), row.get("latency_p50_ms_high")
-    if isinstance(low, float) and isinstance(high, float) and low == low and high == high:
-        text += f" ({number(low, 1)}–{number(high, 1)})"
-    return text + ("*" if str(row.get("timed_busy")) == "True" else "")  # not False or NA
 
 
 def _timing_note(study: Study) -> str:
