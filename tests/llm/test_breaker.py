@@ -236,6 +236,15 @@ def test_breaker_counts_calls_that_failed_after_their_retries() -> None:
         breaker.call_failed(server_error, "InternalServerError: boom")
 
 
+def test_calls_failing_for_missing_credentials_say_to_set_the_key() -> None:
+    breaker = CircuitBreaker("openai/x", "http://127.0.0.1:9/v1")
+    missing = RuntimeError("InternalServerError: OpenAIException - Missing credentials.")
+    for _ in range(4):
+        breaker.call_failed(missing, "InternalServerError: Missing credentials. Please pass")
+    with pytest.raises(ApiUnreachable, match="set the provider's API key"):
+        breaker.call_failed(missing, "InternalServerError: Missing credentials. Please pass")
+
+
 def test_the_breaker_does_not_trip_on_unparseable_answers(
     fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:

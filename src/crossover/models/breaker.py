@@ -186,6 +186,12 @@ class CircuitBreaker:
             advice = "check the server's logs or the provider's status page"
             if "RateLimit" in type(exc).__name__:
                 advice = "lower --llm-concurrency, or check the account's rate limits"
+            elif "missing credentials" in message.lower():  # the client sent nothing at all
+                advice = (
+                    "set the provider's API key in its environment variable (OPENAI_API_KEY "
+                    "for openai/...), or name another with --api-key-env; a server of your "
+                    "own that takes no key still needs one set, to any value"
+                )
             self._trip(
                 f"{self.where} failed {self.failed_calls_in_a_row} calls in a row after their "
                 f"retries ({message}): {advice}; answers already paid for are kept in the "
