@@ -18,33 +18,19 @@ sentence-transformers + scikit-learn script as the reference).
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
+from crossover.strategies._head import C_GRID, DEFAULT_C, choose_C, new_head
 from crossover.strategies.registry import register
 from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
 
 __all__ = ["C_GRID", "DEFAULT_C", "EmbeddingHead"]
 
-#: Candidate values of ``C``, ascending (of equal held-out accuracies the first wins).
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-#: Used when the rows are too few to cross-validate (some class has fewer than
-#: ``_MIN_ROWS_PER_CLASS`` rows: a fold would train on one row of it, or none): the fixed value
-#: this strategy used before the search, which suited banking77 (benchmarks/RESULTS.md).
-DEFAULT_C = 20.0
-#: Three rows of every class: each of three folds trains on two and holds one out.
-_MIN_ROWS_PER_CLASS = 3
 _STATE = "head.json"
-
-
-def _new_head(C: float, max_iter: int, random_state: int) -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
 
 
 @register
@@ -105,34 +91,14 @@ class EmbeddingHead(EmbeddingStrategy):
         self.use_cache = use_cache
 
     def _choose_C(self, vectors: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
-        """The grid's ``C`` with the best held-out accuracy (the smallest of equals: the
-        stronger regularisation), and every candidate's accuracy."""
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.model_selection import StratifiedKFold
-
-        _, counts = np.unique(y, return_counts=True)
-        if len(counts) < 2 or int(counts.min()) < _MIN_ROWS_PER_CLASS:
-            return DEFAULT_C, {}
-        folds = min(self.cv_folds, int(counts.min()))
-        correct = np.zeros(len(C_GRID))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        for train, held in splitter.split(vectors, y):
-            for i, c in enumerate(C_GRID):
-                # Each fit starts cold. Warm-started from the previous C, lbfgs stops at once
-                # at the larger ones (scikit-learn scales the loss by the row count, and the
-                # penalty's change moves the gradient less than its tolerance), so C=30 and
-                # C=100 scored exactly as C=10 (measured on banking77 and sms_spam).
-                head = _new_head(c, self.max_iter, self.random_state)
-                with warnings.catch_warnings():
-                    # A fold's head only scores its held-out rows; an unconverged one at a
-                    # large C scores what it scores, and the final fit still warns.
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    head.fit(vectors[train], y[train])
-                correct[i] += np.sum(head.predict(vectors[held]) == y[held])
-        accuracy = correct / len(y)
-        best = int(np.argmax(accuracy))  # the first of equals: the smallest C
-        scores = {f"{c:g}": round(float(a), 6) for c, a in zip(C_GRID, accuracy, strict=True)}
-        return float(C_GRID[best]), scores
+        """The grid's ``C`` with the best held-out accuracy, and every candidate's."""
+        return choose_C(
+            vectors,
+            y,
+            cv_folds=self.cv_folds,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
 
     def _fit(self, X: list[str] | None, y: list[str] | None) -> None:
         assert X is not None and y is not None
@@ -142,7 +108,7 @@ class EmbeddingHead(EmbeddingStrategy):
             self.C_, self.cv_accuracy_ = self._choose_C(vectors, labels)
         else:
             self.C_, self.cv_accuracy_ = float(self.C), {}
-        self.head_ = _new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
+        self.head_ = new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
 
     def _predict(self, X: list[str]) -> np.ndarray:
         return np.asarray(self.head_.predict(self._embed(X)), dtype=object)
