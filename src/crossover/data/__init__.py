@@ -37,7 +37,11 @@ _EXAMPLES = Path(__file__).parent / "examples"
 
 
 def example_path(name: str = "support_tickets") -> Path:
-    """Path of a bundled example data set (``support_tickets``, ``fraud_transactions``)."""
+    """Path of a bundled example data set: the CSV file of ``support_tickets`` and
+    ``fraud_transactions``, the folder of ``fashion`` (images in ``train/`` and ``test/``)."""
+    folder = _EXAMPLES / name
+    if folder.is_dir():
+        return folder
     return _EXAMPLES / f"{name}.csv"
 
 
