@@ -19,6 +19,7 @@ BUILTIN_PACKAGES = (
     "crossover.strategies.text",
     "crossover.strategies.tabular",
     "crossover.strategies.recsys",
+    "crossover.strategies.image",
 )
 
 

@@ -40,6 +40,7 @@ _BUILTIN = {
     "text-classification": "crossover.tasks.text.task:TASK",
     "tabular-classification": "crossover.tasks.tabular.task:TASK",
     "recommendation": "crossover.tasks.recommendation.task:TASK",
+    "image-classification": "crossover.tasks.image.task:TASK",
 }
 #: The built-in tasks' options: name -> ``module:attribute`` of its ``TaskOptions`` class, in a
 #: module that imports no task (the CLI reads them to build ``compare``'s options).
@@ -47,6 +48,7 @@ _BUILTIN_OPTIONS = {
     "text-classification": "crossover.tasks.text.options:TextOptions",
     "tabular-classification": "crossover.tasks.tabular.options:TableOptions",
     "recommendation": "crossover.tasks.recommendation.options:RecommendationOptions",
+    "image-classification": "crossover.tasks.image.options:ImageOptions",
 }
 #: A plugin task names its options class in this group, under the task's name (optional).
 OPTIONS_GROUP = "crossover.task_options"

@@ -1,0 +1,26 @@
+"""Image-classification strategies.
+
+Each strategy registers itself when its module is imported: the registry imports every
+module of ``MODULES`` when it first lists the strategies, and loading a saved model imports
+only the module its manifest names. The names below are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crossover._lazy import attach
+
+if TYPE_CHECKING:
+    from crossover.strategies.image.embedding_head import ImageEmbeddingHead
+
+#: Each public name and the module that defines it.
+_SOURCES = {
+    "ImageEmbeddingHead": "crossover.strategies.image.embedding_head",
+}
+#: Every module of this package that registers strategies.
+MODULES = tuple(sorted(set(_SOURCES.values())))
+
+__all__ = ["MODULES", "ImageEmbeddingHead"]
+
+__getattr__ = attach(__name__, _SOURCES)

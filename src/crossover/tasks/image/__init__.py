@@ -1,0 +1,1 @@
+"""The ``image-classification`` task: labelled images, a stratified holdout, accuracy."""
