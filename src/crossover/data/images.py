@@ -102,7 +102,7 @@ def open_image(image: ImageInput, name: str | None = None) -> Image.Image:
         with warnings.catch_warnings():
             # Pillow only warns between its limit and twice it; a bomb is refused at the limit.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            decoded = Image.open(io.BytesIO(data))
+            decoded: Image.Image = Image.open(io.BytesIO(data))
             decoded.load()  # decode now: a truncated file fails here, not in a trial
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataError(

@@ -184,7 +184,7 @@ def _fast(model: Any, image_size: int) -> Any:
         memory_format=torch.channels_last
     )
     with torch.inference_mode():
-        traced = torch.jit.trace(Pooled(model).eval(), example)
+        traced = torch.jit.trace(Pooled(model).eval(), example)  # type: ignore[no-untyped-call]
         return torch.jit.freeze(traced)
 
 
