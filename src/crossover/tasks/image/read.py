@@ -10,8 +10,9 @@ The two layouts users already have:
 
 Every image is decoded once here (``crossover.data.images.open_image``), so that an unreadable,
 truncated, empty or oversized file is refused before any model runs, with its path. The rows
-are (``image``: absolute path, ``label``, ``sha256``: the content hash, which finds the same
-image in training and test and keys the feature cache).
+are the image's absolute path and its label (columns ``image`` and ``label`` for a folder; a
+table's own column names), and ``_sha256``, the content hash, which finds the same image in
+training and test.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ __all__ = ["IMAGE", "LABEL", "SHA", "TASK_NAME", "list_images", "read"]
 logger = logging.getLogger("crossover")
 TASK_NAME = "image-classification"
 #: The columns of a read image data set.
-IMAGE, LABEL, SHA = "image", "label", "sha256"
+IMAGE, LABEL, SHA = "image", "label", "_sha256"
 #: Files a folder may hold beside its images without a warning.
 _QUIET = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 #: Threads that decode images while checking them (Pillow releases the GIL while decoding).
@@ -62,13 +63,19 @@ def read(
     """
     warnings: list[str] = []
     inferred: dict[str, str] = {}
-    frame, source = _read_any(data, image, label, strict, warnings, inferred)
-    _check_classes(frame, source)
+    frame, source, (image_col, label_col) = _read_any(
+        data, image, label, strict, warnings, inferred
+    )
+    _check_classes(frame, image_col, label_col, source)
     test_frame: pd.DataFrame | None = None
     test_source: str | None = None
     if test is not None:
-        test_frame, test_source = _read_any(test, image, label, strict, warnings, {})
-        _check_test(frame, test_frame, test_source, warnings)
+        # A test folder beside a training table (or the reverse) is read in its own layout.
+        test_frame, test_source, test_cols = _read_any(test, image, label, strict, warnings, {})
+        test_frame = test_frame.rename(
+            columns=dict(zip(test_cols, (image_col, label_col), strict=True))
+        )
+        _check_test(frame, test_frame, image_col, label_col, test_source, warnings)
     descriptions: dict[str, str] | None = None
     if label_descriptions is not None:
         if isinstance(label_descriptions, dict):
@@ -76,11 +83,12 @@ def read(
         else:
             descriptions = load_label_descriptions(label_descriptions)
             desc_source = str(label_descriptions)
-        check_descriptions(descriptions, set(frame[LABEL]), desc_source, warnings)
-    spec = TaskSpec(TASK_NAME, (IMAGE,), LABEL, descriptions)
+        check_descriptions(descriptions, set(frame[label_col]), desc_source, warnings)
+    spec = TaskSpec(TASK_NAME, (image_col,), label_col, descriptions)
     for w in warnings:
         logger.warning(w)
-    options = {"image": image, "label": label} if image or label else {}
+    # Read again the same way (export): the image column (the label is the spec's target).
+    options = {"image": image_col} if image_col != IMAGE or label_col != LABEL else {}
     return Dataset(frame, spec, test_frame, source, test_source, warnings, inferred, options)
 
 
@@ -91,16 +99,13 @@ def _read_any(
     strict: bool,
     warnings: list[str],
     inferred: dict[str, str],
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, str, tuple[str, str]]:
+    """The images of a folder or a table, checked; its name; its (image, label) columns."""
     if isinstance(data, str | Path) and Path(data).is_dir():
-        if image is not None or label is not None:
-            raise DataError(
-                f"{data}: a folder of class folders has no columns; --image and --label name "
-                "the columns of a table of image paths"
-            )
         paths, labels = list_images(Path(data), strict, warnings)
         source = str(data)
         root = Path(data)
+        image_col, label_col = IMAGE, LABEL
     else:
         if isinstance(data, str | Path) and not Path(data).exists():
             raise DataError(
@@ -116,9 +121,9 @@ def _read_any(
             f"{source}: no images found; use JPEG, PNG or WebP files "
             f"({', '.join(sorted(IMAGE_SUFFIXES))})"
         )
-    digests = _check_images(paths, root)
-    frame = pd.DataFrame({IMAGE: [str(p) for p in paths], LABEL: labels, SHA: digests})
-    return frame, source
+    digests = _check_images(paths)
+    frame = pd.DataFrame({image_col: [str(p) for p in paths], label_col: labels, SHA: digests})
+    return frame, source, (image_col, label_col)
 
 
 def list_images(root: Path, strict: bool, warnings: list[str]) -> tuple[list[Path], list[str]]:
@@ -244,7 +249,7 @@ def _table_rows(
     return out_paths, [str(v) for v in labels[~empty]]
 
 
-def _check_images(paths: list[Path], root: Path) -> list[str]:
+def _check_images(paths: list[Path]) -> list[str]:
     """Decode every image (a ``DataError`` names the first bad one) and hash its bytes."""
 
     def check(path: Path) -> str:
@@ -256,8 +261,8 @@ def _check_images(paths: list[Path], root: Path) -> list[str]:
         return list(pool.map(check, paths))
 
 
-def _check_classes(frame: pd.DataFrame, source: str) -> None:
-    counts = frame[LABEL].value_counts()
+def _check_classes(frame: pd.DataFrame, image: str, label: str, source: str) -> None:
+    counts = frame[label].value_counts()
     if len(counts) < 2:
         only = repr(counts.index[0]) if len(counts) else "none"
         raise DataError(
@@ -267,27 +272,34 @@ def _check_classes(frame: pd.DataFrame, source: str) -> None:
     single = counts[counts < 2]
     if len(single):
         names = ", ".join(repr(c) for c in single.index[:10])
-        first = frame.loc[frame[LABEL] == single.index[0], IMAGE].iloc[0]
+        first = frame.loc[frame[label] == single.index[0], image].iloc[0]
         raise DataError(
             f"{source}: class(es) {names} have a single image ({first}); add at least one "
             "more image of each, or remove them"
         )
 
 
-def _check_test(train: pd.DataFrame, test: pd.DataFrame, source: str, warnings: list[str]) -> None:
-    unseen = sorted(set(test[LABEL]) - set(train[LABEL]))
+def _check_test(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    image: str,
+    label: str,
+    source: str,
+    warnings: list[str],
+) -> None:
+    unseen = sorted(set(test[label]) - set(train[label]))
     if unseen:
         names = ", ".join(map(repr, unseen[:10]))
         raise DataError(
             f"{source}: test label(s) {names} never occur in the training images; add "
             "training images of them or remove those test images"
         )
-    seen = dict(zip(train[SHA], train[IMAGE], strict=True))
+    seen = dict(zip(train[SHA], train[image], strict=True))
     same = test[test[SHA].isin(seen)]
     if len(same):
         first = same.iloc[0]
         warnings.append(
             f"possible leakage: {len(same)} test image(s) of {len(test)} are byte-for-byte "
-            f"copies of training images (first: {first[IMAGE]} = {seen[first[SHA]]}); "
+            f"copies of training images (first: {first[image]} = {seen[first[SHA]]}); "
             "scores on them are optimistic"
         )
