@@ -14,13 +14,14 @@ import pytest
 
 from crossover.strategies import Registry
 from tests.contract.kits.base import Case, Check, Kit
+from tests.contract.kits.image import IMAGE
 from tests.contract.kits.recommendation import RECOMMENDATION
 from tests.contract.kits.tabular import TABULAR
 from tests.contract.kits.text import TEXT
 
 __all__ = ["KITS", "Case", "Check", "Kit", "check_params", "kit_for"]
 
-KITS: dict[str, Kit] = {kit.task: kit for kit in (TEXT, TABULAR, RECOMMENDATION)}
+KITS: dict[str, Kit] = {kit.task: kit for kit in (TEXT, TABULAR, RECOMMENDATION, IMAGE)}
 
 
 def kit_for(task: str) -> Kit:
