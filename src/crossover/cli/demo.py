@@ -1,5 +1,5 @@
-"""``crossover demo``: ``compare`` on a bundled example (support tickets, card fraud, or
-MovieLens recommendations)."""
+"""``crossover demo``: ``compare`` on a bundled example (support tickets, card fraud,
+MovieLens recommendations, or Fashion-MNIST images)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from crossover.cli._common import user_errors
 from crossover.cli.compare import DEFAULT_MODEL, run_compare
 
-EXAMPLES = ("tickets", "fraud", "recommend")
+EXAMPLES = ("tickets", "fraud", "recommend", "images")
 
 #: The fraud example's review cost: what one analyst review of a flagged transaction costs
 #: (an assumption of the demo, in the unit of the amount column; pass --cost-fp to compare).
@@ -23,7 +23,7 @@ def demo_command(
         None,
         "--out",
         help="Output folder (default: crossover-demo, crossover-demo-fraud, "
-        "crossover-demo-recommend).",
+        "crossover-demo-recommend, crossover-demo-images).",
     ),
     model: str = typer.Option(DEFAULT_MODEL, "--model", help="Sentence-transformers model."),
     scenario: Path | None = typer.Option(
@@ -35,7 +35,9 @@ def demo_command(
         help="tickets: 1,300 support tickets, 12 intents (text-classification); fraud: "
         "12,000 card transactions, 3 % fraud, with merchant descriptions "
         "(tabular-classification); recommend: MovieLens, 100,004 ratings of 9,066 movies by "
-        "671 users, with titles and genres (recommendation).",
+        "671 users, with titles and genres (recommendation); images: 1,300 Fashion-MNIST "
+        "images, 10 classes, 100 per class to train and 30 to test "
+        "(image-classification).",
     ),
 ) -> None:
     """Compare the default strategies on a bundled example, price them under the scenario
@@ -48,6 +50,19 @@ def demo_command(
         raise ConfigError(f"--example {example!r}: use one of {', '.join(EXAMPLES)}")
     if example == "recommend":
         _recommend_demo(out or Path("crossover-demo-recommend"), model, scenario)
+        return
+    if example == "images":
+        root = example_path("fashion")
+        typer.secho(
+            f"demo data: {root} (Fashion-MNIST, Zalando Research, MIT; see its README.md): "
+            "28x28 grayscale product photos in one folder per class, far from ImageNet's "
+            "photos; a fixed test set of 30 images per class",
+            err=True,
+        )
+        options = StudyPlan.of("image-classification", test=root / "test", model=model)
+        run_compare(
+            root / "train", options, out=out or Path("crossover-demo-images"), scenario=scenario
+        )
         return
     if example == "fraud":
         data = example_path("fraud_transactions")

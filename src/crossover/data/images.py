@@ -111,6 +111,12 @@ def open_image(image: ImageInput, name: str | None = None) -> Image.Image:
             "PIL.Image.MAX_IMAGE_PIXELS if it is genuine"
         ) from exc
     except UnidentifiedImageError as exc:
+        kind = _signature(data)
+        if kind is not None:  # the header of an image, cut or corrupt after it
+            raise DataError(
+                f"{name}: a {kind} file that is damaged or cut short ({len(data):,} bytes); "
+                "export it again or remove it"
+            ) from exc
         raise DataError(
             f"{name}: not an image Pillow can read ({len(data):,} bytes starting "
             f"{data[:8]!r}); use JPEG, PNG or WebP"
@@ -122,6 +128,23 @@ def open_image(image: ImageInput, name: str | None = None) -> Image.Image:
     with contextlib.suppress(Exception):  # broken EXIF: keep the pixels as stored
         decoded = ImageOps.exif_transpose(decoded)
     return _rgb(decoded)
+
+
+#: The first bytes of the formats crossover reads, and their names.
+_SIGNATURES = (
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _signature(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
 
 
 def _pixels(exc: BaseException) -> str:
