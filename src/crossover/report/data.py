@@ -66,6 +66,9 @@ class ReportData:
     api: list[dict[str, str]] = field(default_factory=list)
     #: How the speeds were timed, and which were timed while the machine was busy.
     timing_note: str = ""
+    #: The focus strategy's misclassified test inputs as pictures (images: thumbnails as data
+    #: URIs with their true and predicted labels); None for a task whose inputs are not.
+    gallery: dict[str, Any] | None = None
 
     @classmethod
     def from_study(
@@ -83,7 +86,12 @@ class ReportData:
         focus: str | None = rows[0]["strategy"] if rows else None
         if recommendation is not None and recommendation.choice:
             focus = recommendation.choice
-        confusion = _confusion(study, focus) if focus and present.confusion else None
+        gallery = present.gallery(study, focus) if focus else None
+        # Where the inputs are shown as pictures, the confusions table does not quote them as
+        # text (they would be the machine's file paths).
+        confusion = (
+            _confusion(study, focus, quote=gallery is None) if focus and present.confusion else None
+        )
         charts["confusion"] = (
             plots.confusion_chart(confusion["labels"], confusion["matrix"], focus or "")
             if confusion is not None
@@ -116,6 +124,7 @@ class ReportData:
             digits=present.digits,
             curves_heading=present.curves_heading,
             api=api_rows(study),
+            gallery=gallery,
         )
 
 
@@ -415,7 +424,9 @@ def _threshold_note(study: Study) -> str:
     )
 
 
-def _confusion(study: Study, strategy: str) -> dict[str, Any] | None:
+def _confusion(study: Study, strategy: str, quote: bool = True) -> dict[str, Any] | None:
+    """The focus strategy's confusion matrix and its most frequent confusions, each with a
+    few test texts quoted (``quote``: False where the report shows the inputs otherwise)."""
     result = next((r for r in study.leaderboard_results if r.trial.strategy == strategy), None)
     if result is None or not study.y_true:
         return None
@@ -426,7 +437,7 @@ def _confusion(study: Study, strategy: str) -> dict[str, Any] | None:
     for t, p in zip(truth, guess, strict=True):
         matrix[index[t]][index[p]] += 1
     pairs = Counter((t, p) for t, p in zip(truth, guess, strict=True) if t != p)
-    texts = study.x_test if len(study.x_test) == len(truth) else []
+    texts = study.x_test if quote and len(study.x_test) == len(truth) else []
     top = []
     for (t, p), count in pairs.most_common(_TOP_CONFUSIONS):
         examples = [
@@ -435,4 +446,10 @@ def _confusion(study: Study, strategy: str) -> dict[str, Any] | None:
             if texts and truth[i] == t and guess[i] == p
         ][:_EXAMPLES_PER_CONFUSION]
         top.append({"true": t, "predicted": p, "count": count, "examples": examples})
-    return {"strategy": strategy, "labels": labels, "matrix": matrix, "top": top}
+    return {
+        "strategy": strategy,
+        "labels": labels,
+        "matrix": matrix,
+        "top": top,
+        "quoted": quote,
+    }

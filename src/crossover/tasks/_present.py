@@ -12,7 +12,12 @@ module defines any of:
 - ``ranking_rows(study) -> list[dict[str, str]]``: a table of the task's own metrics, one row
   per leaderboard strategy, for the report, ``summary.md`` and the CLI (default: none);
 - ``ranking_note(study) -> str``: what that table's numbers are (the report);
-- ``ranking_title(study) -> str``: that table's title (the CLI).
+- ``ranking_title(study) -> str``: that table's title (the CLI);
+- ``gallery(study, strategy) -> dict | None``: the report's grid of ``strategy``'s
+  misclassified test inputs as pictures (default: none; the image task's shows its images).
+  Its dict holds ``strategy``, ``test_images``, ``misclassified``, ``order``, ``skipped``,
+  ``kept_paths`` and ``images`` (each ``uri``, ``true``, ``predicted``, ``confidence``,
+  ``name``); with one, the confusions table no longer quotes the test inputs as text.
 """
 
 from __future__ import annotations
@@ -76,3 +81,12 @@ class Presentation:
         """The CLI title of :meth:`ranking_rows`'s table."""
         hook = self._hook("ranking_title")
         return "" if hook is None else str(hook(study))
+
+    def gallery(self, study: Study, strategy: str) -> dict[str, Any] | None:
+        """The misclassified test inputs of ``strategy`` as pictures for the report; None for
+        a task whose inputs are not pictures (or a strategy not on the leaderboard)."""
+        hook = self._hook("gallery")
+        if hook is None:
+            return None
+        shown = hook(study, strategy)
+        return None if shown is None else dict(shown)
