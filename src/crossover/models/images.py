@@ -112,7 +112,8 @@ def resolve_image_model(model_id: str) -> ResolvedImageNetwork:
     with weights.open("rb") as handle:
         head = hashlib.sha256(handle.read(1 << 20)).hexdigest()[:12]
     size = weights.stat().st_size
-    return ResolvedImageNetwork(network, weights, size, f"{network.name}-{head}-{size}")
+    # "relu6": features cached before the activation was fixed (Swish) are not reused.
+    return ResolvedImageNetwork(network, weights, size, f"{network.name}-relu6-{head}-{size}")
 
 
 def build_network(model_id: str, image_size: int, *, num_classes: int | None = None) -> Any:
@@ -124,9 +125,8 @@ def build_network(model_id: str, image_size: int, *, num_classes: int | None = N
     model = EfficientNet.from_name(
         network.name, image_size=image_size, num_classes=num_classes or network.classes
     )
-    # The package's "memory-efficient" swish is a custom autograd function; the plain one is
-    # as fast in inference and lets torch fuse and trace it.
-    model.set_swish(memory_efficient=False)
+    # No set_swish(): the Lite networks use ReLU6 (the package builds it from relu_fn), and
+    # set_swish would replace it with the Swish their weights were never trained with.
     return model
 
 
