@@ -13,14 +13,16 @@ from crossover._lazy import attach
 
 if TYPE_CHECKING:
     from crossover.strategies.image.embedding_head import ImageEmbeddingHead
+    from crossover.strategies.image.zero_shot import ImageZeroShot
 
 #: Each public name and the module that defines it.
 _SOURCES = {
     "ImageEmbeddingHead": "crossover.strategies.image.embedding_head",
+    "ImageZeroShot": "crossover.strategies.image.zero_shot",
 }
 #: Every module of this package that registers strategies.
 MODULES = tuple(sorted(set(_SOURCES.values())))
 
-__all__ = ["MODULES", "ImageEmbeddingHead"]
+__all__ = ["MODULES", "ImageEmbeddingHead", "ImageZeroShot"]
 
 __getattr__ = attach(__name__, _SOURCES)
