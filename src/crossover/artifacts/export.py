@@ -131,7 +131,7 @@ _JSON_TYPES = {
 
 def _input_schema(strategy: Strategy) -> dict[str, Any]:
     """JSON Schema of one input, by what the strategy takes (``input_kind``): a text, a table
-    row with every input column, or one recommend request."""
+    row with every input column, an image, or one recommend request."""
     schema = _INPUT_SCHEMAS.get(strategy.input_kind, _text_schema)
     return schema(strategy)
 
@@ -156,6 +156,30 @@ def _table_schema(strategy: Strategy) -> dict[str, Any]:
         "required": list(kinds),
         "additionalProperties": False,
         "description": "one table row: every input column (null for a missing value)",
+    }
+
+
+def _image_schema(strategy: Strategy) -> dict[str, Any]:
+    """One image: its file's bytes in base64 (as JSON carries them; ``crossover serve`` also
+    takes them as a multipart upload). ``x-image-size`` is the side, in pixels, the model
+    resizes every image to (shorter side, then centre crop): detail finer than that is lost,
+    so a client may downscale larger images before sending them."""
+    size = getattr(strategy, "image_size", None)
+    return {
+        "type": "object",
+        "properties": {
+            "image": {
+                "type": "string",
+                "minLength": 1,
+                "contentEncoding": "base64",
+                "contentMediaType": "image/*",
+                "description": "an image file (JPEG, PNG, WebP, GIF, BMP, TIFF) in base64",
+            }
+        },
+        "required": ["image"],
+        "additionalProperties": False,
+        "description": "one image to classify",
+        **({"x-image-size": int(size)} if isinstance(size, int) else {}),
     }
 
 
@@ -204,6 +228,7 @@ def _recommend_schema(default_k: int) -> dict[str, Any]:
 _INPUT_SCHEMAS: dict[str, Callable[[Strategy], dict[str, Any]]] = {
     "text": _text_schema,
     "table": _table_schema,
+    "image": _image_schema,
     "interactions": _interactions_schema,
 }
 
