@@ -8,7 +8,10 @@ Routes
 ``POST /v1/predict``      one text or a batch -> labels and class probabilities; for a table
                           model (``input_kind`` "table"), one row or a batch of rows
                           (``{"rows": [...]}`` or ``{"row": {...}}``, see
-                          :mod:`crossover.serve.table`)
+                          :mod:`crossover.serve.table`); for an image model (``input_kind``
+                          "image"), images as base64 in JSON (``{"images": [...]}`` or
+                          ``{"image": ...}``) or as multipart uploads (see
+                          :mod:`crossover.serve.images`)
 ``POST /v1/recommend``    for a recommendation model (``input_kind`` "interactions"): a known
                           user's top k (``{"user": "42", "k": 10}``), or the top k for a
                           session or a new user (``{"items": ["1", "50"], "k": 10}``);
@@ -31,16 +34,17 @@ a client sends (:mod:`~crossover.serve.limits`): a body over ``max_body_mb`` is 
 (``request_timeout``), a request beyond ``max_connections`` a 503 (``overloaded``); the 408 and
 the 503 close the connection.
 
-What the served model takes (``input_kind``: texts, table rows or interactions) is read from
-``manifest.json`` when the app is built (cheap: the model itself loads in the lifespan),
-because the predict route's body, and with it the OpenAPI schema, differ: a table model's body
-is built from the columns of its manifest, and a model that takes interactions has
-``/v1/recommend`` instead.
+What the served model takes (``input_kind``: texts, table rows, images or interactions) is
+read from ``manifest.json`` when the app is built (cheap: the model itself loads in the
+lifespan), because the predict route's body, and with it the OpenAPI schema, differ: a table
+model's body is built from the columns of its manifest, an image model's takes JSON or
+multipart, and a model that takes interactions has ``/v1/recommend`` instead.
 
 The parts: :mod:`~crossover.serve.served` (the loaded model, its micro-batchers),
-:mod:`~crossover.serve.classify` and :mod:`~crossover.serve.recommend` (the model routes of
-each kind of model), :mod:`~crossover.serve.routes` (the routes every model has),
-:mod:`~crossover.serve.errors` (the error answers).
+:mod:`~crossover.serve.classify`, :mod:`~crossover.serve.images` and
+:mod:`~crossover.serve.recommend` (the model routes of each kind of model),
+:mod:`~crossover.serve.routes` (the routes every model has), :mod:`~crossover.serve.errors`
+(the error answers).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from fastapi import Depends, FastAPI
 from crossover.artifacts.load import RECOMMEND_MAX_K, input_kind
 from crossover.errors import ModelError
 from crossover.serve.errors import error_responses, install_error_handlers
+from crossover.serve.images import document_image_limits
 from crossover.serve.limits import LIMITS_STATE, ConnectionLimits, RequestLimitsMiddleware
 from crossover.serve.metrics import InstrumentMiddleware, ServeMetrics
 from crossover.serve.routes import key_checker, ops, v1_router
@@ -123,8 +128,8 @@ def _lifespan(
         recommender = cast(RecommendingModel, model) if kind == "interactions" else None
         # Some models load their encoder on first use: pay for that now, so that /readyz
         # means ready and the first client does not wait seconds.
-        await asyncio.to_thread(warm_up, model, table, recommender)
-        served = Served(model, settings, metrics, table, recommender)
+        await asyncio.to_thread(warm_up, model, table, recommender, kind)
+        served = Served(model, settings, metrics, table, recommender, input_kind=kind)
         served.start()
         app.state.served = served
         logger.info(
@@ -155,6 +160,12 @@ def _limits_doc(kind: str, table: TableSpec | None, settings: ServeSettings) -> 
             f"{settings.max_batch} item ids per list, {settings.max_text_chars} characters per "
             "id (422 beyond). "
         )
+    if kind == "image":
+        return (
+            "An image model: POST /v1/predict takes images as base64 in JSON or as "
+            f"multipart/form-data uploads. Limits: {settings.max_batch} images per request "
+            "(422 beyond); an image over Pillow's pixel limit is a 422. "
+        )
     if table is None:
         return (
             f"Limits: {settings.max_batch} texts per request, {settings.max_text_chars} "
@@ -167,7 +178,9 @@ def _limits_doc(kind: str, table: TableSpec | None, settings: ServeSettings) -> 
     )
 
 
-def _document_limits(app: FastAPI, settings: ServeSettings, table: TableSpec | None) -> None:
+def _document_limits(
+    app: FastAPI, settings: ServeSettings, table: TableSpec | None, kind: str
+) -> None:
     """Make the app's OpenAPI schema state the server's limits (on each field they bound)."""
     default_openapi = app.openapi
 
@@ -176,6 +189,8 @@ def _document_limits(app: FastAPI, settings: ServeSettings, table: TableSpec | N
             openapi = document_limits(default_openapi(), settings)
             if table is not None:
                 openapi = document_table_limits(openapi, settings)
+            if kind == "image":
+                openapi = document_image_limits(openapi, settings)
             app.openapi_schema = openapi
         return app.openapi_schema
 
@@ -227,11 +242,12 @@ def create_app(
         version=_version(),
         lifespan=_lifespan(model_dir, loader or _load, settings, metrics, kind, table),
     )
-    _document_limits(app, settings, table)
+    _document_limits(app, settings, table, kind)
     app.state.metrics = metrics
     app.state.served = None
     app.state.settings = settings
     app.state.table = table
+    app.state.input_kind = kind
     metrics.set_limits(
         settings.max_body_bytes, settings.request_timeout_s, settings.max_connections
     )

@@ -3,8 +3,9 @@
 :class:`ApiError` is what a route raises; :func:`install_error_handlers` turns it, and every
 other failure (a body the schema refuses, a request over the limits, an unknown route, a bug),
 into that shape. A body refused by the schema of ``POST /v1/predict`` gets a message that says
-what this model takes: texts sent to a table model, or rows to a text model, are named as
-such, and a table body's problems name their row and column.
+what this model takes: texts sent to a table or image model, rows to a text or image model,
+or images (base64 JSON or a multipart upload) to a text or table model, are named as such,
+and a table body's problems name their row and column.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from crossover.serve.schemas import ErrorResponse, LimitExceeded
 from crossover.serve.table import RowProblem, TableSpec
 
 __all__ = [
+    "IMAGES_SHAPE",
     "ROWS_SHAPE",
     "ApiError",
     "describe_errors",
@@ -112,16 +114,38 @@ def describe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 _TEXT_FIELDS = frozenset({"inputs", "text", "texts"})
 _ROW_FIELDS = frozenset({"rows", "row"})
+_IMAGE_FIELDS = frozenset({"images", "image"})
 ROWS_SHAPE = '{"rows": [{column: value, ...}, ...]} or {"row": {column: value, ...}}'
+IMAGES_SHAPE = (
+    '{"images": ["<base64>", ...]} or {"image": "<base64>"}, or a multipart/form-data upload '
+    "(curl -F images=@photo.jpg)"
+)
+_TEXTS_SHAPE = '{"inputs": "a text"} or {"inputs": ["a text", "another"]}'
 
 
-def wrong_input_kind(exc: RequestValidationError, table: TableSpec | None) -> ApiError | None:
-    """The 422 for texts sent to a table model, or rows to a text model; None otherwise."""
+def wrong_input_kind(
+    exc: RequestValidationError,
+    table: TableSpec | None,
+    input_kind: str = "text",
+    content_type: str | None = None,
+) -> ApiError | None:
+    """The 422 for what another kind of model takes: texts or rows sent to an image model,
+    images to a text or table model (base64 fields, or a multipart upload: ``content_type``),
+    texts to a table model, rows to a text model; None otherwise."""
     body = exc.body
-    if not isinstance(body, dict):
-        return None
-    fields = set(body)
+    fields = set(body) if isinstance(body, dict) else set()
     details = describe_errors(exc.errors())
+    if input_kind == "image":
+        sent = "texts" if fields & _TEXT_FIELDS else "table rows" if fields & _ROW_FIELDS else ""
+        if not sent or fields & _IMAGE_FIELDS:
+            return None
+        message = f"this model classifies images, not {sent}: send {IMAGES_SHAPE}"
+        return ApiError(422, "invalid_request", message, details=details)
+    uploaded = (content_type or "").lower().startswith("multipart/form-data")
+    if uploaded or (fields & _IMAGE_FIELDS and not fields & (_TEXT_FIELDS | _ROW_FIELDS)):
+        takes, shape = ("table rows", ROWS_SHAPE) if table is not None else ("texts", _TEXTS_SHAPE)
+        message = f"this model classifies {takes}, not images: send JSON, {shape}"
+        return ApiError(422, "invalid_request", message, details=details)
     if table is not None and fields & _TEXT_FIELDS:
         return ApiError(
             422,
@@ -134,8 +158,7 @@ def wrong_input_kind(exc: RequestValidationError, table: TableSpec | None) -> Ap
         return ApiError(
             422,
             "invalid_request",
-            'this model classifies texts, not table rows: send {"inputs": "a text"} or '
-            '{"inputs": ["a text", "another"]}',
+            f"this model classifies texts, not table rows: send {_TEXTS_SHAPE}",
             details=details,
         )
     return None
@@ -169,7 +192,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         if getattr(request.scope.get("route"), "path", None) == "/v1/predict":
             table: TableSpec | None = request.app.state.table
-            wrong = wrong_input_kind(exc, table)
+            kind = getattr(request.app.state, "input_kind", "text")
+            content_type = request.headers.get("content-type")
+            wrong = wrong_input_kind(exc, table, kind, content_type)
             if wrong is None and table is not None:
                 problems, other, field = table.describe_errors(exc.errors())
                 wrong = rows_error(problems, describe_errors(other), field, table)

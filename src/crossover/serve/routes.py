@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from crossover.serve.classify import add_classify_routes
 from crossover.serve.errors import ApiError, error_responses
+from crossover.serve.images import add_image_routes
 from crossover.serve.recommend import add_recommend_routes
 from crossover.serve.schemas import (
     EmbeddingData,
@@ -43,7 +44,9 @@ async def embeddings(
     404 for a model that is not built on one (TF-IDF, for instance).
     """
     if served.embedder is None:
-        what = "classifies table rows and " if served.table is not None else ""
+        what = {"table": "classifies table rows and ", "image": "classifies images and "}.get(
+            served.input_kind if served.table is None else "table", ""
+        )
         raise ApiError(
             404,
             "no_embedding_model",
@@ -83,8 +86,9 @@ async def model_manifest(served: ServedDep) -> dict[str, Any]:
 
 def v1_router(input_kind: str, table: TableSpec | None) -> APIRouter:
     """The ``/v1`` routes of a model that takes ``input_kind``: a classifier's predict route
-    (its body depends on what it takes: texts, or the rows of ``table``), or for a model that
-    takes interactions ``/v1/recommend`` instead; embeddings and the manifest for every model."""
+    (its body depends on what it takes: texts, the rows of ``table``, or images), or for a
+    model that takes interactions ``/v1/recommend`` instead; embeddings and the manifest for
+    every model."""
     v1 = APIRouter(prefix="/v1", tags=["model"], responses=error_responses(422, 500, 503))
     add_model_routes = _MODEL_ROUTES.get(input_kind, add_classify_routes)
     add_model_routes(v1, table)
@@ -109,6 +113,7 @@ def v1_router(input_kind: str, table: TableSpec | None) -> APIRouter:
 #: The model routes of each kind of input a model takes; a classifier's otherwise.
 _MODEL_ROUTES: dict[str, Callable[[APIRouter, TableSpec | None], None]] = {
     "interactions": add_recommend_routes,
+    "image": add_image_routes,
 }
 
 

@@ -6,6 +6,8 @@ reach it, and the server's metrics, through the dependencies ``ServedDep`` and `
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +17,7 @@ from typing import Annotated, Any, Protocol
 import numpy as np
 from fastapi import Depends, Request
 
+from crossover.errors import DataError
 from crossover.serve.batching import MicroBatcher
 from crossover.serve.errors import ApiError
 from crossover.serve.metrics import ServeMetrics
@@ -31,6 +34,7 @@ __all__ = [
     "embed_rows",
     "get_metrics",
     "get_served",
+    "predict_images",
     "predict_rows",
     "predict_table",
     "warm_up",
@@ -47,7 +51,8 @@ class ServedModel(Protocol):
     has_proba: bool
     embedding_model: str | None
 
-    # ``texts``: a list of texts, or for a table model a pandas DataFrame of rows.
+    # ``texts``: a list of texts, for a table model a pandas DataFrame of rows, for an image
+    # model a list of encoded images (bytes).
     def predict(self, texts: Any) -> list[str]: ...
 
     def predict_proba(self, texts: Any) -> np.ndarray: ...
@@ -123,17 +128,69 @@ def _log_row_failure(exc: BaseException) -> None:
     logger.error("model call failed on a row", extra={"fields": {"error": type(exc).__name__}})
 
 
+def _computed_afresh(model: ServedModel) -> contextlib.AbstractContextManager[None]:
+    """A block in which the model computes every feature itself, through no on-disk cache.
+
+    A pre-trained image strategy keeps the network's features of every image it sees in a cache
+    keyed by the image's content hash, which suits a study (it reads each training image many
+    times) but not a server: request images are seen once, the cache would grow with every
+    request, and it would keep a trace of each private image on disk. The strategy's
+    ``uncached`` block (which timing uses for the same purpose) turns that off; a model without
+    one (an in-memory test model) needs nothing.
+    """
+    uncached = getattr(getattr(model, "strategy", None), "uncached", None)
+    return uncached() if callable(uncached) else contextlib.nullcontext()
+
+
+def predict_images(model: ServedModel, images: list[bytes]) -> list[Prediction | None]:
+    """Predictions for encoded images: one model call for the whole micro-batch.
+
+    The route decoded every image once already (``crossover.serve.images``), so the model
+    should read them all; should it still refuse one (a ``DataError``), each image is tried
+    alone, so that it fails only its own request (its slot is ``None``, answered 422) and not
+    the requests it was batched with.
+    """
+    with _computed_afresh(model):
+        try:
+            return list(predict_rows(model, images))
+        except DataError as exc:
+            if len(images) == 1:
+                _log_row_failure(exc)
+                return [None]
+        out: list[Prediction | None] = []
+        for image in images:
+            try:
+                out.extend(predict_rows(model, [image]))
+            except DataError as exc:
+                _log_row_failure(exc)
+                out.append(None)
+        return out
+
+
+def warm_up_image() -> bytes:
+    """A small gray PNG (to warm an image model up: its first call loads the network)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (128, 128, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def embed_rows(model: ServedModel, texts: list[str]) -> Sequence[np.ndarray]:
     return list(np.asarray(model.embed(texts), dtype=np.float32))
 
 
-def warm_up(model: ServedModel, table: TableSpec | None, recommender: Any = None) -> None:
+def warm_up(
+    model: ServedModel, table: TableSpec | None, recommender: Any = None, input_kind: str = "text"
+) -> None:
     if recommender is not None:
         catalogue = recommender.catalogue
         if catalogue:
             recommender.recommend_items(catalogue[:1], k=1)
         return
-    if table is None:
+    if input_kind == "image":
+        predict_images(model, [warm_up_image()])
+    elif table is None:
         predict_rows(model, ["warm-up"])
     else:  # a row of missing values: every table model imputes them
         predict_rows(model, table.frame([table.null_record()]))
@@ -152,6 +209,13 @@ class Served:
     shares only with requests that queued while the previous call ran), unless it is built on
     an embedding model.
 
+    An image model (``input_kind`` "image") predicts through ``image_predictor``: its items
+    are the encoded images of the requests, checked by the route before they are queued, and
+    its features are computed afresh for each (see :func:`predict_images`). Like an embedding
+    model, its network costs much less per image in a batch (EfficientNet-Lite0 at 160 px on
+    2 shared cores, medians of 12 rounds: 133 ms per image alone, 60 in a call of 16, 53 in one
+    of 32), so a request waits ``max_wait_ms`` for company.
+
     A recommendation model (``recommender`` set) has no micro-batcher: a recommend request is
     one user's, answered by one call on the model's thread.
     """
@@ -163,23 +227,35 @@ class Served:
         metrics: ServeMetrics,
         table: TableSpec | None = None,
         recommender: RecommendingModel | None = None,
+        input_kind: str = "text",
     ) -> None:
         self.model = model
         self.settings = settings
         self.table = table
         self.recommender = recommender
+        self.input_kind = input_kind
         # One thread: the model never runs two calls at once (tokenizers are not thread-safe,
         # and torch already uses every core within one call).
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossover-model")
         embedding = model.embedding_model is not None
-        # An embedding model costs much less per text in a batch, so a request waits (briefly)
-        # for company; a TF-IDF model gains too little from it to make anyone wait, so it only
-        # groups the requests that queued while the previous call ran.
-        wait_s = settings.max_wait_ms / 1000 if embedding else 0.0
+        # An embedding model (or an image network) costs much less per text (image) in a
+        # batch, so a request waits (briefly) for company; a TF-IDF model gains too little from
+        # it to make anyone wait, so it only groups the requests that queued while the previous
+        # call ran.
+        wait_s = settings.max_wait_ms / 1000 if embedding or input_kind == "image" else 0.0
         self.predictor: MicroBatcher[str, Prediction] | None = None
         self.row_predictor: MicroBatcher[tuple[Any, ...], Prediction | None] | None = None
+        self.image_predictor: MicroBatcher[bytes, Prediction | None] | None = None
         if recommender is not None:
             pass  # no predict route: /v1/recommend calls the model directly
+        elif input_kind == "image":
+            self.image_predictor = MicroBatcher(
+                partial(predict_images, model),
+                max_size=settings.max_size,
+                max_wait_s=wait_s,
+                on_batch=metrics.batch_texts.labels("predict").observe,
+                executor=self.executor,
+            )
         elif table is None:
             self.predictor = MicroBatcher(
                 partial(predict_rows, model),
@@ -211,7 +287,7 @@ class Served:
         return str(self.model.manifest.get("strategy", "unknown"))
 
     def _batchers(self) -> list[MicroBatcher[Any, Any]]:
-        batchers = [self.predictor, self.row_predictor, self.embedder]
+        batchers = [self.predictor, self.row_predictor, self.image_predictor, self.embedder]
         return [b for b in batchers if b is not None]
 
     def start(self) -> None:
