@@ -163,8 +163,9 @@ def _image_schema(strategy: Strategy) -> dict[str, Any]:
     """One image: its file's bytes in base64 (as JSON carries them; ``crossover serve`` also
     takes them as a multipart upload). ``x-image-size`` is the side, in pixels, the model
     resizes every image to (shorter side, then centre crop): detail finer than that is lost,
-    so a client may downscale larger images before sending them."""
-    size = getattr(strategy, "image_size", None)
+    so a client may downscale larger images before sending them. A strategy that chose its
+    side from the training images (``image.cnn``) records it as ``image_size_``."""
+    size = getattr(strategy, "image_size_", None) or getattr(strategy, "image_size", None)
     return {
         "type": "object",
         "properties": {
