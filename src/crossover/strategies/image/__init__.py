@@ -12,17 +12,19 @@ from typing import TYPE_CHECKING
 from crossover._lazy import attach
 
 if TYPE_CHECKING:
+    from crossover.strategies.image.cnn import ImageCnn
     from crossover.strategies.image.embedding_head import ImageEmbeddingHead
     from crossover.strategies.image.zero_shot import ImageZeroShot
 
 #: Each public name and the module that defines it.
 _SOURCES = {
+    "ImageCnn": "crossover.strategies.image.cnn",
     "ImageEmbeddingHead": "crossover.strategies.image.embedding_head",
     "ImageZeroShot": "crossover.strategies.image.zero_shot",
 }
 #: Every module of this package that registers strategies.
 MODULES = tuple(sorted(set(_SOURCES.values())))
 
-__all__ = ["MODULES", "ImageEmbeddingHead", "ImageZeroShot"]
+__all__ = ["MODULES", "ImageCnn", "ImageEmbeddingHead", "ImageZeroShot"]
 
 __getattr__ = attach(__name__, _SOURCES)
