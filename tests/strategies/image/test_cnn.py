@@ -121,9 +121,10 @@ def test_image_cnn_records_what_it_chose_and_ran(fitted: ImageCnn) -> None:
     assert fitted.image_size_ == 32  # the images' side, inside 28..64
     assert fitted.grayscale_ is True
     assert fitted.network_[0].in_channels == 1
-    # 20 images per class: two of each held out, so the best epoch is a judged one.
-    assert fitted.validation_accuracy_ is not None
-    assert 1 <= fitted.best_epoch_ <= fitted.epochs_run_ <= FAST["epochs"]
+    # 60 images: too few to hold some out (500 validation images at least), so every planned
+    # epoch runs and the last is kept.
+    assert fitted.validation_accuracy_ is None
+    assert fitted.best_epoch_ == fitted.epochs_run_ == FAST["epochs"]
     assert fitted.stopped_by_time_budget_ is False
     assert fitted.footprint()["parameters"] == sum(p.numel() for p in fitted.network_.parameters())
 
@@ -212,11 +213,25 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("fake_clock")
-def test_image_cnn_time_budget_cuts_the_epochs(shapes: dict[str, list]) -> None:
-    # One second per step (15 per epoch): 40 seconds hold about two epochs of the 6 planned.
+def test_image_cnn_time_budget_cuts_the_epochs(
+    shapes: dict[str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedule: list[tuple[int, int]] = []
+
+    def learning_rate(peak: float, step: int, warmup: int, total: int) -> float:
+        schedule.append((step, total))
+        return original(peak, step, warmup, total)
+
+    original = cnn_module._learning_rate
+    monkeypatch.setattr(cnn_module, "_learning_rate", learning_rate)
+    # One second per step (10 per epoch of 600 images): 40 seconds hold 3 of the 6 planned.
     model = ImageCnn(**FAST, time_budget_s=40.0).fit(shapes["x_train"], shapes["y_train"])
     assert model.stopped_by_time_budget_ is True
     assert 1 <= model.epochs_run_ < FAST["epochs"]
+    # The schedule was planned for 6 epochs, then for the epochs the budget holds: the
+    # learning rate decays to zero at the last step that fits, not at step 60.
+    assert schedule[0][1] == 60
+    assert schedule[-1][1] == model.epochs_run_ * 10 < 60
     assert model.predict(shapes["x_test"]).shape == (30,)
 
 
@@ -243,6 +258,39 @@ def test_learning_rate_warms_up_then_decays_to_zero_at_the_planned_end() -> None
     assert rates[100] == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.fixture
+def small_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold out a tenth of the shapes (2 per class), as with 5,000 images or more."""
+    monkeypatch.setattr(cnn_module, "_MIN_VALIDATION_IMAGES", 1)
+
+
+@pytest.mark.usefixtures("small_validation")
+def test_image_cnn_keeps_the_epoch_best_on_the_held_out_images(shapes: dict[str, list]) -> None:
+    x, y = shapes["x_train"], shapes["y_train"]
+    model = ImageCnn(**FAST, patience=FAST["epochs"]).fit(x, y)
+    assert model.validation_accuracy_ is not None
+    assert 1 <= model.best_epoch_ <= model.epochs_run_ == FAST["epochs"]
+    # The held-out rows are the seed's first draw: the kept weights score what was recorded.
+    codes = np.searchsorted(model.classes_, np.asarray(y, dtype=object))
+    held_out = cnn_module._validation_rows(codes, 0.1, np.random.default_rng(model.seed))
+    assert len(held_out) == 6
+    assert _accuracy(model, [x[i] for i in held_out], [y[i] for i in held_out]) == pytest.approx(
+        model.validation_accuracy_
+    )
+
+
+@pytest.mark.usefixtures("small_validation")
+def test_image_cnn_stops_after_patience_epochs_without_progress(
+    shapes: dict[str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scores = iter([(0.9, -0.1), (0.8, -0.2), (0.8, -0.3), (0.7, -0.4), (0.9, -0.05)])
+    monkeypatch.setattr(ImageCnn, "_validate", lambda self, pixels, codes: next(scores))
+    model = ImageCnn(**FAST, patience=2).fit(shapes["x_train"], shapes["y_train"])
+    assert (model.best_epoch_, model.epochs_run_) == (1, 3)
+    assert model.validation_accuracy_ == 0.9
+
+
+@pytest.mark.usefixtures("small_validation")
 def test_image_cnn_small_class_trains_without_validation(shapes: dict[str, list]) -> None:
     x, y = shapes["x_train"], shapes["y_train"]
     keep = [i for i, label in enumerate(y) if label != "disc" or i < 12]  # 4 discs
@@ -252,13 +300,26 @@ def test_image_cnn_small_class_trains_without_validation(shapes: dict[str, list]
 
 
 def test_validation_rows_are_stratified_with_one_per_class_at_least() -> None:
-    codes = np.repeat([0, 1, 2], [50, 5, 12])
-    rows = cnn_module._validation_rows(codes, 0.1, np.random.default_rng(0))
-    assert np.bincount(codes[rows]).tolist() == [5, 1, 1]
-    assert len(set(rows.tolist())) == len(rows)
-    thin = np.repeat([0, 1], [50, 4])
-    assert len(cnn_module._validation_rows(thin, 0.1, np.random.default_rng(0))) == 0
-    assert len(cnn_module._validation_rows(codes, 0.0, np.random.default_rng(0))) == 0
+    def rows(counts: list[int], fraction: float = 0.1) -> np.ndarray:
+        codes = np.repeat(np.arange(len(counts)), counts)
+        chosen = cnn_module._validation_rows(codes, fraction, np.random.default_rng(0))
+        assert len(set(chosen.tolist())) == len(chosen)
+        return np.bincount(codes[chosen], minlength=len(counts))
+
+    assert rows([4000, 1000, 5]).tolist() == [400, 100, 1]
+    assert rows([50, 5, 12]).sum() == 0  # 7 images: too few to judge epochs by
+    assert rows([5000, 4]).sum() == 0  # a class of 4 keeps all its images
+    assert rows([4000, 1000], fraction=0.0).sum() == 0
+
+
+def test_channel_stats_match_numpy_and_a_flat_channel_keeps_a_unit_deviation() -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 9, 9, 3), dtype=np.uint8)
+    pixels[..., 2] = 7
+    means, stds = cnn_module._channel_stats(pixels)
+    values = pixels.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(means, values.mean(axis=0))
+    np.testing.assert_allclose(stds[:2], values.std(axis=0)[:2])
+    assert stds[2] == 1.0
 
 
 def test_augment_shifts_and_mirrors_without_changing_the_shape() -> None:

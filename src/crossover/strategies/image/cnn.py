@@ -10,13 +10,16 @@ Training, in order:
    uint8 array at the chosen side (``image_size``; by default the median shorter side of the
    training images, clamped to 28..64 px); when every image is grayscale (R == G == B) the
    network gets one input channel instead of three;
-2. a stratified tenth of the images (at least one per class) is held out when every class has
-   enough images, to pick the best epoch and stop early; otherwise the network trains for the
-   planned epochs and keeps the last;
+2. with 5,000 images or more, a stratified tenth of them (at least one per class) is held out
+   to pick the best epoch and stop early; with fewer, the network trains on all of them for
+   the planned epochs and keeps the last. On the bundled Fashion-MNIST example (two seeds, 300
+   test images) holding out a tenth cost accuracy: 0.707 against 0.738 at 16 images per class,
+   0.807 against 0.827 at 100: a validation set of 16 to 100 images picks epochs by noise, stops
+   the schedule half-way, and takes images from training;
 3. AdamW with a short linear warm-up and a cosine decay to zero, over the epochs that fit in
    ``time_budget_s``: the plan shrinks as soon as the measured epoch time says the budget will
-   not hold them all, so the learning rate still reaches zero when the budget ends (a cosine
-   cut in the middle leaves the weights at a high learning rate, and measurably worse);
+   not hold them all, so the learning rate still reaches zero when the budget ends, where a
+   schedule cut off by the deadline would leave the weights at a high learning rate;
 4. each batch is augmented (random shifts, horizontal flips) in numpy on the decoded pixels,
    which costs little next to the network's own step.
 """
@@ -52,9 +55,14 @@ _SIZE_SAMPLE = 256
 #: A class needs this many training images for the inner validation split to take one of
 #: them; with fewer, one image is a large part of what the class has to learn from.
 _MIN_PER_CLASS_FOR_VALIDATION = 5
-#: An epoch is at least this many batches: a training set of a few dozen images is repeated,
-#: so that a handful of images still gets enough optimiser steps to learn.
-_MIN_EPOCH_STEPS = 15
+#: The fewest held-out images worth judging epochs by (so 5,000 training images at a tenth);
+#: see the module's docstring for what a smaller validation set cost.
+_MIN_VALIDATION_IMAGES = 500
+#: An epoch is at least this many images: a training set of a few dozen images is repeated.
+#: On the bundled example, 40 images (4 per class) reached 0.587 with epochs of 600 images and
+#: 0.558 with epochs of 200; from 160 images up, longer epochs bought nothing (0.740 against
+#: 0.738 at 16 per class, 0.830 against 0.827 at 100) at twice the time or more.
+_MIN_EPOCH_IMAGES = 600
 _PREDICT_BATCH = 256
 
 
@@ -128,15 +136,18 @@ def _torch_threads() -> Iterator[None]:
 
 
 def _validation_rows(codes: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A stratified ``fraction`` of the rows (at least one per class), or none when a class
-    has fewer than ``_MIN_PER_CLASS_FOR_VALIDATION`` images or ``fraction`` is 0."""
+    """A stratified ``fraction`` of the rows (at least one per class), or none when ``fraction``
+    is 0, a class has fewer than ``_MIN_PER_CLASS_FOR_VALIDATION`` images, or the split would
+    hold fewer than ``_MIN_VALIDATION_IMAGES``."""
     counts = np.bincount(codes)
-    if fraction <= 0 or counts.min() < _MIN_PER_CLASS_FOR_VALIDATION:
+    taken = [max(1, round(fraction * count)) for count in counts]
+    if (
+        fraction <= 0
+        or counts.min() < _MIN_PER_CLASS_FOR_VALIDATION
+        or sum(taken) < _MIN_VALIDATION_IMAGES
+    ):
         return np.empty(0, dtype=np.int64)
-    chosen = []
-    for code, count in enumerate(counts):
-        rows = np.flatnonzero(codes == code)
-        chosen.append(rng.permutation(rows)[: max(1, round(fraction * count))])
+    chosen = [rng.permutation(np.flatnonzero(codes == code))[:k] for code, k in enumerate(taken)]
     return np.sort(np.concatenate(chosen))
 
 
@@ -156,6 +167,21 @@ def _augment(batch: np.ndarray, shift: int, flip: bool, rng: np.random.Generator
         batch = batch.copy() if shift == 0 else batch
         batch[mirrored] = batch[mirrored, :, ::-1]
     return batch
+
+
+def _channel_stats(pixels: np.ndarray) -> tuple[list[float], list[float]]:
+    """Mean and standard deviation of each channel of uint8 pixels (n, side, side, c), from
+    their histogram: exact, without a float copy of the images (10 GB for 100,000 colour
+    images at 64 px). A flat channel gets a deviation of 1, not 0."""
+    means, stds = [], []
+    for c in range(pixels.shape[-1]):
+        counts = np.bincount(pixels[..., c].ravel(), minlength=256).astype(np.float64)
+        levels = np.arange(256, dtype=np.float64)
+        mean = float(counts @ levels / counts.sum())
+        variance = float(counts @ (levels - mean) ** 2 / counts.sum())
+        means.append(mean)
+        stds.append(max(math.sqrt(variance), 1.0))
+    return means, stds
 
 
 def _batch_rows(rows: np.ndarray, batch: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -217,7 +243,7 @@ class ImageCnn(ImageStrategy):
         Channels of the first stage; the second and third have twice and four times as many.
         The cost of a step grows with its square.
     epochs : int, default=30
-        The most passes over the training images (an epoch is at least 15 batches: a small
+        The most passes over the training images (an epoch is at least 600 images: a small
         training set is repeated).
     batch_size : int, default=128
         Images per step (fewer when the training set is smaller).
@@ -236,8 +262,9 @@ class ImageCnn(ImageStrategy):
         signs that point; set it False for those.
     validation_fraction : float, default=0.1
         Share of each class held out to choose the best epoch and stop early (at least one
-        image per class; none when a class has fewer than 5 images: the network then trains
-        for every planned epoch and keeps the last). 0 disables it.
+        image per class). None is held out when the split would have fewer than 500 images or
+        a class fewer than 5: the network then trains on every image for the planned epochs
+        and keeps the last. 0 disables it.
     patience : int, default=6
         Epochs without a better validation accuracy before training stops.
     time_budget_s : float or None, default=600.0
@@ -345,10 +372,7 @@ class ImageCnn(ImageStrategy):
         self.image_size_ = size
         self.decode_seconds_ = _clock() - start
         codes = np.searchsorted(self.classes_, np.asarray(y, dtype=object))
-        values = pixels.reshape(-1, pixels.shape[-1]).astype(np.float64)
-        self.mean_ = [float(v) for v in values.mean(axis=0)]
-        self.std_ = [max(float(v), 1.0) for v in values.std(axis=0)]
-        del values
+        self.mean_, self.std_ = _channel_stats(pixels)
         rng = np.random.default_rng(self.seed)
         held_out = _validation_rows(codes, self.validation_fraction, rng)
         train_rows = np.setdiff1d(np.arange(len(codes)), held_out)
@@ -375,7 +399,7 @@ class ImageCnn(ImageStrategy):
 
         network = self.network_
         batch = min(self.batch_size, len(train_rows))
-        steps_per_epoch = max(_MIN_EPOCH_STEPS, math.ceil(len(train_rows) / batch))
+        steps_per_epoch = math.ceil(max(len(train_rows), _MIN_EPOCH_IMAGES) / batch)
         warmup = min(steps_per_epoch, max(1, self.epochs * steps_per_epoch // 20))
         optimizer = torch.optim.AdamW(
             network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
