@@ -17,7 +17,7 @@ import numpy as np
 
 from crossover.data.images import ImageInput
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
-from crossover.strategies._head import choose_C, new_head
+from crossover.strategies._head import choose_C, new_head, one_blas_thread
 from crossover.strategies.image._base import (
     DEFAULT_IMAGE_MODEL,
     DEFAULT_IMAGE_SIZE,
@@ -95,7 +95,8 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
             )
         else:
             self.C_, self.cv_accuracy_ = float(self.C), {}
-        self.head_ = new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
+        with one_blas_thread():
+            self.head_ = new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
 
     def _predict(self, X: list[ImageInput]) -> np.ndarray:
         return np.asarray(self.head_.predict(_normalised(self._features(X))), dtype=object)

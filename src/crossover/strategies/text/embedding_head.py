@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
-from crossover.strategies._head import C_GRID, DEFAULT_C, choose_C, new_head
+from crossover.strategies._head import C_GRID, DEFAULT_C, choose_C, new_head, one_blas_thread
 from crossover.strategies.registry import register
 from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
 
@@ -108,7 +108,8 @@ class EmbeddingHead(EmbeddingStrategy):
             self.C_, self.cv_accuracy_ = self._choose_C(vectors, labels)
         else:
             self.C_, self.cv_accuracy_ = float(self.C), {}
-        self.head_ = new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
+        with one_blas_thread():
+            self.head_ = new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
 
     def _predict(self, X: list[str]) -> np.ndarray:
         return np.asarray(self.head_.predict(self._embed(X)), dtype=object)
