@@ -580,6 +580,9 @@ def load_model(directory: str | Path) -> LoadedModel:
     if encoder_path is not None:
         # No embedding cache when serving: request texts must not be written to disk.
         overrides = {"model": str(encoder_path), "cache_dir": None, "use_cache": False}
+    elif input_kind(manifest) == "image":
+        # Nor a features cache: request images must not be written to disk either.
+        overrides = {"cache_dir": None, "use_cache": False}
     try:
         with confined_to(root):
             strategy = _strategy_class(directory, manifest).load(
