@@ -212,27 +212,41 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cnn_module, "_clock", lambda: float(next(ticks)))
 
 
-@pytest.mark.usefixtures("fake_clock")
-def test_image_cnn_time_budget_cuts_the_epochs(
-    shapes: dict[str, list], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    schedule: list[tuple[int, int]] = []
-
-    def learning_rate(peak: float, step: int, warmup: int, total: int) -> float:
-        schedule.append((step, total))
-        return original(peak, step, warmup, total)
-
+@pytest.fixture
+def rates(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The learning rate of every training step, in order."""
+    seen: list[float] = []
     original = cnn_module._learning_rate
+
+    def learning_rate(peak: float, step: int, warmup: int, total: int, spent: float) -> float:
+        seen.append(original(peak, step, warmup, total, spent) / peak)
+        return seen[-1] * peak
+
     monkeypatch.setattr(cnn_module, "_learning_rate", learning_rate)
+    return seen
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_image_cnn_time_budget_cuts_the_epochs(shapes: dict[str, list], rates: list[float]) -> None:
     # One second per step (10 per epoch of 600 images): 40 seconds hold 3 of the 6 planned.
     model = ImageCnn(**FAST, time_budget_s=40.0).fit(shapes["x_train"], shapes["y_train"])
     assert model.stopped_by_time_budget_ is True
     assert 1 <= model.epochs_run_ < FAST["epochs"]
-    # The schedule was planned for 6 epochs, then for the epochs the budget holds: the
-    # learning rate decays to zero at the last step that fits, not at step 60.
-    assert schedule[0][1] == 60
-    assert schedule[-1][1] == model.epochs_run_ * 10 < 60
+    # The decay followed the budget: the last step ran at a small fraction of the peak, where
+    # the 60 steps planned would have reached only half-way down their cosine.
+    assert max(rates) == pytest.approx(1.0)
+    assert rates[-1] < 0.05
     assert model.predict(shapes["x_test"]).shape == (30,)
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_image_cnn_without_budget_decays_over_the_planned_steps(
+    shapes: dict[str, list], rates: list[float]
+) -> None:
+    model = ImageCnn(**FAST, time_budget_s=None).fit(shapes["x_train"], shapes["y_train"])
+    assert len(rates) == FAST["epochs"] * 10
+    assert rates[-1] < 0.001 and rates[len(rates) // 2] > 0.4
+    assert model.stopped_by_time_budget_ is False
 
 
 @pytest.mark.usefixtures("fake_clock")
@@ -252,10 +266,18 @@ def test_image_cnn_without_budget_runs_every_epoch(shapes: dict[str, list]) -> N
 
 
 def test_learning_rate_warms_up_then_decays_to_zero_at_the_planned_end() -> None:
-    rates = [cnn_module._learning_rate(1.0, step, 10, 100) for step in range(101)]
+    rates = [cnn_module._learning_rate(1.0, step, 10, 100, 0.0) for step in range(101)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
     assert rates[100] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_learning_rate_follows_the_budget_when_it_ends_first() -> None:
+    # Step 35 is a quarter of the way from the warm-up (10) to the end (110): three quarters
+    # of the budget spent outrun it, a tenth does not.
+    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.75) == pytest.approx(0.5 * (1 - 0.5**0.5))
+    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.1) == pytest.approx(0.5 * (1 + 0.5**0.5))
+    assert cnn_module._learning_rate(1.0, 35, 10, 110, 1.0) == pytest.approx(0.0, abs=1e-12)
 
 
 @pytest.fixture
