@@ -14,17 +14,19 @@ from crossover._lazy import attach
 if TYPE_CHECKING:
     from crossover.strategies.image.cnn import ImageCnn
     from crossover.strategies.image.embedding_head import ImageEmbeddingHead
+    from crossover.strategies.image.finetune import ImageFinetune
     from crossover.strategies.image.zero_shot import ImageZeroShot
 
 #: Each public name and the module that defines it.
 _SOURCES = {
     "ImageCnn": "crossover.strategies.image.cnn",
     "ImageEmbeddingHead": "crossover.strategies.image.embedding_head",
+    "ImageFinetune": "crossover.strategies.image.finetune",
     "ImageZeroShot": "crossover.strategies.image.zero_shot",
 }
 #: Every module of this package that registers strategies.
 MODULES = tuple(sorted(set(_SOURCES.values())))
 
-__all__ = ["MODULES", "ImageCnn", "ImageEmbeddingHead", "ImageZeroShot"]
+__all__ = ["MODULES", "ImageCnn", "ImageEmbeddingHead", "ImageFinetune", "ImageZeroShot"]
 
 __getattr__ = attach(__name__, _SOURCES)
