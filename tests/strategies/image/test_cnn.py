@@ -239,6 +239,23 @@ def test_image_cnn_time_budget_cuts_the_epochs(shapes: dict[str, list], rates: l
     assert model.predict(shapes["x_test"]).shape == (30,)
 
 
+def test_image_cnn_run_within_half_its_budget_ignores_the_clock(
+    shapes: dict[str, list], rates: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Slow first readings (10 s each, as the first steps on a busy machine), then 1 s each:
+    # the pace of the first steps says the budget binds, but the run ends well inside it.
+    ticks = itertools.accumulate(itertools.chain([10.0] * 6, itertools.repeat(1.0)))
+    monkeypatch.setattr(cnn_module, "_clock", lambda: next(ticks))
+    budgeted = ImageCnn(**FAST, time_budget_s=400.0).fit(shapes["x_train"], shapes["y_train"])
+    with_budget = list(rates)
+    rates.clear()
+    unbounded = ImageCnn(**FAST, time_budget_s=None).fit(shapes["x_train"], shapes["y_train"])
+    assert budgeted.stopped_by_time_budget_ is False
+    assert with_budget == rates
+    x = shapes["x_test"]
+    np.testing.assert_array_equal(budgeted.predict_proba(x), unbounded.predict_proba(x))
+
+
 @pytest.mark.usefixtures("fake_clock")
 def test_image_cnn_without_budget_decays_over_the_planned_steps(
     shapes: dict[str, list], rates: list[float]
@@ -272,11 +289,14 @@ def test_learning_rate_warms_up_then_decays_to_zero_at_the_planned_end() -> None
     assert rates[100] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_learning_rate_follows_the_budget_when_it_ends_first() -> None:
-    # Step 35 is a quarter of the way from the warm-up (10) to the end (110): three quarters
-    # of the budget spent outrun it, a tenth does not.
-    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.75) == pytest.approx(0.5 * (1 - 0.5**0.5))
-    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.1) == pytest.approx(0.5 * (1 + 0.5**0.5))
+def test_learning_rate_follows_the_budget_in_its_second_half() -> None:
+    # Step 35 is a quarter of the way from the warm-up (10) to the end (110). With three
+    # quarters of the budget spent, the cosine is half-way: the budget leads.
+    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.75) == pytest.approx(0.5)
+    # With less than half of it spent, the steps lead.
+    at_a_quarter = 0.5 * (1 + 0.5**0.5)
+    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.1) == pytest.approx(at_a_quarter)
+    assert cnn_module._learning_rate(1.0, 35, 10, 110, 0.5) == pytest.approx(at_a_quarter)
     assert cnn_module._learning_rate(1.0, 35, 10, 110, 1.0) == pytest.approx(0.0, abs=1e-12)
 
 
