@@ -21,6 +21,7 @@ from crossover.strategies.image.finetune import ImageFinetune
 #: Small inputs and short training: the tests check behaviour, not the defaults' accuracy.
 FAST: dict[str, Any] = {
     "image_size": 64,
+    "trainable_blocks": 1,
     "epochs": 8,
     "augmented_images": 24,
     "time_budget_s": None,
@@ -251,7 +252,8 @@ def test_image_finetune_footprint_counts_the_whole_network(
     footprint = fitted.footprint()
     # EfficientNet-Lite0 without its ImageNet head (3.37M) plus a head of four classes.
     assert footprint["parameters"] == 3_371_008 + 1280 * 4 + 4
-    # The saved tail is the last block and the head convolution, not the frozen base.
+    # The saved tail is the last block and the head convolution (1.0M float32 parameters),
+    # not the frozen base.
     assert 3e6 < footprint["state_bytes"] < 6e6
     assert footprint["base_model_bytes"] > 1e7
 
