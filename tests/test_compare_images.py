@@ -69,7 +69,8 @@ def test_a_study_of_the_bundled_images(tmp_path: Path) -> None:
     # 10 classes: chance is 0.1; the frozen ImageNet features with 100 images per class do far
     # better (0.72 measured), and 4 per class does worse than all of them.
     assert scores["image.embedding-head"] > 0.5
-    curve = study.learning_curve.set_index("budget_per_class")["score_mean"]
+    board = study.learning_curve
+    curve = dict(zip(board.budget_per_class.astype(str), board.score_mean, strict=True))
     assert curve["4"] < curve["full"]
 
 
