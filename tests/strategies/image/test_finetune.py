@@ -138,12 +138,18 @@ def test_image_finetune_time_budget_stops_training(
 
 
 def test_image_finetune_spent_budget_keeps_the_linear_probe(digits: dict[str, Any]) -> None:
-    model = ImageFinetune(**{**FAST, "time_budget_s": 1e-9}).fit(
-        digits["x_train"], digits["y_train"]
-    )
+    spent = {**FAST, "time_budget_s": 1e-9}
+    model = ImageFinetune(**spent).fit(digits["x_train"], digits["y_train"])
     assert model.stopped_by_time_budget_ is True
     assert model.steps_run_ == 0 and model.epochs_run_ == 0 and model.best_epoch_ == 0
     assert _accuracy(model, digits) >= 0.5  # the head alone, fitted on the frozen features
+    # The probe won, so its head was fitted again on every image, the held-out ones too:
+    # the head a fit without a validation split gets.
+    unsplit = ImageFinetune(**spent, validation_fraction=0).fit(
+        digits["x_train"], digits["y_train"]
+    )
+    x = digits["x_test"]
+    np.testing.assert_allclose(model.predict_proba(x), unsplit.predict_proba(x), atol=1e-6)
 
 
 def test_image_finetune_runs_the_frozen_part_once_per_image(
@@ -274,22 +280,3 @@ def test_image_finetune_refuses_a_damaged_weights_file(
     (saved / "tail.safetensors").write_bytes(b"\x00" * 16)
     with pytest.raises(ModelError, match=r"tail\.safetensors"):
         Strategy.load(saved)
-
-
-# -- the network -------------------------------------------------------------------------------
-
-
-def test_relu6_gives_the_lite_network_its_imagenet_answers() -> None:
-    """With the activation it was trained with, the network knows a palace when it sees one."""
-    import torch
-    from sklearn.datasets import load_sample_image
-
-    from crossover.data.images import to_array
-    from crossover.models.images import IMAGE_MODELS, image_tensor, pretrained_network
-
-    palace = 698  # ImageNet's "palace": scikit-learn's china.jpg is the Summer Palace
-    pixels = to_array([Image.fromarray(load_sample_image("china.jpg"))], 224)
-    network = finetune_module._relu6(pretrained_network("efficientnet-lite0", 224))
-    with torch.inference_mode():
-        logits = network(image_tensor(pixels, IMAGE_MODELS["efficientnet-lite0"]))
-    assert palace in logits.topk(3).indices[0].tolist()
