@@ -119,6 +119,17 @@ def test_image_finetune_without_validation_trains_the_fixed_epochs(
     assert model.stopped_early_ is False
 
 
+def test_image_finetune_stops_after_patience_epochs_without_a_better_validation(
+    digits: dict[str, Any],
+) -> None:
+    model = ImageFinetune(**{**FAST, "epochs": 200, "patience": 2}).fit(
+        digits["x_train"], digits["y_train"]
+    )
+    assert model.stopped_early_ is True and model.stopped_by_time_budget_ is False
+    assert model.epochs_run_ - model.best_epoch_ == 2
+    assert model.epochs_run_ < 200
+
+
 def test_image_finetune_time_budget_stops_training(
     digits: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
