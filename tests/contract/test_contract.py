@@ -201,9 +201,9 @@ class _Orphan(Strategy):
 def test_a_task_without_a_kit_fails_saying_where_to_supply_one() -> None:
     with pytest.raises(
         pytest.fail.Exception,
-        match=r"'image-classification' .* must supply a contract kit in tests/contract/kits/",
+        match=r"'orphan-task' .* must supply a contract kit in tests/contract/kits/",
     ):
-        kit_for("image-classification")
+        kit_for(_Orphan.task)
 
 
 def test_a_registered_strategy_whose_task_has_no_kit_fails(
