@@ -64,10 +64,12 @@ _MIN_PER_CLASS_FOR_VALIDATION = 5
 #: see the module's docstring for what a smaller validation set cost.
 _MIN_VALIDATION_IMAGES = 500
 #: An epoch is at least this many images: a training set of a few dozen images is repeated.
-#: On the bundled example, 40 images (4 per class) reached 0.587 with epochs of 600 images and
-#: 0.558 with epochs of 200; from 160 images up, longer epochs bought nothing (0.740 against
-#: 0.738 at 16 per class, 0.830 against 0.827 at 100) at twice the time or more.
-_MIN_EPOCH_IMAGES = 600
+#: On the bundled example (300 test images), 40 images (4 per class) reached 0.558 with epochs
+#: of 200 images. Epochs of 300 against 600 images, three seeds each, one thread: 2, 4, 8, 16
+#: and 32 images per class 0.467/0.573/0.660/0.713/0.782 against 0.472/0.587/0.663/0.717/0.771
+#: (0.3 points less on average, within the noise of 300 test images) in 7 s a fit against
+#: 13-15 s; it halves the CNN's share of the bundled demo's learning curve.
+_MIN_EPOCH_IMAGES = 300
 _PREDICT_BATCH = 256
 
 
@@ -256,7 +258,7 @@ class ImageCnn(ImageStrategy):
         Channels of the first stage; the second and third have twice and four times as many.
         The cost of a step grows with its square.
     epochs : int, default=30
-        The most passes over the training images (an epoch is at least 600 images: a small
+        The most passes over the training images (an epoch is at least 300 images: a small
         training set is repeated).
     batch_size : int, default=128
         Images per step (fewer when the training set is smaller).
