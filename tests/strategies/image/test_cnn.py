@@ -233,7 +233,9 @@ def rates(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.mark.usefixtures("fake_clock")
 def test_image_cnn_time_budget_cuts_the_epochs(shapes: dict[str, list], rates: list[float]) -> None:
     # One second per step: a budget of half the planned steps holds 3 of the 6 planned epochs.
-    model = ImageCnn(**FAST, time_budget_s=FAST["epochs"] * STEPS_PER_EPOCH / 2).fit(shapes["x_train"], shapes["y_train"])
+    model = ImageCnn(**FAST, time_budget_s=FAST["epochs"] * STEPS_PER_EPOCH / 2).fit(
+        shapes["x_train"], shapes["y_train"]
+    )
     assert model.stopped_by_time_budget_ is True
     assert 1 <= model.epochs_run_ < FAST["epochs"]
     # The decay followed the budget: the last step ran at a small fraction of the peak, where
