@@ -18,7 +18,7 @@ TORCH_SOURCE ?= --find-links /opt/wheels
 # without it, `make lock` keeps every version the lock already has that the ranges still admit.
 UPGRADE ?=
 
-.PHONY: demo test browser lint typecheck check lock test-lowest clean
+.PHONY: demo test test-packages lint typecheck check lock test-lowest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,19 +39,25 @@ $(VENV)/.test-stamp: $(TEST_LOCK) $(VENV)/.install-stamp
 demo: $(VENV)/.install-stamp
 	$(VENV)/bin/crossover demo
 
-test: $(VENV)/.test-stamp browser
+test: $(VENV)/.test-stamp test-packages
 	$(PY) -m pytest
 
-# The report's browser test needs Debian's chromium (never a browser downloaded at run time).
-# Installed here when missing and possible (root or password-less sudo); else the test skips.
-browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
-	  else echo "chromium is missing and cannot be installed: the browser test will skip"; exit 0; fi; \
-	  echo "installing chromium (Debian package) for the report's browser test"; \
-	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    --no-install-recommends chromium >/dev/null) \
-	  || echo "could not install chromium: the browser test will skip"; }
+# Debian packages some tests need (never anything downloaded at run time): chromium for the
+# report's browser test, dataset-fashion-mnist for the slow Fashion-MNIST study. Installed here
+# when missing and possible (root or password-less sudo); else those tests skip, saying why.
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+test-packages:
+	@missing=; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || missing="$$missing chromium"; \
+	[ -f $(FASHION_MNIST) ] || missing="$$missing dataset-fashion-mnist"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "missing and cannot be installed:$$missing; the tests that need them will skip"; exit 0; fi; \
+	echo "installing Debian packages for tests:$$missing"; \
+	($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	  --no-install-recommends $$missing >/dev/null) \
+	|| echo "could not install$$missing: the tests that need them will skip"
 
 lint: $(VENV)/.test-stamp
 	$(VENV)/bin/ruff check src tests benchmarks

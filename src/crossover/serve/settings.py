@@ -31,7 +31,9 @@ class ServeSettings(BaseModel):
         route needs the key (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``). The key
         itself is never stored here, so these settings can be logged and passed on safely.
     max_wait_ms : float, default=5
-        Longest a request to an embedding model waits for others to share its model call.
+        Longest a request to an embedding model or an image model waits for others to share
+        its model call (their networks cost much less per input in a batch); other models
+        never wait.
     max_size : int, default=64
         Most texts (or table rows) in one model call (a micro-batch); a request larger than
         this runs alone.
