@@ -1,0 +1,46 @@
+"""Forecasting strategies.
+
+They join the registry (``@register`` and ``registry.BUILTIN_PACKAGES``) with the
+``forecasting`` task itself, its study and its contract kit (issue 20, in progress): until then
+they are used from Python, and a saved one loads through its own class
+(``ForecastEts.load(folder)``). The names below are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crossover._lazy import attach
+
+if TYPE_CHECKING:
+    from crossover.strategies.forecast._base import Forecast, ForecastStrategy
+    from crossover.strategies.forecast.pretrained import ForecastFracast
+    from crossover.strategies.forecast.statistical import (
+        ForecastArima,
+        ForecastEts,
+        ForecastSeasonalNaive,
+    )
+
+#: Each public name and the module that defines it.
+_SOURCES = {
+    "Forecast": "crossover.strategies.forecast._base",
+    "ForecastArima": "crossover.strategies.forecast.statistical",
+    "ForecastEts": "crossover.strategies.forecast.statistical",
+    "ForecastFracast": "crossover.strategies.forecast.pretrained",
+    "ForecastSeasonalNaive": "crossover.strategies.forecast.statistical",
+    "ForecastStrategy": "crossover.strategies.forecast._base",
+}
+#: Every module of this package that registers strategies.
+MODULES = ("crossover.strategies.forecast.pretrained", "crossover.strategies.forecast.statistical")
+
+__all__ = [
+    "MODULES",
+    "Forecast",
+    "ForecastArima",
+    "ForecastEts",
+    "ForecastFracast",
+    "ForecastSeasonalNaive",
+    "ForecastStrategy",
+]
+
+__getattr__ = attach(__name__, _SOURCES)

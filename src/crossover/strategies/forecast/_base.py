@@ -1,0 +1,178 @@
+"""The base of the ``forecasting`` strategies: histories in, ``horizon`` steps out, with quantiles.
+
+A forecasting strategy keeps the ``Strategy`` contract where it applies (parameters, the
+registry, save/load without pickle, the footprint) and changes what ``X`` is:
+
+- ``fit(histories, season=..., horizon=..., freq=...)``: ``histories`` is a sequence of 1-d
+  float arrays, one per series, oldest first, on one regular frequency. A model fitted per
+  series (ETS, ARIMA) only records the settings here and fits each series when it forecasts,
+  on the history it is given; a model across series (gradient boosting) learns here; a
+  pre-trained model learns nothing;
+- ``forecast(histories, horizon=None) -> Forecast``: for each history the next ``horizon``
+  steps (default: the fitted horizon), as point forecasts and, for strategies with
+  ``has_quantiles``, forecasts at ``QUANTILES`` (0.1 ... 0.9);
+- ``predict(histories)``: the point forecasts, one array per history (what latency is timed
+  on: one series per call, as ``POST /v1/forecast`` takes them).
+
+``classes_`` is empty: there are no labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from crossover.errors import DataError
+from crossover.strategies.base import Strategy
+
+__all__ = ["QUANTILES", "Forecast", "ForecastStrategy", "as_histories", "quantiles_from_levels"]
+
+#: The quantile levels every forecaster with quantiles gives (the median is 0.5).
+QUANTILES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+#: The central prediction intervals (in percent) whose bounds are those quantiles.
+INTERVAL_LEVELS = (20, 40, 60, 80)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecasts of ``n`` series: ``mean`` (n, horizon); ``quantiles`` (n, horizon, 9) at
+    ``QUANTILES``, or None for a strategy without them."""
+
+    mean: np.ndarray
+    quantiles: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.mean.ndim != 2:
+            raise ValueError(f"Forecast.mean must be (series, horizon), not {self.mean.shape}")
+        if self.quantiles is not None and self.quantiles.shape != (
+            *self.mean.shape,
+            len(QUANTILES),
+        ):
+            raise ValueError(
+                f"Forecast.quantiles must be {(*self.mean.shape, len(QUANTILES))}, not "
+                f"{self.quantiles.shape}"
+            )
+
+
+def as_histories(X: Any) -> list[np.ndarray]:
+    """``X`` as a list of 1-d float arrays; a history that is empty or not finite is refused
+    with its position."""
+    if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype != object:
+        X = [X]
+    out = []
+    for i, history in enumerate(X):
+        try:
+            array = np.asarray(history, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"history {i} is not a sequence of numbers: {exc}") from exc
+        if array.size == 0:
+            raise DataError(f"history {i} is empty; a forecast needs at least one point")
+        if not np.isfinite(array).all():
+            at = int(np.flatnonzero(~np.isfinite(array))[0])
+            raise DataError(f"history {i} has a missing or infinite value at position {at}")
+        out.append(array)
+    return out
+
+
+def quantiles_from_levels(out: dict[str, Any], prefix: str = "") -> np.ndarray:
+    """The (horizon, 9) quantiles from central intervals at ``INTERVAL_LEVELS`` and the mean
+    (statsforecast's ``lo-80`` ... ``hi-80`` and ``mean`` keys, after ``prefix``): the
+    interval at level L has the quantiles (50 - L/2) % and (50 + L/2) %."""
+    columns = []
+    for level in sorted(INTERVAL_LEVELS, reverse=True):
+        columns.append(np.asarray(out[f"{prefix}lo-{level}"], dtype=np.float64))
+    columns.append(np.asarray(out[f"{prefix}mean"], dtype=np.float64))
+    for level in sorted(INTERVAL_LEVELS):
+        columns.append(np.asarray(out[f"{prefix}hi-{level}"], dtype=np.float64))
+    stacked = np.stack(columns, axis=-1)
+    # A model's intervals can cross by rounding; quantiles must not decrease.
+    return np.asarray(np.maximum.accumulate(stacked, axis=-1))
+
+
+class ForecastStrategy(Strategy):
+    """A ``Strategy`` that forecasts series (module docstring). A subclass implements
+    ``_forecast(histories, horizon) -> Forecast`` and, when it learns across series,
+    ``_fit_series(histories)``."""
+
+    packages: ClassVar[tuple[str, ...]] = ("numpy",)
+
+    task = "forecasting"
+    input_kind = "series"
+    #: Whether ``forecast`` gives quantiles (the weighted quantile loss and the 80 % coverage
+    #: are measured only for those that do).
+    has_quantiles: ClassVar[bool] = True
+    #: A strategy reported for reference (the seasonal naive forecast).
+    baseline: ClassVar[bool] = False
+
+    season_: int
+    horizon_: int
+    freq_: str | None
+
+    def _inputs(self, X: Any) -> Any:
+        return as_histories(X)
+
+    def fit(
+        self,
+        X: Any,
+        y: Sequence[str] | None = None,
+        *,
+        season: int = 1,
+        horizon: int = 1,
+        freq: str | None = None,
+        label_descriptions: dict[str, str] | None = None,
+    ) -> Self:
+        """Learn what the strategy learns from ``histories`` (nothing, for a model fitted per
+        series at forecast time) and record the season length, horizon and frequency."""
+        if season < 1 or horizon < 1:
+            raise ValueError(f"season ({season}) and horizon ({horizon}) must be at least 1")
+        histories = as_histories(X)
+        self.season_, self.horizon_, self.freq_ = int(season), int(horizon), freq
+        self.classes_ = np.array([], dtype=object)
+        self.label_descriptions_ = {}
+        np.random.seed(self.seed % (2**32))  # noqa: NPY002  (seeds third-party code)
+        self._fit_series(histories if self.needs_labels else [])
+        return self
+
+    def _fit_series(self, histories: list[np.ndarray]) -> None:
+        """Learn across series (nothing by default)."""
+
+    def _fit(self, X: Any, y: list[str] | None) -> None:  # pragma: no cover - fit is overridden
+        raise NotImplementedError
+
+    def forecast(self, histories: Any, horizon: int | None = None) -> Forecast:
+        """The next ``horizon`` steps (default: the fitted horizon) after each history."""
+        self._check_fitted()
+        steps = self.horizon_ if horizon is None else int(horizon)
+        if steps < 1:
+            raise ValueError(f"horizon must be at least 1, not {steps}")
+        result = self._forecast(as_histories(histories), steps)
+        if not np.isfinite(result.mean).all():
+            raise ValueError(f"{self.key} produced a forecast that is not finite")
+        return result
+
+    def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:
+        raise NotImplementedError
+
+    def _predict(self, X: Any) -> np.ndarray:
+        mean = self.forecast(X).mean
+        out = np.empty(len(mean), dtype=object)
+        for i, row in enumerate(mean):
+            out[i] = row
+        return out
+
+    def _save_state(self, path: Any) -> None:
+        import json
+
+        (path / "forecast.json").write_text(
+            json.dumps({"season": self.season_, "horizon": self.horizon_, "freq": self.freq_})
+        )
+
+    def _load_state(self, path: Any) -> None:
+        import json
+
+        state = json.loads((path / "forecast.json").read_text())
+        self.season_, self.horizon_ = int(state["season"]), int(state["horizon"])
+        self.freq_ = state["freq"]

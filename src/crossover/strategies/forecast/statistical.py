@@ -1,0 +1,162 @@
+"""Statistical forecasters fitted per series, from statsforecast: the seasonal naive baseline,
+``forecast.ets`` (AutoETS) and ``forecast.arima`` (AutoARIMA).
+
+Each series is fitted on the history it is forecast from, when it is forecast (``fit`` only
+records the season length and the horizon): that is what these models are, and it is what a
+backtest window and ``POST /v1/forecast`` both need. statsforecast's models are called one
+series at a time (``model.forecast(y=..., h=..., level=...)``, the call its ``StatsForecast``
+class makes per series), so that no DataFrame is built per call; the quantiles 0.1 ... 0.9 are
+the bounds of its central 20, 40, 60 and 80 % intervals and the point forecast.
+
+A series a model cannot fit (too short for a seasonal model, constant, a numerical failure)
+is forecast by the seasonal naive method instead, as ``StatsForecast``'s ``fallback_model``
+does; ``fallbacks_`` counts them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+
+from crossover.strategies.forecast._base import (
+    INTERVAL_LEVELS,
+    Forecast,
+    ForecastStrategy,
+    quantiles_from_levels,
+)
+
+__all__ = ["ForecastArima", "ForecastEts", "ForecastSeasonalNaive"]
+
+
+class _PerSeries(ForecastStrategy):
+    """A statsforecast model fitted on each history when it is forecast."""
+
+    packages: ClassVar[tuple[str, ...]] = ("statsforecast",)
+    kind = "custom"
+    fallbacks_: int = 0
+
+    def _model(self, season: int) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _season(history: np.ndarray, season: int) -> int:
+        """The season length a history can carry: two full seasons at least, else none."""
+        return season if len(history) >= 2 * season and season > 1 else 1
+
+    def _one(self, history: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        from statsforecast.models import SeasonalNaive
+
+        season = self._season(history, self.season_)
+        levels = list(INTERVAL_LEVELS)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = self._model(season).forecast(y=history, h=horizon, level=levels)
+            mean = np.asarray(out["mean"], dtype=np.float64)
+            quantiles = quantiles_from_levels(out)
+            if not (np.isfinite(mean).all() and np.isfinite(quantiles).all()):
+                raise FloatingPointError("a forecast that is not finite")
+        except Exception:  # any failure of one series: its fallback, counted
+            self.fallbacks_ += 1
+            out = SeasonalNaive(season_length=max(1, min(season, len(history)))).forecast(
+                y=history, h=horizon, level=levels
+            )
+            mean = np.asarray(out["mean"], dtype=np.float64)
+            quantiles = quantiles_from_levels(out)
+            if not np.isfinite(quantiles).all():  # a one-point history has no spread
+                quantiles = np.repeat(mean[:, None], quantiles.shape[-1], axis=1)
+        return mean, quantiles
+
+    def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:
+        self.fallbacks_ = 0
+        pairs = [self._one(history, horizon) for history in histories]
+        return Forecast(
+            mean=np.stack([m for m, _ in pairs]), quantiles=np.stack([q for _, q in pairs])
+        )
+
+
+class ForecastSeasonalNaive(_PerSeries):
+    """The value one season ago (the last value where there is no season); the baseline MASE
+    is scaled by. Its quantiles assume normal errors with the spread of its in-sample errors.
+
+    Parameters
+    ----------
+    random_state : int, default=0
+        Unused (the forecast is deterministic); kept for the trial's seed.
+    """
+
+    key = "forecast.seasonal-naive"
+    summary = "the value one season ago (the baseline)"
+    baseline: ClassVar[bool] = True
+
+    def __init__(self, *, random_state: int = 0) -> None:
+        self.random_state = random_state
+
+    @staticmethod
+    def _season(history: np.ndarray, season: int) -> int:
+        return season if len(history) >= season and season > 1 else 1
+
+    def _model(self, season: int) -> Any:
+        from statsforecast.models import SeasonalNaive
+
+        return SeasonalNaive(season_length=season)
+
+
+class ForecastEts(_PerSeries):
+    """Exponential smoothing (error, trend, season) chosen per series by AICc: statsforecast's
+    ``AutoETS``.
+
+    Parameters
+    ----------
+    model : str, default="ZZZ"
+        The ETS components (error, trend, season), each A (additive), M (multiplicative),
+        N (none) or Z (chosen); see ``statsforecast.models.AutoETS``.
+    damped : bool or None, default=None
+        Damped trend: None lets the selection choose.
+    random_state : int, default=0
+        Unused (the fit is deterministic); kept for the trial's seed.
+    """
+
+    key = "forecast.ets"
+    summary = "exponential smoothing per series, components chosen by AICc (AutoETS)"
+
+    def __init__(self, *, model: str = "ZZZ", damped: bool | None = None, random_state: int = 0):
+        self.model = model
+        self.damped = damped
+        self.random_state = random_state
+
+    def _model(self, season: int) -> Any:
+        from statsforecast.models import AutoETS
+
+        return AutoETS(season_length=season, model=self.model, damped=self.damped)
+
+
+class ForecastArima(_PerSeries):
+    """ARIMA per series, orders chosen by a stepwise AICc search: statsforecast's
+    ``AutoARIMA`` (the Hyndman-Khandakar algorithm of R's ``forecast::auto.arima``).
+
+    Parameters
+    ----------
+    approximation : bool or None, default=None
+        Approximate likelihoods during the search (faster on long series); None lets
+        statsforecast decide by the series' length.
+    random_state : int, default=0
+        Unused (the fit is deterministic); kept for the trial's seed.
+    """
+
+    key = "forecast.arima"
+    summary = "ARIMA per series, orders chosen by a stepwise AICc search (AutoARIMA)"
+
+    def __init__(self, *, approximation: bool | None = None, random_state: int = 0):
+        self.approximation = approximation
+        self.random_state = random_state
+
+    def _model(self, season: int) -> Any:
+        from statsforecast.models import AutoARIMA
+
+        kwargs: dict[str, Any] = {"season_length": season}
+        if self.approximation is not None:
+            kwargs["approximation"] = self.approximation
+        return AutoARIMA(**kwargs)
