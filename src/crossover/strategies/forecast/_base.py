@@ -27,11 +27,10 @@ import numpy as np
 
 from crossover.errors import DataError
 from crossover.strategies.base import Strategy
+from crossover.tasks.forecasting.metrics import QUANTILES
 
 __all__ = ["QUANTILES", "Forecast", "ForecastStrategy", "as_histories", "quantiles_from_levels"]
 
-#: The quantile levels every forecaster with quantiles gives (the median is 0.5).
-QUANTILES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: The central prediction intervals (in percent) whose bounds are those quantiles.
 INTERVAL_LEVELS = (20, 40, 60, 80)
 

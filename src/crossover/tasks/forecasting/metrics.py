@@ -55,6 +55,7 @@ from crossover.errors import ConfigError
 __all__ = [
     "COVERAGE_80_LEVELS",
     "GLOSSARY",
+    "QUANTILES",
     "WindowScores",
     "aggregate",
     "coverage",
@@ -88,6 +89,9 @@ GLOSSARY = {
 
 #: The quantile levels whose interval ``coverage_80`` scores.
 COVERAGE_80_LEVELS = (0.1, 0.9)
+#: The quantile levels every forecaster with quantiles gives (the median is 0.5), and the
+#: levels the weighted quantile loss is taken over (as in the Chronos and fev benchmarks).
+QUANTILES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 _Floats = npt.NDArray[np.float64]
 

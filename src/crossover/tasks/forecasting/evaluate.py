@@ -1,0 +1,112 @@
+"""Backtesting one forecaster on a panel of series: the forecasts and the scores of every
+(series, window), and the data set's metrics.
+
+For each window (``backtest.cuts``) the strategy is fitted on the histories before the window's
+cut-offs (clipped to the last ``history`` points when a learning curve asks for fewer) and
+forecasts the next ``horizon`` steps of every series in one call. Each (series, window) is
+scored against the whole history before its cut-off, whatever the clip: MASE's scale is the
+same for every history budget, so the curve compares like with like.
+
+``unit_scores`` gives each series' value of MASE, sMAPE and RMSSE (the mean over its windows):
+the units a paired bootstrap over series resamples.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crossover.tasks.forecasting.backtest import clip, cuts
+from crossover.tasks.forecasting.metrics import QUANTILES, WindowScores, aggregate, score_window
+from crossover.tasks.forecasting.series import Panel
+
+__all__ = ["BacktestResult", "backtest"]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """A strategy's backtest: ``metrics`` over every (series, window); ``scores[w][i]`` and
+    ``forecasts[w]`` (series, horizon) of window ``w``; ``quantiles[w]`` (series, horizon, 9)
+    or None; ``fit_s`` and ``forecast_s`` summed over the windows."""
+
+    metrics: dict[str, float]
+    scores: list[list[WindowScores]]
+    forecasts: list[np.ndarray]
+    quantiles: list[np.ndarray | None]
+    fit_s: float
+    forecast_s: float
+    left_out: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def unit_scores(self) -> dict[str, list[float | None]]:
+        """Per series, the mean over windows of MASE, sMAPE and RMSSE (None when undefined)."""
+        out: dict[str, list[float | None]] = {}
+        for name in ("mase", "smape", "rmsse"):
+            values = np.array(
+                [[getattr(s, name) for s in window] for window in self.scores], dtype=np.float64
+            )
+            with np.errstate(invalid="ignore"):
+                means = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
+            out[name] = [float(v) if np.isfinite(v) else None for v in means]
+        return out
+
+
+def backtest(
+    panel: Panel,
+    strategy: Any,
+    *,
+    windows: int = 1,
+    step: int | None = None,
+    history: int | None = None,
+    horizon: int | None = None,
+) -> BacktestResult:
+    """Fit and forecast ``strategy`` (a ``ForecastStrategy``) on each window of ``panel``."""
+    steps_ahead = panel.horizon if horizon is None else horizon
+    by_window: dict[int, list[int]] = {}
+    for cut in cuts(panel.lengths, windows, steps_ahead, step):
+        by_window.setdefault(cut.window, []).append(cut.end)
+    scores: list[list[WindowScores]] = []
+    forecasts: list[np.ndarray] = []
+    quantiles: list[np.ndarray | None] = []
+    fit_s = forecast_s = 0.0
+    for window in range(windows):
+        ends = by_window[window]
+        full = [s.values[:end] for s, end in zip(panel.series, ends, strict=True)]
+        seen = [clip(h, history) for h in full]
+        start = time.perf_counter()
+        strategy.fit(seen, season=panel.season, horizon=steps_ahead, freq=panel.freq)
+        fit_s += time.perf_counter() - start
+        start = time.perf_counter()
+        result = strategy.forecast(seen, steps_ahead)
+        forecast_s += time.perf_counter() - start
+        window_scores = []
+        for i, (series, end) in enumerate(zip(panel.series, ends, strict=True)):
+            actual = series.values[end : end + steps_ahead]
+            window_scores.append(
+                score_window(
+                    full[i],
+                    actual,
+                    result.mean[i],
+                    panel.season,
+                    quantiles=None if result.quantiles is None else result.quantiles[i],
+                    levels=None if result.quantiles is None else QUANTILES,
+                )
+            )
+        scores.append(window_scores)
+        forecasts.append(result.mean)
+        quantiles.append(result.quantiles)
+    pairs = [s for window in scores for s in window]
+    left_out = sum(1 for s in pairs if not np.isfinite(s.mase))
+    return BacktestResult(
+        metrics=aggregate(pairs),
+        scores=scores,
+        forecasts=forecasts,
+        quantiles=quantiles,
+        fit_s=fit_s,
+        forecast_s=forecast_s,
+        left_out=left_out,
+        extra={"fallbacks": int(getattr(strategy, "fallbacks_", 0))},
+    )

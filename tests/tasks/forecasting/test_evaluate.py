@@ -1,0 +1,76 @@
+"""Backtesting a forecaster over windows: what it sees, what it is scored on, the units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crossover.strategies.forecast import ForecastEts, ForecastSeasonalNaive
+from crossover.tasks.forecasting.evaluate import backtest
+from crossover.tasks.forecasting.series import Panel, read_series
+
+
+def panel(n_series: int = 3, length: int = 60, noise: float = 0.0, horizon: int = 6) -> Panel:
+    rng = np.random.default_rng(0)
+    pattern = np.array([5, 3, 1, 0, -2, -4, -5, -3, -1, 0, 2, 4], dtype=float)
+    frames = []
+    for i in range(n_series):
+        y = 50 + 10 * i + np.resize(pattern, length) + noise * rng.normal(size=length)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i}",
+                    "ds": pd.date_range("2015-01-01", periods=length, freq="MS"),
+                    "y": y,
+                }
+            )
+        )
+    return read_series(pd.concat(frames), horizon=horizon)
+
+
+def test_a_repeating_season_is_forecast_exactly_by_the_seasonal_naive() -> None:
+    result = backtest(panel(), ForecastSeasonalNaive(), windows=3)
+    assert len(result.scores) == 3 and all(len(w) == 3 for w in result.scores)
+    # No in-sample seasonal error: MASE's scale is 0 on every history, so nothing is scored.
+    assert result.left_out == 9 and np.isnan(result.metrics["mase"])
+    assert result.metrics["smape"] == pytest.approx(0.0)
+
+
+class Spy(ForecastSeasonalNaive):
+    """Records the histories it is fitted on and forecasts from."""
+
+    seen: list[list[int]]
+
+    def forecast(self, histories, horizon=None):  # type: ignore[no-untyped-def]
+        type(self).seen.append([len(h) for h in histories])
+        return super().forecast(histories, horizon)
+
+
+def test_each_window_sees_only_its_past_and_the_history_budget_clips_it() -> None:
+    Spy.seen = []
+    data = panel(n_series=2, length=40, noise=1.0)
+    backtest(data, Spy(), windows=3)
+    assert Spy.seen == [[22, 22], [28, 28], [34, 34]]
+    Spy.seen = []
+    clipped = backtest(data, Spy(), windows=3, history=12)
+    assert Spy.seen == [[12, 12], [12, 12], [12, 12]]
+    full = backtest(data, ForecastSeasonalNaive(), windows=3)
+    # The seasonal naive's point forecast needs only the last season: the clip changes none of
+    # the point metrics, MASE being scaled by the whole history either way. Its intervals come
+    # from its in-sample errors, which one season of history does not have: zero width.
+    for name in ("mase", "smape", "rmsse"):
+        assert clipped.metrics[name] == pytest.approx(full.metrics[name])
+    assert clipped.metrics["coverage_80"] < full.metrics["coverage_80"]
+
+
+def test_scores_and_units_per_series() -> None:
+    data = panel(noise=1.0, length=72)
+    result = backtest(data, ForecastEts(), windows=2)
+    units = result.unit_scores()
+    assert set(units) == {"mase", "smape", "rmsse"}
+    assert len(units["mase"]) == 3
+    per_pair = [s.mase for w in result.scores for s in w]
+    assert result.metrics["mase"] == pytest.approx(np.mean(per_pair))
+    assert 0.0 < result.metrics["coverage_80"] <= 1.0 and result.metrics["wql"] > 0
+    assert result.forecasts[0].shape == (3, 6) and result.quantiles[1] is not None
