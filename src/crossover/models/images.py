@@ -63,6 +63,16 @@ class ImageNetwork:
     #: ImageNet's preprocessing for these weights: (pixel - mean) / std on 0..255 values.
     mean: float = 127.0
     std: float = 128.0
+    #: Blocks whose output activations are pooled too, beside the last layer's (``parts``).
+    pooled_blocks: tuple[int, ...] = ()
+    #: The channels of those blocks' outputs, in order.
+    block_channels: tuple[int, ...] = ()
+
+    @property
+    def parts(self) -> tuple[int, ...]:
+        """The widths of the pooled vector's parts: each pooled block, then the last layer
+        (``features`` wide, what the ImageNet classifier reads)."""
+        return (*self.block_channels, self.features)
 
 
 #: Networks by the id a user passes (``--image-model``).
@@ -75,6 +85,10 @@ IMAGE_MODELS = {
         native_size=224,
         features=1280,
         classes=1000,
+        # Four of its 16 blocks, one per stage from the second on: lower-level features transfer
+        # better than the last layer's to images far from ImageNet (see ImageEmbeddingHead).
+        pooled_blocks=(5, 10, 13, 15),
+        block_channels=(80, 112, 192, 320),
     ),
 }
 
@@ -159,14 +173,15 @@ def network_parameters(model_id: str) -> int:
 def load_network(model_id: str, image_size: int) -> Any:
     """The pre-trained network's pooled features, made fast for inference (shared in this
     process): a callable from a normalised batch (``image_tensor``) to (n, features)."""
-    return _fast(pretrained_network(model_id, image_size), image_size)
+    network = IMAGE_MODELS[model_id]
+    return _fast(pretrained_network(model_id, image_size), image_size, network.pooled_blocks)
 
 
-def _fast(model: Any, image_size: int) -> Any:
+def _fast(model: Any, image_size: int, blocks: tuple[int, ...] = ()) -> Any:
     """``model`` made fast for CPU inference of pooled features: channels-last memory, and
     traced and frozen by TorchScript, which folds each batch norm into its convolution
     (together 1.4x at 224 px on 2 cores; see benchmarks/image_features.py). The result maps
-    a batch of normalised images to their pooled features."""
+    a batch of normalised images to their pooled features (``pooled_features``)."""
     import torch
 
     class Pooled(torch.nn.Module):
@@ -175,7 +190,7 @@ def _fast(model: Any, image_size: int) -> Any:
             self.network = network
 
         def forward(self, x: Any) -> Any:
-            return pooled_features(self.network, x)
+            return pooled_features(self.network, x, blocks)
 
     model = model.to(memory_format=torch.channels_last)
     for parameter in model.parameters():
@@ -197,15 +212,34 @@ def image_tensor(pixels: np.ndarray, network: ImageNetwork) -> Any:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def pooled_features(model: Any, x: Any) -> Any:
-    """The network's pooled penultimate layer (what its classifier head reads)."""
-    return model.extract_features(x).mean(dim=(2, 3))
+def pooled_features(model: Any, x: Any, blocks: tuple[int, ...] = ()) -> Any:
+    """The network's pooled penultimate layer (what its classifier head reads), after the
+    pooled outputs of ``blocks``: one vector per image, the parts side by side.
+
+    The layers are those of ``extract_features`` (the stem, the blocks, the head convolution),
+    run here so that the blocks' outputs can be read on the way; in inference no block drops
+    a connection, so the rate ``extract_features`` passes does not matter."""
+    import torch
+
+    if not blocks:
+        return model.extract_features(x).mean(dim=(2, 3))
+    x = model._swish(model._bn0(model._conv_stem(x)))
+    pooled = []
+    for index, block in enumerate(model._blocks):
+        x = block(x)
+        if index in blocks:
+            pooled.append(x.mean(dim=(2, 3)))
+    x = model._swish(model._bn1(model._conv_head(x)))
+    pooled.append(x.mean(dim=(2, 3)))
+    return torch.cat(pooled, dim=1)
 
 
 class ImageEncoder:
     """Pooled features of one pre-trained network at one input size, through the on-disk
     cache unless ``use_cache`` is off. Vectors are float32, not normalised (a linear head
-    reads them as the network's own classifier does)."""
+    reads them as the network's own classifier does); their parts are ``network.parts``: the
+    pooled outputs of some blocks, then the last layer's (whose slice the ImageNet
+    classifier reads), computed in one pass and cached together."""
 
     def __init__(
         self,
@@ -231,13 +265,14 @@ class ImageEncoder:
     @property
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
-            name = f"{self.resolved.identity}-{self.image_size}px.sqlite"
+            blocks = ".".join(map(str, self.network.pooled_blocks))
+            name = f"{self.resolved.identity}-{self.image_size}px-blocks{blocks}.sqlite"
             self._cache = EmbeddingCache(self.cache_dir / "image-features" / name)
         return self._cache
 
     @property
     def dimension(self) -> int:
-        return self.network.features
+        return sum(self.network.parts)
 
     def parameter_count(self) -> int:
         return network_parameters(self.model_id)

@@ -1,14 +1,23 @@
 """Hybrid ``image.embedding-head``: a frozen pre-trained network's pooled features + a
 logistic-regression head.
 
-The features (EfficientNet-Lite0's 1,280 pooled penultimate activations, computed once per
-image per network and input size, cached on disk) are L2-normalised, as the text head's
-sentence embeddings are, and the head's ``C`` is chosen by stratified cross-validation on the
+The features are EfficientNet-Lite0's 1,280 pooled penultimate activations and, by default,
+the pooled outputs of four earlier blocks (5, 10, 13 and 15: 80, 112, 192 and 320 channels),
+all computed in one pass once per image per network and input size and cached on disk. Each
+part is L2-normalised on its own (as the text head's sentence embeddings are), so that each
+level weighs alike, and the head's ``C`` is chosen by stratified cross-validation on the
 training images (``crossover.strategies._head``).
+
+Why the earlier blocks: the last layer's features are ImageNet's classes in the making; for
+images far from ImageNet (grayscale product shots, scans) lower-level features transfer
+better. On Fashion-MNIST with 10 training images per class (three draws, 2,500 test images),
+the last layer alone reached 0.797 / 0.764 / 0.770 and the five levels together 0.814 / 0.793
+/ 0.797 (benchmarks/RESULTS.md); ``intermediate=False`` reads the last layer only.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import ClassVar
@@ -35,6 +44,18 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return np.asarray(vectors / np.maximum(norms, 1e-12))
 
 
+def _levels(vectors: np.ndarray, parts: tuple[int, ...], intermediate: bool) -> np.ndarray:
+    """Each part of the pooled vectors L2-normalised on its own (only the last part, the
+    penultimate layer, without ``intermediate``), side by side."""
+    if vectors.shape[1] != sum(parts):
+        raise ValueError(f"pooled vectors of width {vectors.shape[1]}, not {sum(parts)} {parts}")
+    if not intermediate:
+        return _normalised(vectors[:, -parts[-1] :])
+    bounds = np.cumsum((0, *parts))
+    pieces = [_normalised(vectors[:, a:b]) for a, b in itertools.pairwise(bounds)]
+    return np.hstack(pieces)
+
+
 @register
 class ImageEmbeddingHead(PretrainedImageStrategy):
     """A pre-trained image network, frozen, with a logistic regression on its pooled features.
@@ -45,6 +66,9 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
         The pre-trained network (see ``crossover.models.images.IMAGE_MODELS``).
     image_size : int, default=160
         The side in pixels images are resized to (shorter side, then centre crop).
+    intermediate : bool, default=True
+        Read the pooled outputs of four earlier blocks beside the last layer's (module
+        docstring); False: the last layer's only.
     C : float or None, default=None
         The head's inverse regularisation; None chooses it by cross-validation.
     cv_folds, max_iter, random_state
@@ -65,6 +89,7 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
         network: str = DEFAULT_IMAGE_MODEL,
         *,
         image_size: int = DEFAULT_IMAGE_SIZE,
+        intermediate: bool = True,
         C: float | None = None,
         cv_folds: int = 3,
         max_iter: int = 2000,
@@ -74,6 +99,7 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
     ) -> None:
         self.network = network
         self.image_size = image_size
+        self.intermediate = intermediate
         self.C = C
         self.cv_folds = cv_folds
         self.max_iter = max_iter
@@ -83,7 +109,7 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
 
     def _fit(self, X: list[ImageInput] | None, y: list[str] | None) -> None:
         assert X is not None and y is not None
-        vectors = _normalised(self._features(X))
+        vectors = self._vectors(X)
         labels = np.asarray(y, dtype=object)
         if self.C is None:
             self.C_, self.cv_accuracy_ = choose_C(
@@ -98,11 +124,14 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
         with one_blas_thread():
             self.head_ = new_head(self.C_, self.max_iter, self.random_state).fit(vectors, labels)
 
+    def _vectors(self, X: list[ImageInput]) -> np.ndarray:
+        return _levels(self._features(X), self._encoder().network.parts, self.intermediate)
+
     def _predict(self, X: list[ImageInput]) -> np.ndarray:
-        return np.asarray(self.head_.predict(_normalised(self._features(X))), dtype=object)
+        return np.asarray(self.head_.predict(self._vectors(X)), dtype=object)
 
     def _predict_proba(self, X: list[ImageInput]) -> np.ndarray:
-        proba = self.head_.predict_proba(_normalised(self._features(X)))
+        proba = self.head_.predict_proba(self._vectors(X))
         order = [list(self.head_.classes_).index(c) for c in self.classes_]
         return np.asarray(proba[:, order])
 

@@ -229,7 +229,9 @@ class ImageZeroShot(PretrainedImageStrategy):
         """The network's own ImageNet probabilities, shape (n, 1000), in the index order of
         ``imagenet_classes()``."""
         weight, bias = imagenet_head(self.network)
-        logits = self._features(self._inputs(X)) @ weight.T + bias
+        # The last layer's pooled features: the vector's last part (see ImageEncoder).
+        pooled = self._features(self._inputs(X))[:, -weight.shape[1] :]
+        logits = pooled @ weight.T + bias
         return _softmax(logits.astype(np.float64), axis=1)
 
     def _predict_proba(self, X: list[ImageInput]) -> np.ndarray:
