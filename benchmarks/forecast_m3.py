@@ -10,7 +10,7 @@ published seasonal-naive WQL has the point forecast in every quantile (fev's
 prints that figure beside the WQL of the strategy's own quantiles (statsforecast's intervals).
 
     .venv/bin/python benchmarks/forecast_m3.py [--group monthly] [--windows 1]
-        [--strategies seasonal-naive,ets,arima,fracast] [--limit N]
+        [--strategies seasonal-naive,ets,arima,fracast,gbm] [--limit N]
 
 Every time printed is wall-clock seconds of one run on this machine (one process).
 """
@@ -32,6 +32,7 @@ from crossover.strategies.forecast import (
     ForecastArima,
     ForecastEts,
     ForecastFracast,
+    ForecastGbm,
     ForecastSeasonalNaive,
 )
 from crossover.tasks.forecasting.backtest import window_cut
@@ -43,6 +44,7 @@ STRATEGIES = {
     "ets": ForecastEts,
     "arima": ForecastArima,
     "fracast": ForecastFracast,
+    "gbm": ForecastGbm,
 }
 #: Published figures of M3 monthly, horizon 18, one window: (MASE, WQL).
 PUBLISHED = {

@@ -14,6 +14,7 @@ from crossover._lazy import attach
 
 if TYPE_CHECKING:
     from crossover.strategies.forecast._base import Forecast, ForecastStrategy
+    from crossover.strategies.forecast.gbm import ForecastGbm
     from crossover.strategies.forecast.pretrained import ForecastFracast
     from crossover.strategies.forecast.statistical import (
         ForecastArima,
@@ -27,11 +28,16 @@ _SOURCES = {
     "ForecastArima": "crossover.strategies.forecast.statistical",
     "ForecastEts": "crossover.strategies.forecast.statistical",
     "ForecastFracast": "crossover.strategies.forecast.pretrained",
+    "ForecastGbm": "crossover.strategies.forecast.gbm",
     "ForecastSeasonalNaive": "crossover.strategies.forecast.statistical",
     "ForecastStrategy": "crossover.strategies.forecast._base",
 }
 #: Every module of this package that registers strategies.
-MODULES = ("crossover.strategies.forecast.pretrained", "crossover.strategies.forecast.statistical")
+MODULES = (
+    "crossover.strategies.forecast.gbm",
+    "crossover.strategies.forecast.pretrained",
+    "crossover.strategies.forecast.statistical",
+)
 
 __all__ = [
     "MODULES",
@@ -39,6 +45,7 @@ __all__ = [
     "ForecastArima",
     "ForecastEts",
     "ForecastFracast",
+    "ForecastGbm",
     "ForecastSeasonalNaive",
     "ForecastStrategy",
 ]
