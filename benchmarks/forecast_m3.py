@@ -10,7 +10,7 @@ published seasonal-naive WQL has the point forecast in every quantile (fev's
 prints that figure beside the WQL of the strategy's own quantiles (statsforecast's intervals).
 
     .venv/bin/python benchmarks/forecast_m3.py [--group monthly] [--windows 1]
-        [--strategies seasonal-naive,ets,arima,fracast,gbm] [--limit N]
+        [--strategies seasonal-naive,ets,arima,fracast,ensemble,gbm] [--limit N]
 
 Every time printed is wall-clock seconds of one run on this machine (one process).
 """
@@ -30,6 +30,7 @@ import numpy as np
 
 from crossover.strategies.forecast import (
     ForecastArima,
+    ForecastEnsemble,
     ForecastEts,
     ForecastFracast,
     ForecastGbm,
@@ -44,6 +45,7 @@ STRATEGIES = {
     "ets": ForecastEts,
     "arima": ForecastArima,
     "fracast": ForecastFracast,
+    "ensemble": ForecastEnsemble,
     "gbm": ForecastGbm,
 }
 #: Published figures of M3 monthly, horizon 18, one window: (MASE, WQL).
@@ -108,6 +110,14 @@ def main() -> None:
             f"{wall:7.1f} {result.extra['fallbacks']:9d}  {note}",
             flush=True,
         )
+        if isinstance(strategy, ForecastEnsemble):  # the last window's choice
+            weights = ", ".join(f"{k} {w:.3f}" for k, w in strategy.weights_.items())
+            held = ", ".join(f"{k} {v:.3f}" for k, v in strategy.validation_mase_.items())
+            print(
+                f"  weights: {weights}; MASE on the {strategy.validation_series_} histories' "
+                f"last {horizon} points: {held}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from crossover._lazy import attach
 
 if TYPE_CHECKING:
     from crossover.strategies.forecast._base import Forecast, ForecastStrategy
+    from crossover.strategies.forecast.ensemble import ForecastEnsemble
     from crossover.strategies.forecast.gbm import ForecastGbm
     from crossover.strategies.forecast.pretrained import ForecastFracast
     from crossover.strategies.forecast.statistical import (
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 _SOURCES = {
     "Forecast": "crossover.strategies.forecast._base",
     "ForecastArima": "crossover.strategies.forecast.statistical",
+    "ForecastEnsemble": "crossover.strategies.forecast.ensemble",
     "ForecastEts": "crossover.strategies.forecast.statistical",
     "ForecastFracast": "crossover.strategies.forecast.pretrained",
     "ForecastGbm": "crossover.strategies.forecast.gbm",
@@ -34,6 +36,7 @@ _SOURCES = {
 }
 #: Every module of this package that registers strategies.
 MODULES = (
+    "crossover.strategies.forecast.ensemble",
     "crossover.strategies.forecast.gbm",
     "crossover.strategies.forecast.pretrained",
     "crossover.strategies.forecast.statistical",
@@ -43,6 +46,7 @@ __all__ = [
     "MODULES",
     "Forecast",
     "ForecastArima",
+    "ForecastEnsemble",
     "ForecastEts",
     "ForecastFracast",
     "ForecastGbm",

@@ -1,0 +1,154 @@
+"""forecast.ensemble: weights chosen on the histories' last points, members combined."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossover.errors import ConfigError
+from crossover.strategies.forecast import ForecastEnsemble, ForecastEts, ForecastSeasonalNaive
+from crossover.strategies.forecast.ensemble import DEFAULT_MEMBERS, _best_weights
+from crossover.tasks.forecasting.evaluate import backtest
+from crossover.tasks.forecasting.series import Panel, Series
+
+CHEAP = ("forecast.seasonal-naive", "forecast.ets")
+PATTERN = np.array([5, 3, 1, 0, -2, -4, -5, -3, -1, 0, 2, 4], dtype=float)
+
+
+def repeating(n_series: int = 6, length: int = 28, seed: int = 0) -> list[np.ndarray]:
+    """Monthly series whose pattern repeats exactly after their first six points (noisy, so
+    that the seasonal-naive scale is not 0). Holding out the last 6 of 28 points leaves 22:
+    the seasonal naive is exact there, AutoETS has under two seasons so fits no season."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_series):
+        y = 50 + 10 * i + np.resize(PATTERN, length)
+        y[:6] += 2 * rng.normal(size=6)
+        out.append(y)
+    return out
+
+
+def noisy(n_series: int = 5, length: int = 48, seed: int = 1) -> list[np.ndarray]:
+    """Seasonal series with noise and a drift: no member is exact."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(length)
+    return [
+        100 + 0.3 * i * steps + np.resize(PATTERN, length) + 2 * rng.normal(size=length)
+        for i in range(n_series)
+    ]
+
+
+def test_ensemble_weights_are_non_negative_and_sum_to_one() -> None:
+    model = ForecastEnsemble(members=CHEAP).fit(noisy(), season=12, horizon=6)
+    weights = np.array(list(model.weights_.values()))
+    assert list(model.weights_) == list(CHEAP)
+    assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
+    assert model.validation_series_ == 5
+    assert set(model.validation_mase_) == {*CHEAP, "forecast.ensemble"}
+    # The combination is chosen among all of them, the members alone included.
+    best_member = min(model.validation_mase_[k] for k in CHEAP)
+    assert model.validation_mase_["forecast.ensemble"] <= best_member + 1e-9
+
+
+def test_ensemble_gives_the_exact_member_all_the_weight() -> None:
+    model = ForecastEnsemble(members=CHEAP).fit(repeating(), season=12, horizon=6)
+    assert model.weights_["forecast.seasonal-naive"] == pytest.approx(1.0, abs=1e-6)
+    assert model.validation_mase_["forecast.seasonal-naive"] == pytest.approx(0.0)
+    assert model.validation_mase_["forecast.ets"] > 1.0
+    # A member weighted 0 is not kept: the forecast is the seasonal naive's.
+    assert list(model.members_) == ["forecast.seasonal-naive"]
+    histories = repeating()
+    expected = ForecastSeasonalNaive().fit(histories, season=12, horizon=6).forecast(histories)
+    np.testing.assert_allclose(model.forecast(histories).mean, expected.mean)
+
+
+def test_ensemble_quantiles_are_ordered_and_the_weighted_mean_of_the_members() -> None:
+    histories = noisy()
+    model = ForecastEnsemble(members=CHEAP).fit(histories, season=12, horizon=6)
+    result = model.forecast(histories, horizon=9)
+    assert result.mean.shape == (5, 9) and result.quantiles is not None
+    assert (np.diff(result.quantiles, axis=-1) >= 0).all()
+    parts = {
+        "forecast.seasonal-naive": ForecastSeasonalNaive(),
+        "forecast.ets": ForecastEts(),
+    }
+    expected = sum(
+        model.weights_[k] * m.fit(histories, season=12, horizon=6).forecast(histories, 9).mean
+        for k, m in parts.items()
+    )
+    np.testing.assert_allclose(result.mean, expected)
+
+
+def test_ensemble_saves_and_loads_with_equal_forecasts(tmp_path: Path) -> None:
+    histories = noisy()
+    model = ForecastEnsemble(members=CHEAP).fit(histories, season=12, horizon=6, freq="MS")
+    loaded = ForecastEnsemble.load(model.save(tmp_path / "m"))
+    assert isinstance(loaded, ForecastEnsemble)
+    assert loaded.weights_ == model.weights_
+    assert loaded.validation_mase_ == model.validation_mase_
+    assert (loaded.season_, loaded.horizon_, loaded.freq_) == (12, 6, "MS")
+    before, after = model.forecast(histories), loaded.forecast(histories)
+    assert before.quantiles is not None and after.quantiles is not None
+    np.testing.assert_array_equal(after.mean, before.mean)
+    np.testing.assert_array_equal(after.quantiles, before.quantiles)
+    assert not list(tmp_path.rglob("*.pkl")) and not list(tmp_path.rglob("*.pickle"))
+
+
+def test_ensemble_weights_depend_only_on_the_history() -> None:
+    histories = noisy()
+    rng = np.random.default_rng(7)
+
+    def panel(futures_scale: float) -> Panel:
+        series = tuple(
+            Series(f"s{i}", 0, np.concatenate([h, futures_scale * rng.normal(size=6) + h[-6:]]))
+            for i, h in enumerate(histories)
+        )
+        return Panel(series=series, freq=None, season=12, horizon=6)
+
+    alone = ForecastEnsemble(members=CHEAP).fit(histories, season=12, horizon=6)
+    calm, wild = ForecastEnsemble(members=CHEAP), ForecastEnsemble(members=CHEAP)
+    backtest(panel(0.0), calm)
+    backtest(panel(50.0), wild)
+    assert calm.weights_ == wild.weights_ == alone.weights_
+    assert calm.validation_mase_ == wild.validation_mase_ == alone.validation_mase_
+
+
+def test_ensemble_leaves_short_and_constant_histories_out_of_the_weights() -> None:
+    histories = [*noisy(3), np.arange(15.0), np.full(40, 3.0)]
+    model = ForecastEnsemble(members=CHEAP).fit(histories, season=12, horizon=6)
+    assert model.validation_series_ == 3  # 15 - 6 < 13 points; a constant past has no scale
+    result = model.forecast(histories)
+    assert result.mean.shape == (5, 6) and np.isfinite(result.mean).all()
+
+
+def test_ensemble_with_nothing_to_hold_out_weighs_equally() -> None:
+    model = ForecastEnsemble(members=CHEAP).fit([np.arange(10.0)], season=12, horizon=6)
+    assert model.weights_ == {"forecast.seasonal-naive": 0.5, "forecast.ets": 0.5}
+    assert model.validation_mase_ == {} and model.validation_series_ == 0
+
+
+def test_ensemble_members_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"'forecast.nope' is not a forecaster an ensemble"):
+        ForecastEnsemble(members=["forecast.nope"]).fit(noisy(), season=12, horizon=6)
+    with pytest.raises(ConfigError, match=r"name one forecaster twice"):
+        ForecastEnsemble(members=["forecast.ets", "forecast.ets"]).fit(noisy(), season=12)
+    with pytest.raises(ConfigError, match=r"write members=\['forecast.ets'\]"):
+        ForecastEnsemble(members="forecast.ets").fit(noisy(), season=12)
+
+
+def test_ensemble_declares_its_members() -> None:
+    assert DEFAULT_MEMBERS[:2] == ("forecast.fracast", "forecast.ets")
+    assert ForecastEnsemble.contains == DEFAULT_MEMBERS
+    assert ForecastEnsemble().members == DEFAULT_MEMBERS
+    assert (ForecastEnsemble.kind, ForecastEnsemble.needs_labels) == ("hybrid", True)
+    assert "statsforecast" in ForecastEnsemble(members=CHEAP).requirements()
+
+
+def test_best_weights_finds_the_least_mean_absolute_scaled_error() -> None:
+    rng = np.random.default_rng(3)
+    actual = rng.normal(size=(40, 5))
+    a, b = actual + 1.0, actual - 1.0  # equal and opposite biases: the half-half mix is exact
+    weights = _best_weights(np.stack([a, b]), actual, np.ones(40))
+    np.testing.assert_allclose(weights, [0.5, 0.5], atol=1e-6)
