@@ -21,7 +21,7 @@ from pathlib import Path
 
 from crossover.errors import ModelError
 
-__all__ = ["INSTALLED_MODELS", "ResolvedModel", "confined_to", "resolve_model"]
+__all__ = ["INSTALLED_MODELS", "ResolvedModel", "confined_to", "hub_snapshot", "resolve_model"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -187,12 +187,21 @@ def resolve_model(model_id: str, *, allow_download: bool | None = None) -> Resol
     if packaged is not None:
         return _resolved(model_id, packaged, "package")
 
+    path, source = hub_snapshot(model_id, _install_hint(model_id), allow_download=allow_download)
+    return _resolved(model_id, path, source)
+
+
+def hub_snapshot(
+    model_id: str, hint: str, *, what: str = "model", allow_download: bool | None = None
+) -> tuple[Path, str]:
+    """A Hugging Face repository's files: from the local cache (source ``hf-cache``), else
+    downloaded (``hub``) unless downloads are off (``HF_HUB_OFFLINE``, or ``allow_download``
+    False). ``ModelError`` names the ``what`` and ends with ``hint`` (how to get a copy)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        cached = snapshot_download(model_id, local_files_only=True)
-        return _resolved(model_id, Path(cached), "hf-cache")
+        return Path(snapshot_download(model_id, local_files_only=True)), "hf-cache"
     except (LocalEntryNotFoundError, ValueError, OSError):
         pass
 
@@ -201,15 +210,15 @@ def resolve_model(model_id: str, *, allow_download: bool | None = None) -> Resol
         allow_download = not offline
     if not allow_download:
         raise ModelError(
-            f"model {model_id!r} is not on this machine and downloads are off (HF_HUB_OFFLINE); "
-            + _install_hint(model_id)
+            f"{what} {model_id!r} is not on this machine and downloads are off (HF_HUB_OFFLINE); "
+            + hint
         )
     try:
         downloaded = snapshot_download(model_id, etag_timeout=10)
     except Exception as exc:  # network errors, unknown repos, gated repos: all need the same advice
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
-            f"model {model_id!r} is not on this machine and could not be downloaded ({reason}); "
-            + _install_hint(model_id)
+            f"{what} {model_id!r} is not on this machine and could not be downloaded ({reason}); "
+            + hint
         ) from exc
-    return _resolved(model_id, Path(downloaded), "hub")
+    return Path(downloaded), "hub"

@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import importlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crossover.errors import ModelError
+from crossover.models._resolve import hub_snapshot
 
 __all__ = ["FORECASTERS", "ResolvedForecaster", "load_fracast", "resolve_forecaster"]
 
@@ -92,28 +92,8 @@ def resolve_forecaster(model_id: str = DEFAULT_FORECASTER) -> ResolvedForecaster
             folder = Path(package.__file__ or "").parent / known[2]
             if folder.is_dir():
                 return ResolvedForecaster(model_id, known[0], folder, "package")
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        cached = Path(snapshot_download(model_id, local_files_only=True))
-        return ResolvedForecaster(model_id, _family(model_id, cached), cached, "hf-cache")
-    except (LocalEntryNotFoundError, ValueError, OSError):
-        pass
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
-        raise ModelError(
-            f"forecaster {model_id!r} is not on this machine and downloads are off "
-            f"(HF_HUB_OFFLINE); {_hint(model_id)}"
-        )
-    try:
-        downloaded = Path(snapshot_download(model_id, etag_timeout=10))
-    except Exception as exc:  # network errors, unknown repos: all need the same advice
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"forecaster {model_id!r} is not on this machine and could not be downloaded "
-            f"({reason}); {_hint(model_id)}"
-        ) from exc
-    return ResolvedForecaster(model_id, _family(model_id, downloaded), downloaded, "hub")
+    path, source = hub_snapshot(model_id, _hint(model_id), what="forecaster")
+    return ResolvedForecaster(model_id, _family(model_id, path), path, source)
 
 
 @functools.lru_cache(maxsize=4)

@@ -50,7 +50,6 @@ file (no pickle).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +57,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from crossover.errors import ModelError
+from crossover.strategies._threads import lgbm_threads
 from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
 from crossover.tasks.forecasting.metrics import scale_mase
 
@@ -67,16 +67,6 @@ MULTI_STEP = ("both", "recursive", "direct")
 #: Errors a step's conformal quantiles are read from, at the least (else neighbours join).
 _MIN_ERRORS = 30
 _STATE_FILE = "gbm.json"
-
-
-def _threads(n_jobs: int | None) -> int:
-    """``n_jobs``, else ``OMP_NUM_THREADS``, else 1: one thread by default, so that a forecast
-    is the same on every machine (LightGBM's sums depend on the thread count) and a study's
-    workers never compete for cores."""
-    if n_jobs is not None:
-        return n_jobs
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    return int(limit) if limit.isdigit() and int(limit) > 0 else 1
 
 
 class _Layout:
@@ -266,7 +256,7 @@ class ForecastGbm(ForecastStrategy):
             "seed": self.seed,
             "deterministic": True,
             "force_row_wise": True,
-            "num_threads": _threads(self.n_jobs),
+            "num_threads": lgbm_threads(self.n_jobs, default=1),
             "verbose": -1,
         }
         return lgb.train(params, lgb.Dataset(x, y), num_boost_round=self.n_estimators)

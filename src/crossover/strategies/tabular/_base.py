@@ -12,7 +12,6 @@ as LightGBM's own text model format, the rest as JSON.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -21,6 +20,7 @@ import pandas as pd
 
 from crossover.errors import DataError, ModelError
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
+from crossover.strategies._threads import lgbm_threads
 from crossover.strategies.base import Strategy
 from crossover.strategies.tabular.blend import BlendClassifier
 from crossover.strategies.tabular.features import TablePreprocessor
@@ -151,20 +151,6 @@ class _Booster:
     def predict_proba(self, x: Any, num_iteration: int | None = None) -> np.ndarray:
         p = np.asarray(self.booster.predict(x, num_iteration=num_iteration))
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
-
-
-def lgbm_threads(n_jobs: int | None) -> int:
-    """LightGBM's thread count: ``n_jobs`` when given, else ``OMP_NUM_THREADS`` when set (a
-    study's worker processes set it to 1), else every CPU.
-
-    LightGBM's own ``num_threads`` overrides the OpenMP limit a worker sets, and two workers
-    each running two LightGBM threads on two cores made fits 10-50x slower (OpenMP threads
-    spin while they wait), so a worker's limit has to reach LightGBM explicitly.
-    """
-    if n_jobs is not None:
-        return n_jobs
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    return int(limit) if limit.isdigit() and int(limit) > 0 else (os.cpu_count() or 1)
 
 
 def min_leaf_rows(n_rows: int) -> int:
