@@ -221,7 +221,7 @@ def run_study(data: Any, options: StudyPlan) -> Study:
         "use_cache": options.use_cache,
         "budgets": [str(b) for b in budget_list],
         "budget_unit": the_task.present.budget_unit,
-        "seeds": options.seeds,
+        "seeds": inputs.seeds or options.seeds,
         "jobs": n_jobs,
         "target": options.target,
         "all_budgets": options.all_budgets,
@@ -285,7 +285,7 @@ def _run_trials(
             options.seed,
             label=inputs.label,
             budgets=budget_list,
-            seeds=options.seeds,
+            seeds=inputs.seeds or options.seeds,
             all_budgets=options.all_budgets,
             extra_splits=[sp.split_id for sp in inputs.splits[1:]],
         )

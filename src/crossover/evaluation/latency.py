@@ -159,7 +159,7 @@ def _cpus() -> int:
 
 def measure_latency(
     strategy: Strategy,
-    texts: Sequence[str] | pd.DataFrame,
+    texts: Sequence[str] | Sequence[np.ndarray] | pd.DataFrame,
     *,
     rounds: int = ROUNDS,
     max_single_calls: int = 200,
@@ -181,7 +181,8 @@ def measure_latency(
         def rows(idx: list[int]) -> object:
             return frame.iloc[idx]
     else:
-        items = [str(t) for t in texts] or ["example"]
+        # Texts (or image paths) as text; arrays (a series' history) as they are.
+        items = [t if isinstance(t, np.ndarray) else str(t) for t in texts] or ["example"]
         n = len(items)
 
         def rows(idx: list[int]) -> object:

@@ -75,12 +75,14 @@ def plan(
 ) -> tuple[list[Trial], dict[str, Any]]:
     """The trials of a study and a summary of the plan.
 
-    A pretrained strategy gets one trial (budget 0). A trained strategy gets one trial on the
-    full split (seed ``seed``, the leaderboard's) and one per (budget, seed) for the other
-    budgets, seeds ``seed .. seed + seeds - 1``. A strategy with ``max_default_budget`` runs
-    only up to it (and not on the full split) unless ``all_budgets``. ``extra_splits`` are
-    the ids of further splits the leaderboard is measured on (repeated splits of a small
-    table): each strategy gets one more leaderboard trial on each.
+    A pretrained strategy gets one trial (budget 0), unless its input is limited by a budget
+    (``curve_without_labels``: it is then planned as a trained one). A trained strategy gets
+    one trial on the full split (seed ``seed``, the leaderboard's) and one per (budget, seed)
+    for the other budgets, seeds ``seed .. seed + seeds - 1``. A strategy with
+    ``max_default_budget`` runs only up to it (and not on the full split) unless
+    ``all_budgets``. ``extra_splits`` are the ids of further splits the leaderboard is measured
+    on (repeated splits of a small table): each strategy gets one more leaderboard trial on
+    each.
     """
     if label is not None:
         kept, skipped = plan_budgets(budgets, split.train[label])
@@ -91,7 +93,7 @@ def plan(
     for key in strategies:
         cls = registry.get(key)
         p = dict(params.get(key, {}))
-        if not cls.needs_labels:
+        if not cls.needs_labels and not cls.curve_without_labels:
             trials.append(Trial(key, p, 0, seed, split.split_id))
             trials.extend(Trial(key, p, 0, seed, sid) for sid in extra_splits)
             continue

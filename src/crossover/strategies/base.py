@@ -71,6 +71,11 @@ class Strategy(ABC):
     learning_curve : bool
         Whether learning curves train it at smaller budgets (False for a model behind a paid
         API: each point would pay for the whole test set again).
+    curve_without_labels : bool
+        For a pretrained strategy (``needs_labels`` False) whose input a learning-curve budget
+        still limits: a zero-shot forecaster reads the last N points of each series' history,
+        so the curve runs it at every budget, as a trained strategy, to compare the two at the
+        same history. False: one trial, budget 0.
     is_api : bool
         A model behind a paid API: ``api_usage()`` gives the tokens and latency per call of
         its predictions, and its speed is read from those calls instead of re-running rows.
@@ -92,6 +97,7 @@ class Strategy(ABC):
     engineering_kind: ClassVar[Kind | None] = None
     contains: ClassVar[tuple[str, ...]] = ()
     learning_curve: ClassVar[bool] = True
+    curve_without_labels: ClassVar[bool] = False
     is_api: ClassVar[bool] = False
     packages: ClassVar[tuple[str, ...]] = ("numpy",)
 

@@ -20,6 +20,7 @@ BUILTIN_PACKAGES = (
     "crossover.strategies.tabular",
     "crossover.strategies.recsys",
     "crossover.strategies.image",
+    "crossover.strategies.forecast",
 )
 
 

@@ -41,6 +41,7 @@ _BUILTIN = {
     "tabular-classification": "crossover.tasks.tabular.task:TASK",
     "recommendation": "crossover.tasks.recommendation.task:TASK",
     "image-classification": "crossover.tasks.image.task:TASK",
+    "forecasting": "crossover.tasks.forecasting.task:TASK",
 }
 #: The built-in tasks' options: name -> ``module:attribute`` of its ``TaskOptions`` class, in a
 #: module that imports no task (the CLI reads them to build ``compare``'s options).
@@ -49,6 +50,7 @@ _BUILTIN_OPTIONS = {
     "tabular-classification": "crossover.tasks.tabular.options:TableOptions",
     "recommendation": "crossover.tasks.recommendation.options:RecommendationOptions",
     "image-classification": "crossover.tasks.image.options:ImageOptions",
+    "forecasting": "crossover.tasks.forecasting.options:ForecastOptions",
 }
 #: A plugin task names its options class in this group, under the task's name (optional).
 OPTIONS_GROUP = "crossover.task_options"

@@ -67,6 +67,9 @@ class StudyInputs:
     #: Passed to ``crossover.plan.strategy_params``.
     column_types: dict[str, str] | None = None
     time_column: str | None = None
+    #: Seeds per learning-curve budget when the task's trials draw nothing at random (a
+    #: forecasting backtest of the last N points): it overrides ``--seeds``. None: ``--seeds``.
+    seeds: int | None = None
     #: Settings of the study that only this task has (merged into ``Study.settings``).
     settings: dict[str, Any] = field(default_factory=dict)
     fit_default_budgets: Callable[[list[Any], Reporter], list[Any]] | None = None

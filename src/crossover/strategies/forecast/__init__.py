@@ -1,9 +1,8 @@
-"""Forecasting strategies.
+"""Strategies of ``forecasting``.
 
-They join the registry (``@register`` and ``registry.BUILTIN_PACKAGES``) with the
-``forecasting`` task itself, its study and its contract kit (issue 20, in progress): until then
-they are used from Python, and a saved one loads through its own class
-(``ForecastEts.load(folder)``). The names below are imported on first use.
+Each strategy registers itself when its module is imported: the registry imports every
+module of ``MODULES`` when it first lists the strategies, and loading a saved model imports
+only the module its manifest names. The names below are imported on first use.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ import numpy as np
 
 from crossover.errors import ConfigError
 from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
+from crossover.strategies.registry import register
 from crossover.tasks.forecasting.metrics import scale_mase
 
 __all__ = ["DEFAULT_MEMBERS", "MEMBERS", "ForecastEnsemble", "member_class"]
@@ -127,6 +128,7 @@ def _best_weights(forecasts: np.ndarray, actual: np.ndarray, scales: np.ndarray)
     return np.asarray(weights / weights.sum())
 
 
+@register
 class ForecastEnsemble(ForecastStrategy):
     """Its members' forecasts averaged with weights chosen on the last ``horizon`` points of
     the histories it is fitted on (module docstring).

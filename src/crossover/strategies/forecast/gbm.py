@@ -59,6 +59,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from crossover.errors import ModelError
 from crossover.strategies._threads import lgbm_threads
 from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
+from crossover.strategies.registry import register
 from crossover.tasks.forecasting.metrics import scale_mase
 
 __all__ = ["ForecastGbm"]
@@ -115,6 +116,7 @@ class _Layout:
         return np.hstack(columns).astype(np.float32), level
 
 
+@register
 class ForecastGbm(ForecastStrategy):
     """One LightGBM model across every series on scaled lags (module docstring): recursive and
     direct forecasts averaged, conformal quantiles.

@@ -19,6 +19,7 @@ import numpy as np
 
 from crossover.models.forecasters import DEFAULT_FORECASTER, load_fracast, resolve_forecaster
 from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
+from crossover.strategies.registry import register
 
 __all__ = ["ForecastFracast"]
 
@@ -36,6 +37,7 @@ def _naive(history: np.ndarray, season: int, horizon: int) -> np.ndarray:
     return np.repeat(mean[:, None], len(QUANTILES), axis=1)
 
 
+@register
 class ForecastFracast(ForecastStrategy):
     """Fracast-0, a pre-trained forecaster, zero-shot (no training on your series).
 
@@ -56,6 +58,8 @@ class ForecastFracast(ForecastStrategy):
     key = "forecast.fracast"
     kind = "pretrained"
     needs_labels = False
+    #: It reads the last N points of each history: a learning curve runs it at every budget.
+    curve_without_labels = True
     summary = "Fracast-0, a pre-trained forecaster used zero-shot (9 quantiles)"
 
     fallbacks_: int = 0

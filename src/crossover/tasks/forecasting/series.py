@@ -41,6 +41,7 @@ import pandas as pd
 
 from crossover.data import as_frame
 from crossover.errors import ConfigError, DataError
+from crossover.tasks.forecasting.options import FILL_METHODS
 
 __all__ = [
     "FILL_METHODS",
@@ -53,7 +54,6 @@ __all__ = [
 
 #: The fewest points a series keeps before its earliest backtest window.
 MIN_TRAIN = 3
-FILL_METHODS = ("interpolate", "zero")
 #: Column names found without being named, in order of preference.
 _ID_NAMES = ("unique_id", "item_id", "series_id", "series", "id")
 _TIME_NAMES = ("ds", "timestamp", "date", "time", "datetime", "period", "month", "week")
