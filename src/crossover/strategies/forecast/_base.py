@@ -150,6 +150,8 @@ class ForecastStrategy(Strategy):
         result = self._forecast(as_histories(histories), steps)
         if not np.isfinite(result.mean).all():
             raise ValueError(f"{self.key} produced a forecast that is not finite")
+        if result.quantiles is not None and not np.isfinite(result.quantiles).all():
+            raise ValueError(f"{self.key} produced quantile forecasts that are not finite")
         return result
 
     def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:

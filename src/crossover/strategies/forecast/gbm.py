@@ -197,10 +197,11 @@ class ForecastGbm(ForecastStrategy):
             if long:
                 held = [h[:-horizon] for h in long]
                 self.boosters_ = self._train(layout, held)
-                guess = self._model_forecast(layout, held, horizon)
-                truth = np.stack([h[-horizon:] for h in long])
-                spread = np.array([self._spread(h) for h in held])
-                self.offsets_ = _conformal((truth - guess) / spread[:, None])
+                if self.boosters_:  # too few rows to learn from: no calibration
+                    guess = self._model_forecast(layout, held, horizon)
+                    truth = np.stack([h[-horizon:] for h in long])
+                    spread = np.array([self._spread(h) for h in held])
+                    self.offsets_ = _conformal((truth - guess) / spread[:, None])
         self.boosters_ = self._train(layout, histories)
 
     def _train(self, layout: _Layout, histories: list[np.ndarray]) -> dict[str, Any]:
