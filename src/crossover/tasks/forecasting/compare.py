@@ -137,8 +137,12 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
             "description": description,
             "split_id": split_id,
             "split_ids": [split_id],
-            # Points of history per series (what a budget counts) and points forecast.
-            "train_rows": round(sum(histories) / len(histories)),
+            # Points of history per series before the last window (what a budget counts,
+            # and what the trial's n_train is at the full budget) and points forecast.
+            "train_rows": round(
+                sum(window_cut(len(s), windows - 1, windows, panel.horizon) for s in panel.series)
+                / len(panel.series)
+            ),
             "test_rows": len(panel.series) * windows * panel.horizon,
             "windows": windows,
             "horizon": panel.horizon,

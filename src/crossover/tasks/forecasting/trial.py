@@ -27,6 +27,7 @@ from crossover.evaluation.budgets import FULL
 from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.tasks._base import Task
+from crossover.tasks.forecasting.backtest import window_cut
 from crossover.tasks.forecasting.evaluate import BacktestResult, backtest
 from crossover.tasks.forecasting.metrics import COVERAGE_80_LEVELS, QUANTILES
 from crossover.tasks.forecasting.series import Panel
@@ -161,7 +162,9 @@ def run_forecast_trial(
         # One call = one series' recent history, as POST /v1/forecast takes it.
         recent = [s.values[-min(len(s), 512) :] for s in panel.series[:_LATENCY_SERIES]]
         speed = speed_and_size(strategy, recent)
-    seen = [min(len(s), history) if history else len(s) for s in panel.series]
+    # The history the last window's fit saw per series: what a model in production trains on.
+    last = [window_cut(len(s), windows - 1, windows, panel.horizon) for s in panel.series]
+    seen = [min(n, history) if history else n for n in last]
     fallbacks = int(result.extra.get("fallbacks", 0))
     counted = []
     if fallbacks:

