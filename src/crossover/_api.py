@@ -447,9 +447,10 @@ def write_outputs(
     recommendation: Recommendation | None = None,
     report: bool = True,
 ) -> dict[str, Path]:
-    """Write ``study.json``, ``leaderboard.csv`` and ``learning_curve.csv`` into ``out``; with
-    a pricing, ``decision.json`` and ``costs.csv`` (see :func:`write_decision`); and unless
-    ``report`` is false, ``report.html`` and ``summary.md``."""
+    """Write ``study.json``, ``leaderboard.csv``, ``learning_curve.csv`` and the task's own
+    files (a forecasting study's ``forecasts.csv``) into ``out``; with a pricing,
+    ``decision.json`` and ``costs.csv`` (see :func:`write_decision`); and unless ``report``
+    is false, ``report.html`` and ``summary.md``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -459,6 +460,7 @@ def write_outputs(
     }
     study.leaderboard.to_csv(paths["leaderboard"], index=False, float_format="%.6g")
     study.learning_curve.to_csv(paths["learning_curve"], index=False, float_format="%.6g")
+    paths.update(tasks.get(study.task).present.write_files(study, out))
     if pricing is not None and recommendation is not None:
         paths.update(write_decision(pricing, recommendation, out))
     if report:

@@ -17,13 +17,20 @@ module defines any of:
   misclassified test inputs as pictures (default: none; the image task's shows its images).
   Its dict holds ``strategy``, ``test_images``, ``misclassified``, ``order``, ``skipped``,
   ``kept_paths`` and ``images`` (each ``uri``, ``true``, ``predicted``, ``confidence``,
-  ``name``); with one, the confusions table no longer quotes the test inputs as text.
+  ``name``); with one, the confusions table no longer quotes the test inputs as text;
+- ``series_plots(study, strategy) -> list[dict]``: the report's plots of ``strategy``'s
+  forecasts, one per series (default: none; the forecasting task's, worst series first), each
+  with ``series``, ``mase``, the history ``x``/``y`` and ``windows`` (``x``, ``mean``, ``low``,
+  ``high``);
+- ``write_files(study, out) -> dict[str, Path]``: files of the task's own that ``compare``
+  writes beside ``study.json`` (default: none; the forecasting task's ``forecasts.csv``).
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -90,3 +97,13 @@ class Presentation:
             return None
         shown = hook(study, strategy)
         return None if shown is None else dict(shown)
+
+    def series_plots(self, study: Study, strategy: str) -> list[dict[str, Any]]:
+        """Plots of ``strategy``'s forecasts per series for the report ([] for other tasks)."""
+        hook = self._hook("series_plots")
+        return [] if hook is None else [dict(p) for p in hook(study, strategy)]
+
+    def write_files(self, study: Study, out: Path) -> dict[str, Path]:
+        """Write the task's own output files into ``out``; their paths by name."""
+        hook = self._hook("write_files")
+        return {} if hook is None else dict(hook(study, out))

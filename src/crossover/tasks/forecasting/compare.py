@@ -33,9 +33,17 @@ from crossover.tasks.forecasting.trial import (
 if TYPE_CHECKING:
     from crossover.evaluation.progress import Reporter
     from crossover.plan import StudyPlan
+    from crossover.study import Study
     from crossover.tasks.forecasting.options import ForecastOptions
 
-__all__ = ["HEADLINE", "LOWER_IS_BETTER", "default_windows", "history_budgets", "prepare_study"]
+__all__ = [
+    "HEADLINE",
+    "LOWER_IS_BETTER",
+    "default_windows",
+    "history_budgets",
+    "keep_tails",
+    "prepare_study",
+]
 
 #: The headline metric, and the metrics where a smaller value wins.
 HEADLINE = "mase"
@@ -168,7 +176,30 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
         fit_default_budgets=partial(_fit_budgets, panel, windows),
         limit_budgets=partial(_limit_budgets, max(histories)),
         adjust=partial(_adjust, options.model),
+        finish=partial(keep_tails, panel, windows),
     )
+
+
+#: Seasons (horizons, without a season) of history kept before the backtest windows for plots.
+_TAIL_SEASONS = 3
+
+
+def keep_tails(panel: Panel, windows: int, study: Study) -> None:
+    """Keep the end of each series in the study (``dataset["tails"]``): the points of the
+    backtest windows and a few seasons before them, with the timestamp of the first, so that
+    the report can plot forecasts against actuals and ``forecasts.csv`` can date each step
+    without the data file."""
+    unit = panel.season if panel.season > 1 else panel.horizon
+    keep = windows * panel.horizon + _TAIL_SEASONS * max(unit, panel.horizon)
+    tails = {}
+    for s in panel.series:
+        start = max(0, len(s) - keep)
+        first = panel.index(s, start, start + 1)[0]
+        tails[s.id] = {
+            "start": first.isoformat() if hasattr(first, "isoformat") else int(first),
+            "values": [float(f"{v:.8g}") for v in s.values[start:].tolist()],
+        }
+    study.dataset["tails"] = tails
 
 
 def _fit_budgets(

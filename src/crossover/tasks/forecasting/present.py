@@ -6,14 +6,26 @@ Imported only when a report or a CLI table is made; each function reads a saved 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from crossover._format import number
 
 if TYPE_CHECKING:
+    from crossover.evaluation.trials import TrialResult
     from crossover.study import Study
 
-__all__ = ["data_summary", "measured_on", "ranking_note", "ranking_rows", "ranking_title"]
+__all__ = [
+    "PLOTTED_SERIES",
+    "data_summary",
+    "forecast_rows",
+    "measured_on",
+    "ranking_note",
+    "ranking_rows",
+    "ranking_title",
+    "series_plots",
+    "write_files",
+]
 
 
 def _units(study: Study) -> str:
@@ -91,3 +103,118 @@ def data_summary(study: Study) -> list[tuple[str, str]]:
     if d.get("filled"):
         rows.append(("Gaps filled", f"{d['filled']:,} points ({s.get('fill')})"))
     return rows
+
+
+# -- the backtest's forecasts: forecasts.csv and the report's plots --------------------------
+
+#: Series the report plots for the chosen strategy, worst first.
+PLOTTED_SERIES = 12
+
+
+def _steps(study: Study, tail: dict[str, Any]) -> list[Any]:
+    """The timestamps (ISO dates, or step numbers) of a kept tail's points."""
+    start, n = tail["start"], len(tail["values"])
+    freq = study.spec.get("freq")
+    if freq is None:
+        return list(range(int(start), int(start) + n))
+    import pandas as pd
+
+    stamps = pd.date_range(pd.Timestamp(start), periods=n, freq=freq)
+    if (stamps == stamps.normalize()).all():  # dates without a time of day
+        return [t.strftime("%Y-%m-%d") for t in stamps]
+    return [t.isoformat() for t in stamps]
+
+
+def _windows_of(study: Study, result: TrialResult) -> dict[str, list[dict[str, list[float]]]]:
+    """Per series, its backtest windows' forecasts (oldest first) from a leaderboard trial."""
+    from crossover.tasks.forecasting.trial import decode_prediction
+
+    out: dict[str, list[dict[str, list[float]]]] = {}
+    series = study.split.get("unit") == "series"
+    for unit, text in zip(study.y_true, result.predictions, strict=False):
+        sid = unit if series else unit.rsplit(" @ window ", 1)[0]
+        out.setdefault(sid, []).extend(decode_prediction(text))
+    return out
+
+
+def forecast_rows(study: Study) -> list[dict[str, Any]]:
+    """Every leaderboard strategy's backtest forecasts, one row per (strategy, series, window,
+    step): ``unique_id``, ``ds``, ``cutoff`` (the last timestamp the forecast saw), ``window``,
+    ``step``, ``actual``, ``strategy``, ``forecast`` and the 80 % interval ``p10``/``p90``."""
+    tails = study.dataset.get("tails") or {}
+    horizon = int(study.spec.get("horizon") or 0)
+    windows = int(study.spec.get("windows") or 1)
+    rows: list[dict[str, Any]] = []
+    for result in study.leaderboard_results:
+        for sid, forecasts in _windows_of(study, result).items():
+            tail = tails.get(sid)
+            if tail is None:
+                continue
+            stamps, values = _steps(study, tail), tail["values"]
+            for w, window in enumerate(forecasts):
+                first = len(values) - (windows - w) * horizon
+                for k, mean in enumerate(window["mean"]):
+                    at = first + k
+                    rows.append(
+                        {
+                            "unique_id": sid,
+                            "ds": stamps[at],
+                            "cutoff": stamps[first - 1],
+                            "window": w + 1,
+                            "step": k + 1,
+                            "actual": values[at],
+                            "strategy": result.trial.strategy,
+                            "forecast": mean,
+                            "p10": window["low"][k] if "low" in window else None,
+                            "p90": window["high"][k] if "high" in window else None,
+                        }
+                    )
+    return rows
+
+
+def write_files(study: Study, out: Path) -> dict[str, Path]:
+    """``forecasts.csv``: the rows of :func:`forecast_rows` (Nixtla's cross-validation
+    layout, one strategy per row)."""
+    import pandas as pd
+
+    rows = forecast_rows(study)
+    if not rows:
+        return {}
+    path = out / "forecasts.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, float_format="%.8g")
+    return {"forecasts": path}
+
+
+def series_plots(study: Study, strategy: str) -> list[dict[str, Any]]:
+    """The ``PLOTTED_SERIES`` series ``strategy`` forecast worst (its MASE, mean over the
+    windows), each with its kept history and actuals (``x``, ``y``) and every window's forecast
+    (``x``, ``mean``, ``low``, ``high``), the worst first."""
+    results = {r.trial.strategy: r for r in study.leaderboard_results}
+    result = results.get(strategy)
+    tails = study.dataset.get("tails") or {}
+    if result is None or not tails or not result.unit_scores:
+        return []
+    horizon = int(study.spec.get("horizon") or 0)
+    windows = int(study.spec.get("windows") or 1)
+    per_unit = result.unit_scores.get("mase") or []
+    by_series: dict[str, list[float]] = {}
+    series = study.split.get("unit") == "series"
+    for unit, value in zip(study.y_true, per_unit, strict=False):
+        if value is not None:
+            sid = unit if series else unit.rsplit(" @ window ", 1)[0]
+            by_series.setdefault(sid, []).append(float(value))
+    worst = sorted(by_series, key=lambda s: -sum(by_series[s]) / len(by_series[s]))
+    forecasts = _windows_of(study, result)
+    plots = []
+    for sid in worst[:PLOTTED_SERIES]:
+        tail = tails.get(sid)
+        if tail is None:
+            continue
+        stamps, values = _steps(study, tail), tail["values"]
+        drawn = []
+        for w, window in enumerate(forecasts.get(sid, [])):
+            first = len(values) - (windows - w) * horizon
+            drawn.append({"x": stamps[first : first + len(window["mean"])], **window})
+        mase = sum(by_series[sid]) / len(by_series[sid])
+        plots.append({"series": sid, "mase": mase, "x": stamps, "y": values, "windows": drawn})
+    return plots
