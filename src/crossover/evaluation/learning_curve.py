@@ -11,6 +11,11 @@ Pure functions over a ``points`` frame with one row per trial (strategy x budget
   and from the fitted curve with a bootstrap-over-seeds range).
 - :func:`describe` — the same answers as short plain-language lines.
 
+A metric where lower is better (an error: MASE, the Brier score) is handled by negating the
+scores inside (``lower_is_better=True``): "beats" then means a significantly lower error, a
+target is a maximum, and the power law is fitted to the negated error (its ceiling is then
+minus the error's floor); every value handed back is in the metric's own units.
+
 No I/O and no model code: the runner, the study and the report feed these functions.
 """
 
@@ -80,13 +85,25 @@ def _budget_order(budget: Budget) -> float:
 
 
 def _prepare(points: pd.DataFrame) -> pd.DataFrame:
+    """The points with normalised budgets. A pre-trained strategy's trials collapse to budget
+    0 (it learns nothing from labels), unless it was planned as a trained one, without a
+    budget-0 trial (``Strategy.curve_without_labels``: a zero-shot forecaster fed the last N
+    points of each history): it then keeps one point per budget."""
     missing = [c for c in _REQUIRED if c not in points.columns]
     if missing:
         raise ValueError(f"points lacks the column(s) {', '.join(missing)}")
     frame = points.copy()
+    budgets = [_norm_budget(b) for b in frame["budget"]]
+    pretrained = {  # pre-trained strategies measured at a count
+        s
+        for s, kind, b in zip(frame["strategy"], frame["kind"], budgets, strict=True)
+        if kind == _PRETRAINED and b not in (0, FULL)
+    }
+    at_zero = {s for s, b in zip(frame["strategy"], budgets, strict=True) if b == 0}
+    at_budgets = pretrained - at_zero
     frame["budget"] = [
-        0 if kind == _PRETRAINED else _norm_budget(b)
-        for kind, b in zip(frame["kind"], frame["budget"], strict=True)
+        0 if kind == _PRETRAINED and s not in at_budgets else b
+        for s, kind, b in zip(frame["strategy"], frame["kind"], budgets, strict=True)
     ]
     frame["_order"] = [_budget_order(b) for b in frame["budget"]]
     frame["_key"] = frame["budget"].astype(str)  # a homogeneous key to group on
@@ -127,7 +144,8 @@ def curve_table(points: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFra
     bootstrap interval of that one trial).
 
     - ``budget_per_class``: the int budget or ``"full"``; a pre-trained strategy sees no labels,
-      so all its trials collapse into one row with budget 0.
+      so all its trials collapse into one row with budget 0 (unless it was measured at int
+      budgets, as a zero-shot forecaster fed N points of history is: one row per budget).
     - ``n_labels``: mean rows trained on; ``seed_count``: distinct seeds (trials repeated for one
       seed are averaged first, so every seed weighs the same).
     - The interval (``score_ci_low`` / ``score_ci_high``):
@@ -199,7 +217,9 @@ class PowerLawFit:
         return math.exp(log_x)
 
 
-def _grid_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+def _grid_start(
+    x: np.ndarray, y: np.ndarray, c_bounds: tuple[float, float] = (0.0, 1.0)
+) -> tuple[float, float, float]:
     """Best (a, b, c) over :data:`_B_GRID`, solving the linear (a, c) problem per exponent."""
     z = x[None, :] ** (-_B_GRID[:, None])  # (grid, n)
     z_mean = z.mean(axis=1, keepdims=True)
@@ -209,9 +229,9 @@ def _grid_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     slope = np.divide(cov, var, out=np.zeros_like(cov), where=var > 0)
     a = np.maximum(-slope, 1e-9)
     c = y_mean + a * z_mean[:, 0]
-    clipped = (c < 0.0) | (c > 1.0)
+    clipped = (c < c_bounds[0]) | (c > c_bounds[1])
     if clipped.any():  # fix c at the bound, refit a alone
-        c = np.clip(c, 0.0, 1.0)
+        c = np.clip(c, *c_bounds)
         zz = (z * z).sum(axis=1)
         a_fixed = np.divide(
             ((c[:, None] - y) * z).sum(axis=1), zz, out=np.zeros_like(zz), where=zz > 0
@@ -226,8 +246,11 @@ def _model(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
     return np.asarray(c - a * x ** (-b), dtype=np.float64)
 
 
-def fit_power_law(x: np.ndarray, y: np.ndarray) -> PowerLawFit | None:
-    """Least-squares ``y = c - a * x**(-b)`` with ``a > 0``, ``b > 0``, ``0 <= c <= 1``.
+def fit_power_law(
+    x: np.ndarray, y: np.ndarray, *, c_bounds: tuple[float, float] = (0.0, 1.0)
+) -> PowerLawFit | None:
+    """Least-squares ``y = c - a * x**(-b)`` with ``a > 0``, ``b > 0``, ``c`` within
+    ``c_bounds`` (a score in [0, 1]; ``(-inf, 0)`` for a negated error).
 
     ``x`` may repeat (several seeds per budget). ``None`` when there are fewer than three
     distinct positive ``x`` or the inputs are not finite. A coarse grid over ``b`` (for a fixed
@@ -240,11 +263,11 @@ def fit_power_law(x: np.ndarray, y: np.ndarray) -> PowerLawFit | None:
         return None
     if (xs <= 0).any() or len(np.unique(xs)) < 3:
         return None
-    a0, b0, c0 = _grid_start(xs, ys)
+    a0, b0, c0 = _grid_start(xs, ys, c_bounds)
     fit = PowerLawFit(a0, b0, c0)
-    lower = [1e-12, 1e-6, 0.0]
-    upper = [np.inf, np.inf, 1.0]
-    p0 = [max(a0, 1e-9), b0, min(max(c0, 0.0), 1.0)]
+    lower = [1e-12, 1e-6, c_bounds[0]]
+    upper = [np.inf, np.inf, c_bounds[1]]
+    p0 = [max(a0, 1e-9), b0, min(max(c0, c_bounds[0]), c_bounds[1])]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -275,7 +298,9 @@ class LabelsNeeded:
 
     Label counts are per class. ``target_estimate`` and its range come from the fitted power
     law and may be ``inf`` (the fitted ceiling is at or below the target). ``fitted_ceiling``
-    is the fitted asymptote ``c`` (None without a fit).
+    is the fitted asymptote ``c`` (None without a fit); for a lower-is-better metric it is the
+    error's fitted floor, in the metric's units. ``beats_pretrained_delta`` is the strategy's
+    score minus the pre-trained one's (negative where a lower error beats it).
     """
 
     strategy: str
@@ -315,10 +340,12 @@ class LabelsNeeded:
 def _first_beating(
     strategy: str,
     significance: Mapping[tuple[str, int | str], tuple[float, float, float]],
+    lower_is_better: bool = False,
 ) -> tuple[Budget | None, float | None]:
     found: list[tuple[float, Budget, float]] = []
-    for (name, budget), (delta, low, _high) in significance.items():
-        if name != strategy or not low > 0:
+    for (name, budget), (delta, low, high) in significance.items():
+        better = high < 0 if lower_is_better else low > 0
+        if name != strategy or not better:
             continue
         norm = _norm_budget(budget)
         found.append((_budget_order(norm), norm, float(delta)))
@@ -356,7 +383,12 @@ def _curve_points(
 
 
 def _bootstrap_range(
-    scores: list[np.ndarray], xs: np.ndarray, target: float, n_boot: int, seed: int
+    scores: list[np.ndarray],
+    xs: np.ndarray,
+    target: float,
+    n_boot: int,
+    seed: int,
+    c_bounds: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[float | None, float | None]:
     """2.5 / 97.5 percentiles of ``budget_for(target)`` over resamples of the seeds.
 
@@ -374,7 +406,7 @@ def _bootstrap_range(
         means[:, j] = values[draws].mean(axis=1)
     estimates: list[float] = []
     for row in means:
-        fit = fit_power_law(xs, row)
+        fit = fit_power_law(xs, row, c_bounds=c_bounds)
         if fit is not None:
             estimates.append(fit.budget_for(target))
     if not estimates:
@@ -392,18 +424,22 @@ def labels_needed(
     target: float | None = None,
     n_boot: int = 500,
     seed: int = 0,
+    lower_is_better: bool = False,
 ) -> list[LabelsNeeded]:
     """One :class:`LabelsNeeded` per trained (custom / hybrid) strategy, sorted by name.
 
     ``significance[(strategy, budget)] = (delta_mean, ci_low, ci_high)`` is the paired
     difference of the strategy minus the best pre-trained strategy at that budget; it beats
-    the pre-trained model significantly where ``ci_low > 0``; ``beats_pretrained_at`` is the
+    the pre-trained model significantly where ``ci_low > 0`` (``ci_high < 0`` with
+    ``lower_is_better``: a significantly lower error); ``beats_pretrained_at`` is the
     smallest such budget (``"full"`` after every count). An empty map (no pre-trained strategy)
     leaves both beat fields None.
 
-    For a ``target`` score:
+    For a ``target`` score (with ``lower_is_better``, a maximum: the curves are fitted to the
+    negated scores, and every value returned is in the metric's own units):
 
-    - ``target_reached_at``: the smallest measured budget whose mean score is ``>= target``.
+    - ``target_reached_at``: the smallest measured budget whose mean score is ``>= target``
+      (``<= target`` with ``lower_is_better``).
     - ``target_estimate``: where the power law fitted on the mean score per budget (see
       :func:`fit_power_law`; x = labels per class, with ``"full"`` at x = n_labels / n_classes
       when that lies beyond the largest int budget) reaches the target; ``inf`` when the fitted
@@ -417,13 +453,16 @@ def labels_needed(
     if points.empty:
         return []
     frame = _prepare(points)
+    sign = -1.0 if lower_is_better else 1.0
+    frame["score"] = sign * frame["score"].astype(np.float64)
+    c_bounds = (-math.inf, 0.0) if lower_is_better else (0.0, 1.0)
     out: list[LabelsNeeded] = []
     for strategy, group in frame.groupby("strategy", sort=True):
         kind = str(group["kind"].iloc[0])
         if kind not in _TRAINED_KINDS:
             continue
         name = str(strategy)
-        beats_at, beats_delta = _first_beating(name, significance)
+        beats_at, beats_delta = _first_beating(name, significance, lower_is_better)
         if target is None:
             out.append(
                 LabelsNeeded(name, kind, beats_at, beats_delta, None, None, None, None, None, False)
@@ -431,9 +470,10 @@ def labels_needed(
             continue
         reached: Budget | None = None
         budgets = sorted({b for b in group["budget"]}, key=_budget_order)
+        goal = sign * float(target)  # oriented: higher is better from here on
         for budget in budgets:
             mean = float(_per_seed(group[group["_key"] == str(budget)], "score").mean())
-            if mean >= target:
+            if mean >= goal:
                 reached = budget
                 break
         scores, xs, largest = _curve_points(group)
@@ -441,11 +481,15 @@ def labels_needed(
         low: float | None = None
         high: float | None = None
         ceiling: float | None = None
-        fit = fit_power_law(xs, np.array([s.mean() for s in scores])) if len(xs) else None
+        fit = (
+            fit_power_law(xs, np.array([s.mean() for s in scores]), c_bounds=c_bounds)
+            if len(xs)
+            else None
+        )
         if fit is not None:
-            estimate = fit.budget_for(target)
-            ceiling = fit.c
-            low, high = _bootstrap_range(scores, xs, target, n_boot, seed)
+            estimate = fit.budget_for(goal)
+            ceiling = sign * fit.c
+            low, high = _bootstrap_range(scores, xs, goal, n_boot, seed, c_bounds)
         extrapolated = (
             estimate is not None
             and largest is not None
@@ -513,10 +557,16 @@ def _fmt_range(low: float | None, high: float | None) -> str:
     return f"95 % range {_fmt_count(low)}–{_fmt_count(high)}"
 
 
-def _target_clause(item: LabelsNeeded, metric: str, unit: str = LABELS) -> str | None:
+def _target_clause(
+    item: LabelsNeeded, metric: str, unit: str = LABELS, lower_is_better: bool = False
+) -> str | None:
     if item.target is None:
         return None
-    goal = f"{_fmt_score(item.target)} {metric}"
+    goal = (
+        f"{metric} {_fmt_score(item.target)} or lower"
+        if lower_is_better
+        else f"{_fmt_score(item.target)} {metric}"
+    )
     estimate = item.target_estimate
     finite = estimate is not None and math.isfinite(estimate)
     if item.target_reached_at is not None:
@@ -533,8 +583,9 @@ def _target_clause(item: LabelsNeeded, metric: str, unit: str = LABELS) -> str |
     if estimate is None:
         return f"does not reach {goal} at any measured budget (too few budgets to fit a curve)"
     if not finite:
+        bound = "floor" if lower_is_better else "ceiling"
         ceiling = (
-            "" if item.fitted_ceiling is None else f" (fitted ceiling {item.fitted_ceiling:.2f})"
+            "" if item.fitted_ceiling is None else f" (fitted {bound} {item.fitted_ceiling:.2f})"
         )
         return f"is not expected to reach {goal}{ceiling}"
     notes = ["extrapolated" if item.extrapolated else "fitted curve"]
@@ -551,8 +602,12 @@ def describe(
     pretrained: str | None,
     metric: str = "accuracy",
     unit: str = LABELS,
+    lower_is_better: bool = False,
 ) -> list[str]:
     """Short plain-language lines, one per strategy that has something to say.
+
+    ``lower_is_better`` words a target as a maximum ("mase 0.9 or lower") and the fitted
+    asymptote as a floor; the gain over the pre-trained model is signed either way.
 
     ``unit`` names what a budget counts ("labels per class"; "training interactions" for a
     recommendation study).
@@ -568,12 +623,12 @@ def describe(
                 parts.append("does not beat the pre-trained model at any measured budget")
             else:
                 delta = item.beats_pretrained_delta
-                gain = "" if delta is None else f" (+{delta:.2f} {metric})"
+                gain = "" if delta is None else f" ({delta:+.2f} {metric})"
                 parts.append(
                     f"beats the pre-trained model ({pretrained}) from "
                     f"{_fmt_budget(item.beats_pretrained_at, unit)}{gain}"
                 )
-        target = _target_clause(item, metric, unit)
+        target = _target_clause(item, metric, unit, lower_is_better)
         if target is not None:
             parts.append(target)
         if parts:
