@@ -52,7 +52,8 @@ GLOSSARY: dict[str, str] = {
     "strategy": "registry key of the strategy",
     "kind": "pretrained (used as it is), custom (trained from scratch) or hybrid (pre-trained "
     "base adapted with your data)",
-    "metric": "the headline metric the row is ranked by (higher is better)",
+    "metric": "the headline metric the rows are ranked by, best first (higher is better, "
+    "unless lower_is_better names it)",
     "score": "the metric on the test rows; with repeated splits (small tables), its mean over "
     "the splits",
     "ci_low": "lower end of the 95 % bootstrap interval of score (percentile method); with "
@@ -60,7 +61,8 @@ GLOSSARY: dict[str, str] = {
     "Bengio 2003: the variance of the mean is (1/J + n_test/n_train) times the splits' "
     "variance, since the splits share training rows)",
     "ci_high": "upper end of that interval",
-    "delta_vs_best": "score minus the best strategy's score (0 for the best; negative = worse)",
+    "delta_vs_best": "score minus the best strategy's score (0 for the best; a worse strategy "
+    "has a negative delta, or a positive one where lower is better)",
     "significant": "whether the 95 % paired-bootstrap interval of delta_vs_best excludes 0 "
     "(with repeated splits: the corrected t interval of the per-split differences); empty for "
     "the best strategy",
@@ -78,6 +80,8 @@ GLOSSARY: dict[str, str] = {
     "best of 3 rounds (other work on the machine only slows a round down); the serving costs "
     "use it",
     "throughput_rows_s_low": "the slowest round's rows per second",
+    "lower_is_better": "the metrics where a smaller value is better (errors such as MASE or "
+    "the Brier score); every other metric is better higher",
     "timed_busy": "whether other processes competed for the cores while it was timed (they "
     "used half a core or more on average, or the timed code got under 0.6 of a core): its "
     "latency is then overstated",
@@ -108,6 +112,18 @@ def task_glossary(task: str) -> dict[str, str]:
         return {}
 
 
+def task_lower_is_better(task: str) -> list[str]:
+    """The metrics of ``task`` where lower is better; none for a task that is not installed
+    here."""
+    from crossover import tasks
+    from crossover.errors import ConfigError
+
+    try:
+        return sorted(tasks.get(task).lower_is_better)
+    except ConfigError:
+        return []
+
+
 def _round_extreme(result: TrialResult, key: str, pick: Any) -> float:
     """The lowest or highest (``pick``: min or max) of a trial's timing rounds; NaN when its
     speed was not timed in rounds."""
@@ -135,6 +151,10 @@ class Study:
     ``statistics`` holds, per strategy and metric: ``score``, ``ci_low``, ``ci_high`` and the
     paired difference to the best strategy (``delta``, ``delta_ci_low``, ``delta_ci_high``,
     ``significant``). It is computed on creation from the stored predictions.
+
+    The best strategy has the highest headline score, or the lowest where the headline is in
+    ``lower_is_better`` (an error: MASE); ``delta`` is always the strategy's score minus the
+    best one's, so there a worse strategy has a positive delta.
     """
 
     results: list[TrialResult]
@@ -155,12 +175,29 @@ class Study:
     #: Tables with ``--amount`` and ``--cost-fp``: per strategy, the expected-loss threshold
     #: and the money it saves on the test rows (``tasks.tabular.metrics.decision_threshold``).
     thresholds: dict[str, Any] = field(default_factory=dict)
+    #: The metrics where a smaller value is better (errors: MASE, the Brier score). None: the
+    #: task's ``Task.lower_is_better`` when the task is installed here, else none. Saved in
+    #: study.json, so that a study of a plugin task not installed here still ranks its
+    #: strategies the right way round.
+    lower_is_better: list[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.lower_is_better is None:
+            self.lower_is_better = task_lower_is_better(self.task)
+        self.lower_is_better = sorted(self.lower_is_better)
         if not self.statistics and self.results:
             self.statistics = self._compute_statistics()
         if not self.curves and self.results:
             self.curves = self._compute_curves()
+
+    def lower_better(self, metric: str | None = None) -> bool:
+        """Whether a smaller ``metric`` (default: the headline) is the better one."""
+        return (metric or self.headline) in (self.lower_is_better or ())
+
+    def orientation(self, metric: str | None = None) -> float:
+        """1.0 where a higher ``metric`` (default: the headline) is better, -1.0 where lower
+        is: ``orientation() * score`` is higher for the better strategy."""
+        return -1.0 if self.lower_better(metric) else 1.0
 
     @property
     def primary_split(self) -> str:
@@ -272,8 +309,10 @@ class Study:
 
     @property
     def best(self) -> str:
-        """The strategy with the highest headline score."""
-        return max(self.statistics, key=lambda s: self.statistics[s][self.headline]["score"])
+        """The strategy with the best headline score (the highest, or the lowest where the
+        headline is lower-is-better)."""
+        sign = self.orientation()
+        return max(self.statistics, key=lambda s: sign * self.statistics[s][self.headline]["score"])
 
     def paired_delta(self, a: str, b: str, metric: str | None = None) -> dict[str, Any]:
         """Score of leaderboard strategy ``a`` minus ``b`` on the same test rows: the point
@@ -304,7 +343,8 @@ class Study:
         def mean(name: str, metric: str) -> float:
             return float(np.mean([r.metrics[metric] for r in groups[name]]))
 
-        best = max(groups, key=lambda s: mean(s, self.headline))
+        sign = self.orientation()
+        best = max(groups, key=lambda s: sign * mean(s, self.headline))
         stats: dict[str, dict[str, dict[str, Any]]] = {}
         for name, results in groups.items():
             stats[name] = {}
@@ -333,7 +373,8 @@ class Study:
         board = self.leaderboard_results
         samples = self._resample({r.trial.strategy: r for r in board})
         point = {r.trial.strategy: r.metrics for r in board}
-        best = max(point, key=lambda s: point[s][self.headline])
+        sign = self.orientation()
+        best = max(point, key=lambda s: sign * point[s][self.headline])
         stats: dict[str, dict[str, dict[str, Any]]] = {}
         for name, metric_samples in samples.items():
             stats[name] = {}
@@ -400,30 +441,41 @@ class Study:
         from crossover.tasks import get as get_task
 
         metric = self.headline
+        lower = self.lower_better()
+        sign = self.orientation()
         points = self.curve_points()
         table = curve_table(points)
         on_primary = [r for r in self.results if self._on_primary(r) and metric in r.metrics]
         pretrained = [r for r in on_primary if r.kind == "pretrained"]
-        best_pre = max(pretrained, key=lambda r: r.metrics[metric]) if pretrained else None
+        # The best pre-trained strategy by its leaderboard trial: a zero-shot forecaster is
+        # also measured at every history budget.
+        board_pre = [r for r in pretrained if is_timed(r.trial)] or pretrained
+        best_pre = max(board_pre, key=lambda r: sign * r.metrics[metric]) if board_pre else None
         significance: dict[tuple[str, int | str], tuple[float, float, float]] = {}
         if best_pre is not None:
             # Same resamples for every trial: the seed-mean of a strategy's per-resample score
             # minus the pretrained one's is a paired difference on the test rows.
             trained = [r for r in on_primary if r.kind != "pretrained"]
-            chosen = {r.trial.hash: r for r in trained}
-            chosen[best_pre.trial.hash] = best_pre
+            own = [r for r in pretrained if r.trial.strategy == best_pre.trial.strategy]
+            chosen = {r.trial.hash: r for r in [*trained, *own]}
             resampled = self._resample(chosen, (metric,))
             base = resampled[best_pre.trial.hash][metric]
+            # Where the pre-trained strategy was measured at a trained one's budget (fed that
+            # much history), the difference at that budget is against it there.
+            base_at: dict[str, list[np.ndarray]] = {}
+            for r in own:
+                base_at.setdefault(str(r.trial.budget), []).append(resampled[r.trial.hash][metric])
             groups: dict[tuple[str, int | str], list[np.ndarray]] = {}
             for r in trained:
                 key = (r.trial.strategy, r.trial.budget)
                 groups.setdefault(key, []).append(resampled[r.trial.hash][metric])
             for key, samples in groups.items():
-                diff = np.mean(samples, axis=0) - base
+                at = base_at.get(str(key[1]))
+                diff = np.mean(samples, axis=0) - (base if at is None else np.mean(at, axis=0))
                 low, high = percentile_interval(diff)
                 significance[key] = (float(diff.mean()), low, high)
         target = self.settings.get("target")
-        needed = labels_needed(points, significance, target=target)
+        needed = labels_needed(points, significance, target=target, lower_is_better=lower)
         return {
             "metric": metric,
             "pretrained": best_pre.trial.strategy if best_pre else None,
@@ -438,6 +490,7 @@ class Study:
                 pretrained=best_pre.trial.strategy if best_pre else None,
                 metric=metric,
                 unit=get_task(self.task).present.budget_unit,
+                lower_is_better=lower,
             ),
         }
 
@@ -476,7 +529,9 @@ class Study:
         frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
         frame["significant"] = frame["significant"].astype("boolean")
         frame["timed_busy"] = frame["timed_busy"].astype("boolean")
-        return frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+        return frame.sort_values("score", ascending=self.lower_better(), kind="stable").reset_index(
+            drop=True
+        )
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -488,6 +543,7 @@ class Study:
                 "duration_s": self.duration_s,
                 "task": self.task,
                 "headline": self.headline,
+                "lower_is_better": self.lower_is_better,
                 "spec": self.spec,
                 "dataset": self.dataset,
                 "split": self.split,
@@ -532,6 +588,7 @@ class Study:
             curves=data.get("curves", {}),
             x_test=list(data.get("x_test") or []),
             thresholds=dict(data.get("thresholds") or {}),
+            lower_is_better=data.get("lower_is_better"),
         )
 
     @classmethod
@@ -624,6 +681,7 @@ _SHAPE: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "curves": (dict, False),
     "x_test": (list, False),
     "thresholds": (dict, False),
+    "lower_is_better": (list, False),
     "duration_s": ((int, float), False),
     "created_at": (str, False),
 }
@@ -644,6 +702,8 @@ def _check_shape(data: dict[str, Any]) -> None:
             raise TypeError(f"{key!r} is {type(value).__name__}, not {expected}")
     if not all(isinstance(r, dict) for r in data["results"]):
         raise TypeError("a trial result of 'results' is not an object")
+    if not all(isinstance(m, str) for m in data.get("lower_is_better") or []):
+        raise TypeError("a metric of 'lower_is_better' is not a string")
     metrics = [m for m in data["statistics"].values() if isinstance(m, dict)]
     if metrics and not any(data["headline"] in m for m in metrics):
         raise ValueError(f"'headline' names {data['headline']!r}, a metric the study lacks")
