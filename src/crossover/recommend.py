@@ -3,7 +3,8 @@
 The rule (:data:`RULE`):
 
 1. Drop every candidate that breaks a constraint of the scenario, saying which and why.
-2. Among the rest, take the best headline score, and every candidate statistically tied with
+2. Among the rest, take the best headline score (the highest; the lowest for an error such as
+   MASE, ``Study.lower_is_better``), and every candidate statistically tied with
    it (the 95 % paired interval of the difference includes 0: the bootstrap on the same test
    rows, or, when a small table is measured over repeated splits, the corrected resampled t
    interval of the per-split differences).
@@ -14,7 +15,7 @@ The rule (:data:`RULE`):
    larger model that is dearer to run the choice. (With the scenario's own engineering days,
    this step is skipped: the user priced their team.)
 4. Of the rest, choose the lowest total cost over the horizon (setup + every month, with
-   growth); on equal cost, the lower p95 latency, then the smaller model, then the higher
+   growth); on equal cost, the lower p95 latency, then the smaller model, then the better
    score. A strategy that contains others (an ensemble) costs at least what they cost
    together (``crossover.costs.sheet``), so a tie between an ensemble and its own member goes
    to the member.
@@ -26,6 +27,9 @@ rule re-applied along a volume scan, located by bisection; total cost over the h
 included), the p95 latency limit (the rule re-applied with a limit just under the choice's), the
 labels per class (from the learning curves, at the budgets measured), and the minimum metric
 (the rule re-applied just above the chosen candidate's score).
+
+Where the headline is lower-is-better, the scenario's ``min_metric`` is a maximum (the largest
+error accepted), and the metric flip re-applies the rule just below the chosen score.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ RULE = (
     "set aside one that another tied candidate beats on every measurement (p95 latency, size, "
     "running cost measured: serving, training, labels) unless the scenario sets its own "
     "engineering days; choose the lowest total cost over the horizon; on equal cost, the lower "
-    "p95 latency, the smaller model, the higher score."
+    "p95 latency, the smaller model, the better score."
 )
 #: A candidate this many times slower (p95) than the fastest one that qualifies is named with it.
 SLOWER_WORTH_SAYING = 2.0
@@ -102,6 +106,9 @@ class _Decider:
         self.study = study
         self.pricing = pricing
         self.metric = study.headline
+        #: 1.0 where a higher headline is better, -1.0 where lower is (an error: MASE).
+        self.sign = study.orientation()
+        self.lower = study.lower_better()
         self.size_mb = {r.trial.strategy: float(r.size_mb) for r in study.leaderboard_results}
         self.timed_busy = {r.trial.strategy for r in study.leaderboard_results if r.timed_busy}
         self._pairs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -117,10 +124,13 @@ class _Decider:
         c = self.pricing.scenario.constraints
         limit = c.max_p95_latency_ms if max_p95 is _SCENARIO else max_p95
         out = []
-        if min_metric is not None and sheet.score < min_metric:
+        if min_metric is not None and self.lower and sheet.score > min_metric:
+            out.append(f"{self.metric} {sheet.score:.3f} is above the limit {min_metric:g}")
+        elif min_metric is not None and not self.lower and sheet.score < min_metric:
             out.append(f"{self.metric} {sheet.score:.3f} is below the minimum {min_metric:g}")
         if min_metric is not None and sheet.kind != "pretrained" and sheet.labels_needed is None:
-            out.append(f"its learning curve does not reach {min_metric:g}")
+            reach = "get down to" if self.lower else "reach"
+            out.append(f"its learning curve does not {reach} {min_metric:g}")
         if limit is not None and sheet.latency_p95_ms > limit:
             busy = " while other work competed for its cores" * (sheet.strategy in self.timed_busy)
             out.append(
@@ -155,7 +165,7 @@ class _Decider:
                 survivors.append(sheet)
         if not survivors:
             return None, [], dropped
-        best = max(survivors, key=lambda s: s.score)
+        best = max(survivors, key=lambda s: self.sign * s.score)
         tied = [
             s
             for s in survivors
@@ -170,7 +180,7 @@ class _Decider:
                 self.pricing.horizon_usd(s.strategy, volume),
                 _or_inf(s.latency_p95_ms),
                 _or_inf(self.size_mb.get(s.strategy, math.nan)),
-                -s.score,
+                -self.sign * s.score,
             ),
         )
         return choice.strategy, [s.strategy for s in tied], dropped
@@ -314,10 +324,11 @@ def _measured_budgets(study: Study) -> list[int]:
 
 def _comparison(study: Study, pricing: Pricing) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     board = {r.trial.strategy: r for r in study.leaderboard_results}
+    sign = study.orientation()
     best_by_kind: dict[str, CostSheet] = {}
     for sheet in pricing.sheets:
         current = best_by_kind.get(sheet.kind)
-        if current is None or sheet.score > current.score:
+        if current is None or sign * sheet.score > sign * current.score:
             best_by_kind[sheet.kind] = sheet
     from crossover.strategies import registry
 
@@ -414,7 +425,7 @@ def _lead(decider: _Decider, choice: str, tied: list[str]) -> list[str]:
     horizon = pricing.scenario.horizon_months
     volume = pricing.scenario.volume.predictions_per_month
     chosen = pricing.sheet(choice)
-    best = max((pricing.sheet(t) for t in tied), key=lambda s: s.score)
+    best = max((pricing.sheet(t) for t in tied), key=lambda s: decider.sign * s.score)
     lead = (
         f"{choice} ({chosen.kind}) has {metric} {chosen.score:.3f} "
         f"(95 % CI {chosen.ci_low:.3f}-{chosen.ci_high:.3f})"
@@ -433,7 +444,8 @@ def _lead(decider: _Decider, choice: str, tied: list[str]) -> list[str]:
             for t in aside:
                 parts.append(_aside(decider, t, tied))
             if same:
-                parts.append(f"and higher-scoring at the same cost as {', '.join(same)}")
+                better = f"with a lower {metric}" if decider.lower else "higher-scoring"
+                parts.append(f"and {better} at the same cost as {', '.join(same)}")
             lead += f" (statistically tied with {', '.join(others)}, " + "; ".join(parts) + ")"
     else:
         d = decider.paired(choice, best.strategy)
@@ -453,12 +465,15 @@ def _lead(decider: _Decider, choice: str, tied: list[str]) -> list[str]:
     out = [lead + "."]
     pretrained = [s for s in pricing.sheets if s.kind == "pretrained" and s.strategy != choice]
     if chosen.kind != "pretrained" and pretrained:
-        pre = max(pretrained, key=lambda s: s.score)
+        pre = max(pretrained, key=lambda s: decider.sign * s.score)
         d = decider.paired(choice, pre.strategy)
-        out.append(
-            f"It is {d['delta'] * 100:.1f} points above the pre-trained model {pre.strategy} "
-            f"(95 % CI {d['ci_low'] * 100:.1f} to {d['ci_high'] * 100:.1f})."
-        )
+        if decider.lower:
+            out.append(_error_gap(metric, d, f"the pre-trained model {pre.strategy}") + ".")
+        else:
+            out.append(
+                f"It is {d['delta'] * 100:.1f} points above the pre-trained model "
+                f"{pre.strategy} (95 % CI {d['ci_low'] * 100:.1f} to {d['ci_high'] * 100:.1f})."
+            )
     others_cost = ", ".join(
         f"{s.strategy} {usd(s.monthly_usd)}" for s in pricing.sheets if s.strategy != choice
     )
@@ -572,11 +587,13 @@ def _tradeoffs(
         fast = min(timed, key=lambda s: s.latency_p95_ms)
         if chosen.latency_p95_ms > SLOWER_WORTH_SAYING * fast.latency_p95_ms:
             d = decider.paired(choice, fast.strategy)
-            out.append(
-                f"It is {d['delta'] * 100:+.1f} points above {fast.strategy} (95 % CI "
-                f"{d['ci_low'] * 100:+.1f} to {d['ci_high'] * 100:+.1f}), with "
-                f"{_speed_and_size(decider, chosen, fast)}."
+            gap = (
+                _error_gap(decider.metric, d, fast.strategy)
+                if decider.lower
+                else f"It is {d['delta'] * 100:+.1f} points above {fast.strategy} (95 % CI "
+                f"{d['ci_low'] * 100:+.1f} to {d['ci_high'] * 100:+.1f})"
             )
+            out.append(f"{gap}, with {_speed_and_size(decider, chosen, fast)}.")
     if pricing.scenario.constraints.max_p95_latency_ms is None:
         out.append(
             "The scenario sets no latency limit (constraints.max_p95_latency_ms), so speed "
@@ -584,6 +601,17 @@ def _tradeoffs(
             "aside a candidate beaten on every measurement; see the latency flip point."
         )
     return out
+
+
+def _error_gap(metric: str, d: dict[str, Any], other: str) -> str:
+    """A lower-is-better difference (``paired_delta``) in the metric's own units: "Its mase is
+    0.042 lower than X's (difference -0.042, 95 % CI -0.060 to -0.024)"."""
+    delta = float(d["delta"])
+    gap = f"{abs(delta):.3f} {'lower' if delta < 0 else 'higher'} than" if delta else "the same as"
+    return (
+        f"Its {metric} is {gap} that of {other} (difference {delta:+.3f}, 95 % CI "
+        f"{d['ci_low']:+.3f} to {d['ci_high']:+.3f}; lower is better)"
+    )
 
 
 def _latency_flip(
@@ -607,15 +635,17 @@ def _latency_flip(
 
 
 def _metric_flip(decider: _Decider, chosen: CostSheet, volume: float) -> dict[str, Any]:
-    """The rule re-applied with a minimum metric just above the choice's score."""
-    after, _, _ = decider.choose(volume, chosen.score + 1e-9)
+    """The rule re-applied with a minimum metric just above the choice's score (a maximum
+    just below it, where lower is better)."""
+    after, _, _ = decider.choose(volume, chosen.score + decider.sign * 1e-9)
+    side = "below" if decider.lower else "above"
     return {
         "kind": "metric",
         "value": chosen.score,
         "from": chosen.strategy,
         "to": after,
         "text": (
-            f"If you need {decider.metric} above {chosen.score:.3f}, "
+            f"If you need {decider.metric} {side} {chosen.score:.3f}, "
             + (f"{after} is the choice." if after else "no measured candidate qualifies.")
         ),
     }

@@ -23,7 +23,8 @@ from the packaged catalog (see ``crossover prices``). An example, with every def
       maintenance_days_per_month: {pretrained: 0.5, custom: 1.5, hybrid: 1.0}
     horizon_months: 24
     constraints:
-      min_metric: null                 # on the study's headline metric
+      min_metric: null                 # on the study's headline metric; where lower is
+                                       # better (MASE), the largest error accepted
       max_p95_latency_ms: null         # single-row p95, as measured
       max_monthly_usd: null            # at the scenario volume, month 1
       on_premises: false               # true: no external API may see the data

@@ -220,15 +220,21 @@ COST_GLOSSARY = {
 
 
 def _labels_needed(study: Study, strategy: str, target: float | None) -> tuple[int | None, str]:
-    """Labels a trained strategy needs: for ``target`` from its learning curve, else the
-    rows it was trained on for the leaderboard."""
+    """Labels a trained strategy needs: for ``target`` from its learning curve (a maximum
+    where the headline is lower-is-better), else the rows it was trained on for the
+    leaderboard."""
     board = next(r for r in study.leaderboard_results if r.trial.strategy == strategy)
     if target is None:
         return board.n_train, f"the {board.n_train:,} rows it was trained on"
     from crossover.evaluation.learning_curve import labels_needed
 
     points = study.curve_points()
-    needed = [n for n in labels_needed(points[points.strategy == strategy], {}, target=target)]
+    needed = labels_needed(
+        points[points.strategy == strategy],
+        {},
+        target=target,
+        lower_is_better=study.lower_better(),
+    )
     n_classes = max(board.n_classes, 1)
     if not needed:
         return board.n_train, f"the {board.n_train:,} rows it was trained on"

@@ -69,6 +69,8 @@ class ReportData:
     #: The focus strategy's misclassified test inputs as pictures (images: thumbnails as data
     #: URIs with their true and predicted labels); None for a task whose inputs are not.
     gallery: dict[str, Any] | None = None
+    #: Whether the headline metric is better lower (an error: MASE); the page says so.
+    lower_is_better: bool = False
 
     @classmethod
     def from_study(
@@ -82,7 +84,7 @@ class ReportData:
         present = get_task(study.task).present
         rows = _leaderboard_rows(study, present.digits)
         charts, missing = _quality_charts(study, rows, present.budget_unit)
-        decision = _decision(study.headline, rows, pricing, recommendation, charts, missing)
+        decision = _decision(study, rows, pricing, recommendation, charts, missing)
         focus: str | None = rows[0]["strategy"] if rows else None
         if recommendation is not None and recommendation.choice:
             focus = recommendation.choice
@@ -125,6 +127,7 @@ class ReportData:
             curves_heading=present.curves_heading,
             api=api_rows(study),
             gallery=gallery,
+            lower_is_better=study.lower_better(),
         )
 
 
@@ -189,7 +192,10 @@ def _quality_charts(
         if study.repeated
         else "bootstrap intervals"
     )
-    charts: dict[str, str | None] = {"forest": plots.forest_chart(rows, metric, interval)}
+    lower = study.lower_better()
+    charts: dict[str, str | None] = {
+        "forest": plots.forest_chart(rows, metric, interval, lower_is_better=lower)
+    }
     curves = study.curves or {}
     charts["learning_curve"] = plots.learning_curve_chart(
         curves.get("table", []),
@@ -197,6 +203,7 @@ def _quality_charts(
         metric,
         n_classes=int(study.dataset.get("classes") or 0),
         unit=unit,
+        lower_is_better=lower,
     )
     if charts["learning_curve"] is None:
         missing.append(
@@ -215,12 +222,13 @@ def _quality_charts(
         x_title="p95 latency, ms (log)",
         metric=metric,
         log_x=True,
+        lower_is_better=lower,
     )
     return charts, missing
 
 
 def _decision(
-    metric: str,
+    study: Study,
     rows: list[dict[str, Any]],
     pricing: Pricing | None,
     recommendation: Recommendation | None,
@@ -229,6 +237,7 @@ def _decision(
 ) -> dict[str, Any]:
     """The verdict, the cost table, break-evens, assumptions and the comparison (fields of
     ``ReportData``); the cost charts go into ``charts``, or ``missing`` says how to get them."""
+    metric = study.headline
     if pricing is None or recommendation is None:
         charts["cost"] = charts["quality_cost"] = None
         missing.append(
@@ -255,6 +264,7 @@ def _decision(
         x_title="US dollars per month (log)",
         metric=metric,
         log_x=True,
+        lower_is_better=study.lower_better(),
     )
     break_evens = [b.describe() for b in pricing.break_evens]
     break_evens += [

@@ -39,6 +39,11 @@ def _layout(fig: go.Figure, title: str, **extra: Any) -> None:
     )
 
 
+def _metric_title(metric: str, lower_is_better: bool) -> str:
+    """An axis title for the headline: says so where lower is better."""
+    return f"{metric} (lower is better)" if lower_is_better else metric
+
+
 def _json(fig: go.Figure) -> str:
     import plotly.io as pio
 
@@ -46,9 +51,13 @@ def _json(fig: go.Figure) -> str:
 
 
 def forest_chart(
-    rows: Sequence[dict[str, Any]], metric: str, interval: str = "bootstrap intervals"
+    rows: Sequence[dict[str, Any]],
+    metric: str,
+    interval: str = "bootstrap intervals",
+    lower_is_better: bool = False,
 ) -> str | None:
-    """Score and 95 % interval per strategy, best at the top; ``interval`` names its kind."""
+    """Score and 95 % interval per strategy, best at the top (``rows`` come best first);
+    ``interval`` names its kind."""
     import plotly.graph_objects as go
 
     if not rows:
@@ -79,7 +88,7 @@ def forest_chart(
         fig,
         f"{metric} with 95 % {interval}",
         height=120 + 45 * len(rows),
-        xaxis={"title": metric},
+        xaxis={"title": _metric_title(metric, lower_is_better)},
         yaxis={"categoryorder": "array", "categoryarray": [r["strategy"] for r in ordered]},
     )
     return _json(fig)
@@ -91,16 +100,24 @@ def learning_curve_chart(
     metric: str,
     n_classes: int = 0,
     unit: str = "labels per class",
+    lower_is_better: bool = False,
 ) -> str | None:
     """Mean score by labels per class (log axis), with intervals; the pre-trained strategy as a
-    flat dashed line; "beats the pre-trained model" and "reaches the target" points marked.
+    flat dashed line (as a dashed curve where it was measured at the budgets: a zero-shot
+    forecaster fed that much history); "beats the pre-trained model" and "reaches the target"
+    points marked.
 
     ``unit`` names what a budget counts when it is not labels per class (a recommendation
     study's training interactions); the x axis is then that count."""
     per = "per class" if unit == "labels per class" else unit
     import plotly.graph_objects as go
 
-    trained = [r for r in table if r["kind"] != "pretrained"]
+    flat = {
+        str(r["strategy"])
+        for r in table
+        if r["kind"] == "pretrained" and str(r["budget_per_class"]) == "0"
+    }
+    trained = [r for r in table if r["strategy"] not in flat]
     budgets = {str(r["budget_per_class"]) for r in trained}
     if len(budgets) < 2:
         return None
@@ -113,13 +130,15 @@ def learning_curve_chart(
         per_class = [_per_class(r, n_classes) for r in rows]
         xs[strategy] = {str(r["budget_per_class"]): x for r, x in zip(rows, per_class, strict=True)}
         colour = _PALETTE[i % len(_PALETTE)]
+        pre = rows[0]["kind"] == "pretrained"
+        line = {"color": KIND_COLOURS["pretrained"], "dash": "dash"} if pre else {"color": colour}
         fig.add_trace(
             go.Scatter(
                 x=per_class,
                 y=[r["score_mean"] for r in rows],
                 mode="lines+markers",
-                name=strategy,
-                line={"color": colour},
+                name=f"{strategy} (pre-trained)" if pre else strategy,
+                line=line,
                 error_y={
                     "type": "data",
                     "symmetric": False,
@@ -130,7 +149,7 @@ def learning_curve_chart(
             )
         )
     for r in table:
-        if r["kind"] == "pretrained":
+        if r["strategy"] in flat:
             fig.add_hline(
                 y=r["score_mean"],
                 line={"dash": "dash", "color": KIND_COLOURS["pretrained"]},
@@ -177,7 +196,7 @@ def learning_curve_chart(
             "title": ("labelled rows per class" if unit == "labels per class" else unit) + " (log)",
             "type": "log",
         },
-        yaxis={"title": metric},
+        yaxis={"title": _metric_title(metric, lower_is_better)},
         height=440,
     )
     return _json(fig)
@@ -263,8 +282,11 @@ def cost_chart(pricing: Pricing) -> str | None:
     return _json(fig)
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indexes of the points no other point beats on both axes (x lower, y higher)."""
+def pareto_front(points: Sequence[tuple[float, float]], lower_is_better: bool = False) -> list[int]:
+    """Indexes of the points no other point beats on both axes (x lower, y higher; y lower
+    with ``lower_is_better``: an error such as MASE)."""
+    if lower_is_better:
+        points = [(x, -y) for x, y in points]
     front = []
     for i, (x, y) in enumerate(points):
         dominated = any(
@@ -287,15 +309,17 @@ def pareto_chart(
     x_title: str,
     metric: str,
     log_x: bool = False,
+    lower_is_better: bool = False,
 ) -> str | None:
-    """Quality against a cost (latency, money); the Pareto front joined and highlighted."""
+    """Quality against a cost (latency, money); the Pareto front joined and highlighted
+    (``lower_is_better``: the quality is an error, better lower)."""
     import plotly.graph_objects as go
 
     points = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and x > 0]
     keep = [i for i, x in enumerate(xs) if math.isfinite(x) and x > 0]
     if len(keep) < 1:
         return None
-    front = [keep[i] for i in pareto_front(points)]
+    front = [keep[i] for i in pareto_front(points, lower_is_better)]
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -333,7 +357,7 @@ def pareto_chart(
         fig,
         title,
         xaxis={"title": x_title, "type": "log" if log_x else "linear"},
-        yaxis={"title": metric},
+        yaxis={"title": _metric_title(metric, lower_is_better)},
         margin={"l": 90, "r": 90, "t": 60, "b": 50},
     )
     return _json(fig)
