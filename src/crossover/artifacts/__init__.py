@@ -7,7 +7,8 @@ training side). The names below are imported from them on first use.
 Layout of ``MODEL_DIR``::
 
     manifest.json     format version, task, strategy key and kind, its loader (module:class),
-                      what the model takes (input_kind: text, table or interactions),
+                      what the model takes (input_kind: text, table, image,
+                      interactions or series),
                       labels, input schema, the study's metrics for it, the versions of the
                       packages the loader uses, creation time, the SHA-256 of every other
                       file (the encoder's included), and its own digest (``manifest_sha256``)
@@ -15,6 +16,11 @@ Layout of ``MODEL_DIR``::
                       a fine-tuned encoder its safetensors folder)
     encoder/          for strategies built on a sentence-embedding model, a copy of that model
                       (safetensors weights, configuration, tokenizer): no download to serve it
+
+A model that takes series (``input_kind`` "series": it forecasts) has no labels and no
+``encoder/``; its manifest's ``forecast`` gives its horizon, frequency, season, the fewest
+points of history it forecasts from and its quantiles, and its ``input_schema`` describes the
+request of ``POST /v1/forecast``.
 
 A model that takes interactions (``input_kind`` "interactions": it recommends) has no labels
 and no ``encoder/``: its saved state keeps the item vectors it ranks with. Its ``input_schema``
@@ -34,6 +40,7 @@ from crossover._lazy import attach
 if TYPE_CHECKING:
     from crossover.artifacts.export import export_model, export_strategy
     from crossover.artifacts.load import (
+        FORECAST_MAX_HORIZON,
         FORMAT_VERSION,
         RECOMMEND_MAX_K,
         UNSAFE_SUFFIXES,
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
     )
 
 _SOURCES = {
+    "FORECAST_MAX_HORIZON": "crossover.artifacts.load",
     "FORMAT_VERSION": "crossover.artifacts.load",
     "LoadedModel": "crossover.artifacts.load",
     "RECOMMEND_MAX_K": "crossover.artifacts.load",
@@ -56,6 +64,7 @@ _SOURCES = {
 }
 
 __all__ = [
+    "FORECAST_MAX_HORIZON",
     "FORMAT_VERSION",
     "RECOMMEND_MAX_K",
     "UNSAFE_SUFFIXES",

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from crossover.artifacts.load import (
     ENCODER_NAMES,
     ENCODER_SUFFIXES,
+    FORECAST_MAX_HORIZON,
+    FORECAST_MAX_POINTS,
     FORMAT_VERSION,
     MANIFEST,
     MANIFEST_DIGEST,
@@ -104,6 +106,8 @@ def export_strategy(
             "labels": [str(c) for c in strategy.classes_],
             "has_proba": bool(strategy.has_proba),
             "input_schema": _input_schema(strategy),
+            # What a kind of model adds (a forecaster: its horizon, frequency, season).
+            **_MANIFEST_EXTRAS.get(strategy.input_kind, _nothing)(strategy),
             "embedding_model": encoder,
             "metrics": metrics or {},
             "trained_on": trained_on or {},
@@ -226,12 +230,89 @@ def _recommend_schema(default_k: int) -> dict[str, Any]:
     }
 
 
+def _series_schema(strategy: Strategy) -> dict[str, Any]:
+    """JSON Schema of one forecast request: series (an id and its recent history, oldest
+    first; optionally the timestamp of its first point) and the steps to forecast."""
+    facts = _forecast_facts(strategy)["forecast"]
+    step = (
+        "a timestamp on the model's frequency grid (ISO, such as 2024-01-01)"
+        if facts["freq"]
+        else "a whole-number step (the model's data had no calendar)"
+    )
+    return {
+        "type": "object",
+        "properties": {
+            "series": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID_SCHEMA,
+                        "history": {
+                            "type": "array",
+                            "items": {"type": "number"},
+                            "minItems": facts["min_history"],
+                            "maxItems": FORECAST_MAX_POINTS,
+                            "description": "the series' recent values, oldest first, one per "
+                            "step of the model's frequency, finite numbers",
+                        },
+                        "start": {
+                            "type": ["string", "integer"],
+                            "description": f"the time of history's first point: {step}; "
+                            "labels the forecast steps (timestamps)",
+                        },
+                    },
+                    "required": ["id", "history"],
+                    "additionalProperties": False,
+                },
+            },
+            "horizon": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": FORECAST_MAX_HORIZON,
+                "default": facts["horizon"],
+                "description": "the steps to forecast after each history",
+            },
+        },
+        "required": ["series"],
+        "additionalProperties": False,
+        "description": "the next horizon steps of each series, from its recent history",
+    }
+
+
 _INPUT_SCHEMAS: dict[str, Callable[[Strategy], dict[str, Any]]] = {
     "text": _text_schema,
     "table": _table_schema,
     "image": _image_schema,
     "interactions": _interactions_schema,
+    "series": _series_schema,
 }
+
+
+def _nothing(strategy: Strategy) -> dict[str, Any]:
+    return {}
+
+
+def _forecast_facts(strategy: Strategy) -> dict[str, Any]:
+    """A forecaster's ``forecast`` manifest entry: what serving labels and checks with."""
+    from crossover.strategies.forecast._base import QUANTILES, ForecastStrategy
+
+    if not isinstance(strategy, ForecastStrategy):
+        raise ModelError(f"{strategy.key} takes series but is not a ForecastStrategy")
+    return {
+        "forecast": {
+            "horizon": strategy.horizon_,
+            "freq": strategy.freq_,
+            "season": strategy.season_,
+            "min_history": strategy.min_history(),
+            "quantiles": list(QUANTILES) if strategy.has_quantiles else [],
+        }
+    }
+
+
+#: Manifest entries a kind of model adds, by what it takes (``input_kind``).
+_MANIFEST_EXTRAS: dict[str, Callable[[Strategy], dict[str, Any]]] = {"series": _forecast_facts}
 
 
 def export_model(
@@ -255,6 +336,10 @@ def export_model(
     For a strategy that takes interactions (it recommends), ``data`` is the interactions file
     and ``items`` the items file (each only when it moved); the strategy is trained on every
     interaction, held-out ones included.
+
+    For a forecaster (it takes series), ``data`` is the series file (only when it moved): the
+    series are read again with the study's columns, horizon, frequency, season and windows, and
+    the strategy is fitted on the full history of every series, backtest windows included.
     """
     from crossover.strategies import registry
     from crossover.study import load_study
@@ -432,9 +517,84 @@ def _export_interactions(
     return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)
 
 
+def _export_series(
+    study: Study,
+    key: str,
+    out: str | Path,
+    *,
+    data: str | Path | None,
+    test: str | Path | None,
+    items: str | Path | None,
+) -> Path:
+    """``export_model`` for a forecaster: the series read again as the study read them, the
+    strategy fitted on the full history of every series (the backtest windows included) with
+    the study's season, horizon and frequency."""
+    from crossover.strategies import registry
+    from crossover.strategies.forecast._base import ForecastStrategy
+    from crossover.tasks.forecasting.series import read_series
+
+    if test is not None or items is not None:
+        given = "--test" if test is not None else "--items"
+        raise ConfigError(
+            f"{given} is not for forecasting studies; a forecasting study takes --data FILE "
+            "(its series) only"
+        )
+    paths = study.settings.get("data_paths") or {}
+    source = _study_file(data, paths.get("data"), "series", "--data FILE")
+    spec = study.spec
+    panel = read_series(
+        source,
+        id=spec.get("id"),
+        time=spec.get("time"),
+        target=spec.get("value"),
+        horizon=int(spec["horizon"]),
+        freq=spec.get("freq"),
+        season=int(spec["season"]),
+        windows=int(spec.get("windows") or 1),
+        fill=str(spec.get("fill") or "interpolate"),
+        strict=bool(spec.get("strict")),
+    )
+    if panel.fingerprint != study.dataset.get("fingerprint"):
+        raise DataError(
+            f"{source}: its series differ from those the study measured (fingerprint "
+            f"{panel.fingerprint} against {study.dataset.get('fingerprint')}); compare again"
+        )
+    board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
+    params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
+    fitted = registry.get(key)(**params)
+    if not isinstance(fitted, ForecastStrategy):
+        raise ConfigError(f"{key} is not a forecasting strategy; the study is corrupt")
+    fitted.fit(
+        [s.values for s in panel.series],
+        season=panel.season,
+        horizon=panel.horizon,
+        freq=panel.freq,
+    )
+    split = study.split
+    metrics = {
+        "headline": study.headline,
+        **{m: dict(v) for m, v in study.statistics.get(key, {}).items()},
+        "measured_on": f"{split.get('windows')} backtest window(s) of {split.get('horizon')} "
+        f"steps at the end of each of {split.get('series')} series",
+    }
+    lengths = panel.lengths
+    trained_on = {
+        "rows": int(lengths.sum()),
+        "series": len(panel.series),
+        "points_min": int(lengths.min()),
+        "points_max": int(lengths.max()),
+        "data_fingerprint": panel.fingerprint,
+        "study_created_at": study.created_at,
+    }
+    return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)
+
+
 #: How a study's strategy is trained again for export, by what it takes (``input_kind``); a
 #: classifier's (texts or table rows) otherwise.
-_RETRAIN: dict[str, _Retrain] = {"interactions": _export_interactions}
+_RETRAIN: dict[str, _Retrain] = {
+    "interactions": _export_interactions,
+    "series": _export_series,
+}
 
 
 def _choose(

@@ -48,11 +48,14 @@ from crossover.versions import check_versions
 
 if TYPE_CHECKING:
     from crossover.strategies.base import Strategy
+    from crossover.strategies.forecast._base import Forecast, ForecastStrategy
     from crossover.strategies.recsys._base import RecsysStrategy
 
 __all__ = [
     "ENCODER_NAMES",
     "ENCODER_SUFFIXES",
+    "FORECAST_MAX_HORIZON",
+    "FORECAST_MAX_POINTS",
     "FORMAT_VERSION",
     "MANIFEST",
     "MANIFEST_DIGEST",
@@ -87,6 +90,12 @@ _REEXPORT = (
 )
 #: The longest list a recommend request may ask for (``k``).
 RECOMMEND_MAX_K = 100
+#: The most steps a forecast request may ask for (``horizon``): beyond the study's horizon
+#: nothing was measured, and a few hundred steps is already years of monthly data.
+FORECAST_MAX_HORIZON = 500
+#: The most points of history a forecast request may send per series (a model fitted per
+#: series fits on all of them, in the request's time).
+FORECAST_MAX_POINTS = 100_000
 
 
 def _sha256(path: Path) -> str:
@@ -117,7 +126,8 @@ class LoadedModel:
         self.manifest = manifest
         self.strategy = strategy
         self.labels: list[str] = [str(c) for c in strategy.classes_]
-        #: What the model takes: "text", "table" (rows) or "interactions" (it recommends).
+        #: What the model takes: "text", "table" (rows), "image", "interactions" (it
+        #: recommends) or "series" (it forecasts).
         #: A folder exported before the manifest recorded it takes what its strategy takes.
         recorded = manifest.get("input_kind")
         self.input_kind: str = (
@@ -207,6 +217,54 @@ class LoadedModel:
             [str(i) for i in items], k=k, exclude=[str(i) for i in exclude]
         )
 
+    # ----- models that forecast series (input_kind "series") -----
+
+    @property
+    def forecasts(self) -> bool:
+        """Whether this model forecasts series (``forecast``): it takes series."""
+        return self.input_kind == "series"
+
+    def _forecaster(self) -> ForecastStrategy:
+        from crossover.strategies.forecast._base import ForecastStrategy
+
+        if not isinstance(self.strategy, ForecastStrategy):
+            raise ModelError(f"{self.manifest['strategy']} does not forecast series")
+        return self.strategy
+
+    @property
+    def default_horizon(self) -> int:
+        """The steps a forecast request gets when it names none (the study's horizon)."""
+        return int(self._forecaster().horizon_)
+
+    @property
+    def freq(self) -> str | None:
+        """The series' frequency (a pandas alias such as ``"MS"``), None for whole-number
+        steps without a calendar."""
+        return self._forecaster().freq_
+
+    @property
+    def season(self) -> int:
+        """The season length in steps (1: none)."""
+        return int(self._forecaster().season_)
+
+    @property
+    def min_history(self) -> int:
+        """The fewest points of history the model forecasts a series from."""
+        return int(self._forecaster().min_history())
+
+    @property
+    def quantile_levels(self) -> list[float]:
+        """The levels of ``forecast``'s quantiles (0.1 ... 0.9); empty for a model without."""
+        from crossover.strategies.forecast._base import QUANTILES
+
+        return list(QUANTILES) if self._forecaster().has_quantiles else []
+
+    def forecast(self, histories: Any, horizon: int | None = None) -> Forecast:
+        """The next ``horizon`` steps (default: the study's) after each history (a list of
+        sequences of finite numbers, oldest first): ``mean`` (series, horizon) and
+        ``quantiles`` (series, horizon, 9) or None."""
+        return self._forecaster().forecast(histories, horizon)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings from the model's own encoder (normalised as the model does)."""
         if self._encoder_path is None:
@@ -219,6 +277,8 @@ class LoadedModel:
     def __repr__(self) -> str:
         if self.recommends:
             return f"LoadedModel({self.manifest['strategy']!r}, {len(self.catalogue)} items)"
+        if self.forecasts:
+            return f"LoadedModel({self.manifest['strategy']!r}, horizon {self.default_horizon})"
         return f"LoadedModel({self.manifest['strategy']!r}, {len(self.labels)} labels)"
 
 
@@ -299,6 +359,7 @@ _OPTIONAL: dict[str, tuple[type, ...]] = {
     "labels": (list,),
     "has_proba": (bool,),
     "input_schema": (dict,),
+    "forecast": (dict,),
     "embedding_model": (dict, type(None)),
     "metrics": (dict,),
     "trained_on": (dict,),

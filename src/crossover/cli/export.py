@@ -1,6 +1,6 @@
 """``crossover export``: train the chosen strategy on every labelled row (for a recommendation
-study, every interaction) and write a model directory that ``crossover serve`` (or
-``crossover.load_model``) reads."""
+study, every interaction; for a forecasting study, the full history of every series) and write
+a model directory that ``crossover serve`` (or ``crossover.load_model``) reads."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def export_command(
         None,
         "--data",
         readable=False,
-        help="The study's data file (a recommendation study's interactions), if it moved.",
+        help="The study's data file (a recommendation study's interactions, a forecasting "
+        "study's series), if it moved.",
     ),
     test: Path | None = typer.Option(
         None, "--test", readable=False, help="The study's fixed test set, if it moved."
@@ -42,7 +43,8 @@ def export_command(
 ) -> None:
     """Train on all labelled rows (training and test) and export with a hashed manifest.
 
-    For a recommendation study: train on every interaction (held-out ones included).
+    For a recommendation study: train on every interaction (held-out ones included). For a
+    forecasting study: fit on the full history of every series (backtest windows included).
     """
     from crossover.artifacts import export_model, load_model
 
@@ -66,6 +68,18 @@ def export_command(
             f"recommends from {len(model.catalogue)} items) to {path}"
         )
         typer.echo(f"serve it: crossover serve {path}  (POST /v1/recommend)")
+        return
+    if model.forecasts:
+        trained = manifest["trained_on"]
+        facts = manifest.get("forecast") or {}
+        typer.echo(
+            f"exported {manifest['strategy']} ({manifest['kind']}, fitted on "
+            f"{trained.get('series')} series, {trained.get('rows')} points; horizon "
+            f"{model.default_horizon} steps, "
+            f"frequency {model.freq or 'none (whole-number steps)'}, forecasts from "
+            f"{facts.get('min_history', model.min_history)} points of history) to {path}"
+        )
+        typer.echo(f"serve it: crossover serve {path}  (POST /v1/forecast)")
         return
     typer.echo(
         f"exported {manifest['strategy']} ({manifest['kind']}, {len(model.labels)} labels, "

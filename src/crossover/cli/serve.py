@@ -32,7 +32,9 @@ def serve_command(
         "it (Authorization: Bearer KEY). The key itself never goes on the command line.",
     ),
     max_batch: int | None = typer.Option(
-        None, "--max-batch", help="Most texts, table rows or item ids per request (default 256)."
+        None,
+        "--max-batch",
+        help="Most texts, table rows, item ids or series per request (default 256).",
     ),
     max_text_chars: int | None = typer.Option(
         None, "--max-text-chars", help="Most characters per text (default 10000)."
@@ -64,8 +66,8 @@ def serve_command(
         "them gets 503 (default 512).",
     ),
 ) -> None:
-    """Serve MODEL_DIR over HTTP: /v1/predict (or /v1/recommend for a recommendation model),
-    /v1/embeddings, /metrics, docs at /docs."""
+    """Serve MODEL_DIR over HTTP: /v1/predict (or /v1/recommend for a recommendation model,
+    /v1/forecast for a forecasting model), /v1/embeddings, /metrics, docs at /docs."""
     from crossover.artifacts.load import load_model
     from crossover.serve.server import run
     from crossover.serve.settings import ServeSettings

@@ -18,6 +18,11 @@ Routes
                           ``exclude`` lists items never to return. A recommendation model's
                           ``/v1/predict``, and a classifier's ``/v1/recommend``, answer a 404
                           that names the route to use (and are left out of its OpenAPI schema)
+``POST /v1/forecast``     for a forecasting model (``input_kind`` "series"): each series'
+                          recent history in (``{"series": [{"id": "store-1", "history":
+                          [...], "start": "2024-01-01"}], "horizon": 12}``), the next steps
+                          with quantiles 0.1 ... 0.9 out (see :mod:`crossover.serve.forecast`);
+                          its ``/v1/predict`` answers a 404 naming ``/v1/forecast``
 ``POST /v1/embeddings``   OpenAI embeddings format; only for models built on an embedding model
 ``GET  /v1/model``        the model directory's manifest (for a table model, plus its input
                           columns and their kinds)
@@ -34,15 +39,18 @@ a client sends (:mod:`~crossover.serve.limits`): a body over ``max_body_mb`` is 
 (``request_timeout``), a request beyond ``max_connections`` a 503 (``overloaded``); the 408 and
 the 503 close the connection.
 
-What the served model takes (``input_kind``: texts, table rows, images or interactions) is
+What the served model takes (``input_kind``: texts, table rows, images, interactions or
+series) is
 read from ``manifest.json`` when the app is built (cheap: the model itself loads in the
 lifespan), because the predict route's body, and with it the OpenAPI schema, differ: a table
 model's body is built from the columns of its manifest, an image model's takes JSON or
-multipart, and a model that takes interactions has ``/v1/recommend`` instead.
+multipart, a model that takes interactions has ``/v1/recommend`` instead, and one that takes
+series ``/v1/forecast``.
 
 The parts: :mod:`~crossover.serve.served` (the loaded model, its micro-batchers),
 :mod:`~crossover.serve.classify`, :mod:`~crossover.serve.images` and
-:mod:`~crossover.serve.recommend` (the model routes of each kind of model),
+:mod:`~crossover.serve.recommend` and :mod:`~crossover.serve.forecast` (the model routes of
+each kind of model),
 :mod:`~crossover.serve.routes` (the routes every model has), :mod:`~crossover.serve.errors`
 (the error answers).
 """
@@ -59,7 +67,7 @@ from typing import Any, cast
 
 from fastapi import Depends, FastAPI
 
-from crossover.artifacts.load import RECOMMEND_MAX_K, input_kind
+from crossover.artifacts.load import FORECAST_MAX_HORIZON, RECOMMEND_MAX_K, input_kind
 from crossover.errors import ModelError
 from crossover.serve.errors import error_responses, install_error_handlers
 from crossover.serve.images import document_image_limits
@@ -67,11 +75,17 @@ from crossover.serve.limits import LIMITS_STATE, ConnectionLimits, RequestLimits
 from crossover.serve.metrics import InstrumentMiddleware, ServeMetrics
 from crossover.serve.routes import key_checker, ops, v1_router
 from crossover.serve.schemas import document_limits
-from crossover.serve.served import RecommendingModel, Served, ServedModel, warm_up
+from crossover.serve.served import (
+    ForecastingModel,
+    RecommendingModel,
+    Served,
+    ServedModel,
+    warm_up,
+)
 from crossover.serve.settings import ServeSettings
 from crossover.serve.table import TableSpec, document_table_limits
 
-__all__ = ["RecommendingModel", "ServedModel", "create_app"]
+__all__ = ["ForecastingModel", "RecommendingModel", "ServedModel", "create_app"]
 
 logger = logging.getLogger("crossover.serve")
 
@@ -126,10 +140,13 @@ def _lifespan(
                 "read when the server was built (the folder changed meanwhile); restart it"
             )
         recommender = cast(RecommendingModel, model) if kind == "interactions" else None
+        forecaster = cast(ForecastingModel, model) if kind == "series" else None
         # Some models load their encoder on first use: pay for that now, so that /readyz
         # means ready and the first client does not wait seconds.
-        await asyncio.to_thread(warm_up, model, table, recommender, kind)
-        served = Served(model, settings, metrics, table, recommender, input_kind=kind)
+        await asyncio.to_thread(warm_up, model, table, recommender, kind, forecaster)
+        served = Served(
+            model, settings, metrics, table, recommender, input_kind=kind, forecaster=forecaster
+        )
         served.start()
         app.state.served = served
         logger.info(
@@ -159,6 +176,11 @@ def _limits_doc(kind: str, table: TableSpec | None, settings: ServeSettings) -> 
             f"A recommendation model: POST /v1/recommend. Limits: k at most {RECOMMEND_MAX_K}, "
             f"{settings.max_batch} item ids per list, {settings.max_text_chars} characters per "
             "id (422 beyond). "
+        )
+    if kind == "series":
+        return (
+            f"A forecasting model: POST /v1/forecast. Limits: {settings.max_batch} series per "
+            f"request, horizon at most {FORECAST_MAX_HORIZON} (422 beyond). "
         )
     if kind == "image":
         return (

@@ -10,6 +10,7 @@ and a table body's problems name their row and column.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "error_responses",
     "install_error_handlers",
     "rows_error",
+    "series_body_error",
     "wrong_input_kind",
 ]
 
@@ -183,6 +185,32 @@ def rows_error(
     return ApiError(422, "invalid_request", message, details=details)
 
 
+def series_body_error(exc: RequestValidationError) -> ApiError:
+    """The 422 for a ``POST /v1/forecast`` body the schema refuses: a problem inside a series
+    names that series by its id (when the body gives one; ``details`` add it as ``id``), the
+    others their field."""
+    body = exc.body
+    sent = body.get("series") if isinstance(body, dict) else None
+    details = describe_errors(exc.errors())
+    parts = []
+    for detail in details:
+        loc = detail["loc"]
+        where = ".".join(map(str, loc)) or "body"
+        index = loc[1] if len(loc) >= 2 and loc[0] == "series" else None
+        if isinstance(index, int) and isinstance(sent, list) and index < len(sent):
+            item = sent[index]
+            series_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(series_id, str | int) and not isinstance(series_id, bool):
+                detail["id"] = str(series_id)
+                inside = ".".join(map(str, loc[2:])) or "the series"
+                where = f"series {json.dumps(str(series_id))}: {inside}"
+        parts.append(f"{where}: {detail['msg']}")
+    message = "invalid request: " + "; ".join(parts[:5])
+    if len(parts) > 5:
+        message += f" (and {len(parts) - 5} more)"
+    return ApiError(422, "invalid_request", message, details=details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -190,7 +218,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        if getattr(request.scope.get("route"), "path", None) == "/v1/predict":
+        path = getattr(request.scope.get("route"), "path", None)
+        if path == "/v1/forecast":
+            wrong_body = series_body_error(exc)
+            return error_response(422, wrong_body.type, wrong_body.message, wrong_body.details)
+        if path == "/v1/predict":
             table: TableSpec | None = request.app.state.table
             kind = getattr(request.app.state, "input_kind", "text")
             content_type = request.headers.get("content-type")

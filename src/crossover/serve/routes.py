@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from crossover.serve.classify import add_classify_routes
 from crossover.serve.errors import ApiError, error_responses
+from crossover.serve.forecast import add_forecast_routes
 from crossover.serve.images import add_image_routes
 from crossover.serve.recommend import add_recommend_routes
 from crossover.serve.schemas import (
@@ -44,9 +45,11 @@ async def embeddings(
     404 for a model that is not built on one (TF-IDF, for instance).
     """
     if served.embedder is None:
-        what = {"table": "classifies table rows and ", "image": "classifies images and "}.get(
-            served.input_kind if served.table is None else "table", ""
-        )
+        what = {
+            "table": "classifies table rows and ",
+            "image": "classifies images and ",
+            "series": "forecasts series and ",
+        }.get(served.input_kind if served.table is None else "table", "")
         raise ApiError(
             404,
             "no_embedding_model",
@@ -114,6 +117,7 @@ def v1_router(input_kind: str, table: TableSpec | None) -> APIRouter:
 _MODEL_ROUTES: dict[str, Callable[[APIRouter, TableSpec | None], None]] = {
     "interactions": add_recommend_routes,
     "image": add_image_routes,
+    "series": add_forecast_routes,
 }
 
 

@@ -13,6 +13,8 @@ schema-driven tests.
 A table model's predict body is built from its columns: see :mod:`crossover.serve.table`.
 A recommendation model answers ``POST /v1/recommend`` (:class:`RecommendRequest`,
 :class:`RecommendResponse`): its ids are JSON strings or integers, compared as text.
+A forecasting model answers ``POST /v1/forecast`` (:class:`ForecastRequest`,
+:class:`ForecastResponse`): each series' recent history in, the next steps with quantiles out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -31,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from crossover.artifacts.load import RECOMMEND_MAX_K
+from crossover.artifacts.load import FORECAST_MAX_HORIZON, FORECAST_MAX_POINTS, RECOMMEND_MAX_K
 from crossover.serve.settings import ServeSettings
 
 __all__ = [
@@ -40,6 +43,8 @@ __all__ = [
     "EmbeddingsResponse",
     "ErrorBody",
     "ErrorResponse",
+    "ForecastRequest",
+    "ForecastResponse",
     "Health",
     "LimitExceeded",
     "PredictRequest",
@@ -47,7 +52,10 @@ __all__ = [
     "Prediction",
     "RecommendRequest",
     "RecommendResponse",
+    "SeriesForecast",
+    "SeriesHistory",
     "Usage",
+    "check_forecast_limits",
     "check_limits",
     "check_recommend_limits",
     "document_limits",
@@ -214,6 +222,88 @@ class RecommendResponse(BaseModel):
     strategy: str = Field(description="The strategy key of the served model.")
 
 
+class SeriesHistory(_Request):
+    """One series: its id, its recent history (oldest first), and optionally the time of the
+    history's first point."""
+
+    id: Id = Field(description="The series' id, echoed in its forecast.")
+    history: list[float] = Field(
+        min_length=1,
+        max_length=FORECAST_MAX_POINTS,
+        description="The series' recent values, oldest first, one per step of the model's "
+        "frequency; finite numbers. The model's manifest (GET /v1/model, forecast.min_history) "
+        "says the fewest it forecasts from.",
+    )
+    start: StrictStr | StrictInt | None = Field(
+        None,
+        description="The time of the history's first point: a timestamp on the model's "
+        "frequency grid (ISO, such as 2024-01-01), or a whole-number step for a model whose "
+        "data had no calendar. With it, the forecast's steps are labelled (timestamps).",
+    )
+
+
+#: Two years of monthly values (the airline passengers' first, in thousands).
+_EXAMPLE_HISTORY: list[JsonValue] = [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118]
+_EXAMPLE_HISTORY += [115, 126, 141, 135, 125, 149, 170, 170, 158, 133, 114, 140]
+
+
+class ForecastRequest(_Request):
+    """``{"series": [{"id": "store-1", "history": [...], "start": "2024-01-01"}],
+    "horizon": 12}``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "series": [
+                        {
+                            "id": "store-1",
+                            "history": _EXAMPLE_HISTORY,
+                            "start": "2024-01-01",
+                        },
+                    ],
+                    "horizon": 3,
+                }
+            ]
+        }
+    )
+
+    series: list[SeriesHistory] = Field(
+        min_length=1, description="The series to forecast, each from its own history."
+    )
+    horizon: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=FORECAST_MAX_HORIZON,
+        description="The steps to forecast after each history (default: the horizon of the "
+        "model's study, the one its accuracy was measured at).",
+    )
+
+
+class SeriesForecast(BaseModel):
+    id: str = Field(description="The series' id (as text).")
+    mean: list[float] = Field(description="The point forecast of each step, in order.")
+    quantiles: dict[str, list[float]] | None = Field(
+        description='Forecasts at the quantiles "0.1" ... "0.9" (each a list over the steps; '
+        "non-decreasing from one quantile to the next), or null for a model that gives none."
+    )
+    timestamps: list[str] | list[int] | None = Field(
+        None,
+        description="The time of each step (ISO dates, or whole-number steps), when the "
+        "request gave the series' start.",
+    )
+
+
+class ForecastResponse(BaseModel):
+    forecasts: list[SeriesForecast] = Field(description="One per series, in request order.")
+    horizon: int = Field(description="The steps forecast.")
+    freq: str | None = Field(
+        description="The model's frequency (a pandas alias such as MS), null for whole-number "
+        "steps."
+    )
+    model: str = Field(description="The strategy key of the served model (as /v1/predict).")
+
+
 class Health(BaseModel):
     status: str
 
@@ -266,6 +356,15 @@ def check_recommend_limits(body: RecommendRequest, settings: ServeSettings) -> N
         )
 
 
+def check_forecast_limits(body: ForecastRequest, settings: ServeSettings) -> None:
+    """Raise ``LimitExceeded`` when a forecast request sends too many series."""
+    if len(body.series) > settings.max_batch:
+        raise LimitExceeded(
+            f"the request has {len(body.series)} series; this server accepts at most "
+            f"{settings.max_batch} per request (max_batch); split it into smaller requests"
+        )
+
+
 #: The request fields that hold texts, by schema name.
 _TEXT_FIELDS = {"PredictRequest": "inputs", "EmbeddingsRequest": "input"}
 
@@ -281,6 +380,9 @@ def document_limits(openapi: dict[str, Any], settings: ServeSettings) -> dict[st
             elif branch.get("type") == "array":
                 branch["maxItems"] = settings.max_batch
                 branch["items"]["maxLength"] = settings.max_text_chars
+    forecast = schemas.get("ForecastRequest", {}).get("properties", {})
+    if "series" in forecast:
+        forecast["series"]["maxItems"] = settings.max_batch
     recommend = schemas.get("RecommendRequest", {}).get("properties", {})
     for field in ("items", "exclude"):
         prop = recommend.get(field, {})

@@ -26,6 +26,7 @@ from crossover.serve.settings import ServeSettings
 from crossover.serve.table import TableSpec
 
 __all__ = [
+    "ForecastingModel",
     "MetricsDep",
     "RecommendingModel",
     "Served",
@@ -58,6 +59,27 @@ class ServedModel(Protocol):
     def predict_proba(self, texts: Any) -> np.ndarray: ...
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class ForecastingModel(Protocol):
+    """What the forecast route needs from a model that forecasts series (``LoadedModel`` has
+    it): histories in, ``horizon`` steps out (a ``Forecast``: ``mean``, ``quantiles``)."""
+
+    manifest: dict[str, Any]
+
+    @property
+    def default_horizon(self) -> int: ...
+
+    @property
+    def freq(self) -> str | None: ...
+
+    @property
+    def min_history(self) -> int: ...
+
+    @property
+    def quantile_levels(self) -> list[float]: ...
+
+    def forecast(self, histories: Any, horizon: int | None = None) -> Any: ...
 
 
 class RecommendingModel(Protocol):
@@ -181,8 +203,17 @@ def embed_rows(model: ServedModel, texts: list[str]) -> Sequence[np.ndarray]:
 
 
 def warm_up(
-    model: ServedModel, table: TableSpec | None, recommender: Any = None, input_kind: str = "text"
+    model: ServedModel,
+    table: TableSpec | None,
+    recommender: Any = None,
+    input_kind: str = "text",
+    forecaster: Any = None,
 ) -> None:
+    if forecaster is not None:
+        # A statistical model compiles its code (numba) on its first forecast: a rising line
+        # of the fewest points it takes, one step ahead.
+        forecaster.forecast([np.arange(1.0, forecaster.min_history + 1.0)], 1)
+        return
     if recommender is not None:
         catalogue = recommender.catalogue
         if catalogue:
@@ -217,7 +248,9 @@ class Served:
     of 32), so a request waits ``max_wait_ms`` for company.
 
     A recommendation model (``recommender`` set) has no micro-batcher: a recommend request is
-    one user's, answered by one call on the model's thread.
+    one user's, answered by one call on the model's thread. Nor has a forecasting model
+    (``forecaster`` set): a forecast request's series are forecast in one call on that thread
+    (a model fitted per series, the default kind, gains nothing from company).
     """
 
     def __init__(
@@ -228,11 +261,13 @@ class Served:
         table: TableSpec | None = None,
         recommender: RecommendingModel | None = None,
         input_kind: str = "text",
+        forecaster: ForecastingModel | None = None,
     ) -> None:
         self.model = model
         self.settings = settings
         self.table = table
         self.recommender = recommender
+        self.forecaster = forecaster
         self.input_kind = input_kind
         # One thread: the model never runs two calls at once (tokenizers are not thread-safe,
         # and torch already uses every core within one call).
@@ -246,8 +281,8 @@ class Served:
         self.predictor: MicroBatcher[str, Prediction] | None = None
         self.row_predictor: MicroBatcher[tuple[Any, ...], Prediction | None] | None = None
         self.image_predictor: MicroBatcher[bytes, Prediction | None] | None = None
-        if recommender is not None:
-            pass  # no predict route: /v1/recommend calls the model directly
+        if recommender is not None or forecaster is not None:
+            pass  # no predict route: /v1/recommend and /v1/forecast call the model directly
         elif input_kind == "image":
             self.image_predictor = MicroBatcher(
                 partial(predict_images, model),

@@ -157,6 +157,16 @@ class ForecastStrategy(Strategy):
     def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:
         raise NotImplementedError
 
+    def min_history(self) -> int:
+        """The fewest points of history the fitted strategy forecasts a series from (what
+        ``POST /v1/forecast`` asks of each series): one season, the shortest history a study
+        measures a forecaster on (its history budgets are whole seasons), and one point more,
+        so that a point a season back can be compared with (the seasonal naive errors that
+        give a per-series model's quantiles, and its fallback's, their spread). A strategy
+        that needs more overrides it."""
+        self._check_fitted()
+        return self.season_ + 1
+
     def _predict(self, X: Any) -> np.ndarray:
         mean = self.forecast(X).mean
         out = np.empty(len(mean), dtype=object)
