@@ -126,7 +126,10 @@ def compare_command(
         None, "--jobs", help="Worker processes for learning-curve trials (default: CPU count)."
     ),
     target: float | None = typer.Option(
-        None, "--target", help="A metric value to reach, e.g. 0.9: labels needed to reach it."
+        None,
+        "--target",
+        help="A metric value to reach, e.g. 0.9: labels needed to reach it (for an error such "
+        "as MASE, a value to get down to).",
     ),
     all_budgets: bool = typer.Option(
         False, "--all-budgets", help="Run text.setfit (limited to <= 16 per class) at every budget."
