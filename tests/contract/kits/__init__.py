@@ -14,6 +14,7 @@ import pytest
 
 from crossover.strategies import Registry
 from tests.contract.kits.base import Case, Check, Kit
+from tests.contract.kits.forecast import FORECAST
 from tests.contract.kits.image import IMAGE
 from tests.contract.kits.recommendation import RECOMMENDATION
 from tests.contract.kits.tabular import TABULAR
@@ -21,7 +22,7 @@ from tests.contract.kits.text import TEXT
 
 __all__ = ["KITS", "Case", "Check", "Kit", "check_params", "kit_for"]
 
-KITS: dict[str, Kit] = {kit.task: kit for kit in (TEXT, TABULAR, RECOMMENDATION, IMAGE)}
+KITS: dict[str, Kit] = {kit.task: kit for kit in (TEXT, TABULAR, RECOMMENDATION, IMAGE, FORECAST)}
 
 
 def kit_for(task: str) -> Kit:
