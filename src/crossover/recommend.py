@@ -262,6 +262,18 @@ def _why_at_volume(pricing: Pricing, before: str | None, after: str | None, volu
     )
 
 
+def _measured_at_budgets(strategy: str) -> bool:
+    """Whether a pre-trained strategy reads as much of the data as a budget gives it
+    (``Strategy.curve_without_labels``); False when its class is not installed."""
+    from crossover.errors import ConfigError
+    from crossover.strategies import registry
+
+    try:
+        return bool(registry.get(strategy).curve_without_labels)
+    except ConfigError:
+        return False
+
+
 def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
     curves = study.curves or {}
     pretrained = curves.get("pretrained")
@@ -283,9 +295,15 @@ def _label_flip(study: Study, choice: str, kind: str) -> dict[str, Any] | None:
             )
         else:
             below = [b for b in _measured_budgets(study) if b < int(at)]
+            # A zero-shot forecaster reads history too (it was measured at each budget).
+            same_budget = _measured_at_budgets(pretrained)
             text = f"{choice} beats the pre-trained {pretrained} significantly from {at} {unit}" + (
-                f"; at {max(below)} {unit}, the next budget measured below, it does not, and "
-                f"{pretrained} needs no {data}."
+                f"; at {max(below)} {unit}, the next budget measured below, it does not"
+                + (
+                    f" ({pretrained} given as much)."
+                    if same_budget
+                    else f", and {pretrained} needs no {data}."
+                )
                 if below
                 else f", the smallest budget measured; fewer {data} were not measured."
             )
