@@ -13,7 +13,8 @@ __all__ = ["latency", "number", "scrub", "significance", "usd"]
 
 _SEGMENT = r"[^\s'\"/\\]"
 _ABSOLUTE_PATH = re.compile(
-    rf"(?:[A-Za-z]:\\|~/|/)(?:{_SEGMENT}+[/\\])+{_SEGMENT}*"  # /home/a/x.csv, C:\a\x
+    # /home/a/x.csv, C:\a\x; not the middle of a relative path (demo/data/x.csv)
+    rf"(?<![\w.-])(?:[A-Za-z]:\\|~/|/)(?:{_SEGMENT}+[/\\])+{_SEGMENT}*"
     rf"|(?<![\w.])(?:\.\.?/)+(?:{_SEGMENT}+/)*{_SEGMENT}+"  # ../shared/x.csv, ./x.csv
 )
 

@@ -60,6 +60,7 @@ class ReportData:
     #: Recommendation: every ranking metric per strategy, the cold-start slice, and a note.
     ranking: list[dict[str, str]] = field(default_factory=list)
     ranking_note: str = ""
+    ranking_heading: str = ""
     digits: int = 3
     curves_heading: str = "How many labels each strategy needs"
     #: Strategies behind a paid API: answers, unparseable and failed ones, tokens, latency.
@@ -69,6 +70,10 @@ class ReportData:
     #: The focus strategy's misclassified test inputs as pictures (images: thumbnails as data
     #: URIs with their true and predicted labels); None for a task whose inputs are not.
     gallery: dict[str, Any] | None = None
+    #: Forecasting: the focus strategy's forecasts of its worst series, each a chart name
+    #: (``charts``), the series id and its MASE, worst first.
+    series: list[dict[str, Any]] = field(default_factory=list)
+    series_strategy: str = ""
     #: Whether the headline metric is better lower (an error: MASE); the page says so.
     lower_is_better: bool = False
 
@@ -99,6 +104,10 @@ class ReportData:
             if confusion is not None
             else None
         )
+        series = []
+        for i, plot in enumerate(present.series_plots(study, focus) if focus else []):
+            charts[f"series_{i}"] = plots.series_chart(plot, focus or "", present.digits)
+            series.append({"chart": f"series_{i}", "series": plot["series"], "mase": plot["mase"]})
         data_summary = present.data_summary(study)
         source = scrub(str(study.dataset.get("source", "your data")))
         return cls(
@@ -123,10 +132,13 @@ class ReportData:
             is_table=study.spec.get("column_types") is not None,
             ranking=present.ranking_rows(study),
             ranking_note=present.ranking_note(study),
+            ranking_heading=present.ranking_heading,
             digits=present.digits,
             curves_heading=present.curves_heading,
             api=api_rows(study),
             gallery=gallery,
+            series=series,
+            series_strategy=focus or "",
             lower_is_better=study.lower_better(),
         )
 

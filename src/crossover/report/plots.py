@@ -22,6 +22,7 @@ __all__ = [
     "forest_chart",
     "learning_curve_chart",
     "pareto_chart",
+    "series_chart",
 ]
 
 KIND_COLOURS = {"pretrained": "#7f7f7f", "custom": "#1f77b4", "hybrid": "#d62728"}
@@ -383,5 +384,57 @@ def confusion_chart(labels: Sequence[str], matrix: Sequence[Sequence[int]], stra
         height=size,
         xaxis={"title": "predicted", "tickangle": -60, "automargin": True},
         yaxis={"title": "true", "autorange": "reversed", "automargin": True},
+    )
+    return _json(fig)
+
+
+def series_chart(plot: dict[str, Any], strategy: str, digits: int = 3) -> str:
+    """One series' kept history and actuals, and ``strategy``'s forecast of each backtest
+    window with its 80 % interval (``plot`` from the task's ``series_plots``)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=plot["x"],
+            y=plot["y"],
+            mode="lines",
+            name="actual",
+            line={"color": "#333333", "width": 1.5},
+        )
+    )
+    for w, window in enumerate(plot["windows"]):
+        colour = _PALETTE[w % len(_PALETTE)]
+        first = w == 0
+        if "low" in window and "high" in window:
+            fig.add_trace(
+                go.Scatter(
+                    x=list(window["x"]) + list(window["x"])[::-1],
+                    y=list(window["high"]) + list(window["low"])[::-1],
+                    fill="toself",
+                    fillcolor=colour,
+                    opacity=0.15,
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    name="80 % interval",
+                    legendgroup="interval",
+                    showlegend=first,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=window["x"],
+                y=window["mean"],
+                mode="lines+markers",
+                name=f"forecast, window {w + 1}",
+                line={"color": colour, "width": 2},
+                marker={"size": 4},
+            )
+        )
+    _layout(
+        fig,
+        f"{plot['series']}: {strategy}, MASE {plot['mase']:.{digits}f}",
+        height=300,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
     )
     return _json(fig)

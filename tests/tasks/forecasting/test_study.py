@@ -149,3 +149,19 @@ def test_forecasts_csv_holds_every_backtest_forecast_beside_its_actual(tmp_path:
     )
     assert len(plots) == 3 and all(len(p["windows"]) == 3 for p in plots)
     assert all(len(w["x"]) == len(w["mean"]) == 12 for p in plots for w in p["windows"])
+
+
+def test_the_report_plots_the_worst_series_first_and_lists_every_metric(tmp_path: Path) -> None:
+    from crossover._api import write_outputs
+    from crossover.report.data import ReportData
+
+    study = compare(sales(3), tmp_path, strategies="forecast.seasonal-naive,forecast.ets")
+    data = ReportData.from_study(study)
+    assert data.ranking_heading == "Forecast accuracy, every metric"
+    mases = [s["mase"] for s in data.series]
+    assert len(mases) == 3 and mases == sorted(mases, reverse=True)
+    assert all(data.charts[s["chart"]] for s in data.series)
+    html = (write_outputs(study, tmp_path / "out")["report"]).read_text()
+    assert f"How {data.series_strategy} forecast each series, worst first" in html
+    assert 'id="chart-series_0"' in html and "forecasts.csv" in html
+    assert "cold-start" not in html
