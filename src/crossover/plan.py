@@ -214,9 +214,17 @@ class StudyPlan:
     def check(self) -> StudyPlan:
         """Refuse impossible values, naming the option; returns ``self``."""
         if self.target is not None and not 0.0 < self.target <= 1.0:
-            raise ConfigError(
-                f"--target {self.target}: give a metric value between 0 and 1, e.g. 0.9"
-            )
+            from crossover import tasks
+
+            task = tasks.get(self.task)
+            # An error such as MASE has no upper bound: a target is any positive value.
+            if task.headline not in task.lower_is_better or self.target <= 0.0:
+                raise ConfigError(
+                    f"--target {self.target}: give a metric value between 0 and 1, e.g. 0.9"
+                    if task.headline not in task.lower_is_better
+                    else f"--target {self.target}: give the {task.headline} to get down to, "
+                    "above 0, e.g. 0.9"
+                )
         self.options.check()
         return self
 

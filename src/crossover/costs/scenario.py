@@ -88,7 +88,9 @@ class Engineering(_Section):
 
 
 class Constraints(_Section):
-    min_metric: float | None = Field(None, ge=0, le=1)
+    #: A score between 0 and 1, or for an error such as MASE (no upper bound) the largest one
+    #: accepted; a score above 1 leaves no candidate, which the recommendation says.
+    min_metric: float | None = Field(None, ge=0)
     max_p95_latency_ms: float | None = Field(None, gt=0)
     max_monthly_usd: float | None = Field(None, ge=0)
     on_premises: bool = False

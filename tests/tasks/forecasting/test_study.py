@@ -165,3 +165,13 @@ def test_the_report_plots_the_worst_series_first_and_lists_every_metric(tmp_path
     assert f"How {data.series_strategy} forecast each series, worst first" in html
     assert 'id="chart-series_0"' in html and "forecasts.csv" in html
     assert "cold-start" not in html
+
+
+def test_a_target_error_above_one_is_accepted_for_mase() -> None:
+    from crossover.plan import StudyPlan
+
+    assert StudyPlan.of("forecasting", target=1.2).check().target == 1.2
+    with pytest.raises(ConfigError, match="get down to"):
+        StudyPlan.of("forecasting", target=-1.0).check()
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        StudyPlan.of("text-classification", target=1.2).check()
