@@ -106,7 +106,7 @@ def test_empty_scenario_is_the_documented_defaults(tmp_path: Path) -> None:
         ("horizon_months: soon\n", r"horizon_months: .*integer.*'soon'"),
         ("volume:\n  predictions_per_month: -1\n", r"volume\.predictions_per_month: .*0"),
         ("hardware:\n  utilisation: 1.5\n", r"hardware\.utilisation"),
-        ("constraints:\n  min_metric: 95\n", r"constraints\.min_metric"),
+        ("constraints:\n  min_metric: -0.5\n", r"constraints\.min_metric"),
         ("- a list\n", "a YAML mapping"),
         ("volume: [1\n", "not valid YAML"),
     ],
@@ -130,3 +130,14 @@ def test_scenario_with_an_unknown_machine_fails_the_check(tmp_path: Path) -> Non
 def test_missing_scenario_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the scenario"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_a_score_limit_above_one_is_refused_when_the_study_is_priced() -> None:
+    from crossover.costs.scenario import Constraints, Scenario
+    from crossover.costs.sheet import price
+    from tests.costs._fixtures import make_study, result
+
+    study = make_study(result("text.tfidf-linear", "custom", n_wrong=2))
+    scenario = Scenario(constraints=Constraints(min_metric=95))
+    with pytest.raises(ConfigError, match=r"constraints\.min_metric 95.*between 0 and 1.*0\.95"):
+        price(study, scenario)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from crossover.costs.catalog import ApiPrice, Catalog, HardwarePrice, load_catalog
 from crossover.costs.scenario import Scenario
+from crossover.errors import ConfigError
 
 if TYPE_CHECKING:
     from crossover.evaluation.trials import TrialResult
@@ -433,6 +434,12 @@ def price(
 ) -> Pricing:
     """Price every leaderboard candidate of ``study`` under ``scenario``."""
     scenario = scenario or Scenario()
+    limit = scenario.constraints.min_metric
+    if limit is not None and limit > 1 and not study.lower_better():
+        raise ConfigError(
+            f"the scenario's constraints.min_metric {limit:g}: {study.headline} is a score "
+            f"between 0 and 1; give it as one (e.g. {limit / 100:g} for {limit:g} %)"
+        )
     catalog = catalog or load_catalog()
     rates = _rates(study, scenario, catalog)
     sheets = [_sheet(study, r, scenario, catalog, rates) for r in study.leaderboard_results]
