@@ -74,3 +74,35 @@ def test_scores_and_units_per_series() -> None:
     assert result.metrics["mase"] == pytest.approx(np.mean(per_pair))
     assert 0.0 < result.metrics["coverage_80"] <= 1.0 and result.metrics["wql"] > 0
     assert result.forecasts[0].shape == (3, 6) and result.quantiles[1] is not None
+
+
+def test_an_ensemble_reuses_its_members_forecasts_and_is_charged_their_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crossover.strategies.forecast import ForecastEnsemble
+    from crossover.strategies.forecast import statistical
+
+    calls: list[int] = []
+    original = statistical.ForecastEts._forecast
+
+    def counted(self, histories, horizon):  # type: ignore[no-untyped-def]
+        calls.append(len(histories))
+        return original(self, histories, horizon)
+
+    monkeypatch.setattr(statistical.ForecastEts, "_forecast", counted)
+    data = panel(n_series=4, noise=1.0)
+    alone = backtest(data, ForecastEts(), windows=1)
+    assert calls == [4]
+    members = ["forecast.ets", "forecast.seasonal-naive"]
+    together = backtest(data, ForecastEnsemble(members=members), windows=1)
+    # The ensemble fits ETS on the held-out pasts (new) and forecasts the full histories:
+    # that forecast is the one ETS made alone, served again.
+    assert calls == [4, 4] and together.extra["reused"] == 1
+    assert together.forecast_s >= 0.5 * alone.forecast_s
+    fresh = backtest(data, ForecastEnsemble(members=members), windows=1)
+    assert np.allclose(fresh.forecasts[0], together.forecasts[0])
+    # Outside a backtest every forecast is computed (latency is timed on real inference).
+    model = ForecastEts().fit([s.values for s in data.series], season=12, horizon=6)
+    model.forecast([s.values for s in data.series])
+    model.forecast([s.values for s in data.series])
+    assert calls[-2:] == [4, 4]

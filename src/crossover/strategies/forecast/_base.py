@@ -19,7 +19,12 @@ registry, save/load without pickle, the footprint) and changes what ``X`` is:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -29,7 +34,15 @@ from crossover.errors import DataError
 from crossover.strategies.base import Strategy
 from crossover.tasks.forecasting.metrics import QUANTILES
 
-__all__ = ["QUANTILES", "Forecast", "ForecastStrategy", "as_histories", "quantiles_from_levels"]
+__all__ = [
+    "QUANTILES",
+    "Forecast",
+    "ForecastStrategy",
+    "ReuseLedger",
+    "as_histories",
+    "quantiles_from_levels",
+    "reuse_forecasts",
+]
 
 #: The central prediction intervals (in percent) whose bounds are those quantiles.
 INTERVAL_LEVELS = (20, 40, 60, 80)
@@ -91,6 +104,49 @@ def quantiles_from_levels(out: dict[str, Any], prefix: str = "") -> np.ndarray:
     return np.asarray(np.maximum.accumulate(stacked, axis=-1))
 
 
+class ReuseLedger:
+    """What :func:`reuse_forecasts` saved: forecasts served again and the seconds they took
+    when first computed (a study charges them back, so a trial's cost stays what it was)."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.saved_s = 0.0
+
+
+#: Forecasts computed while reuse is on: key -> (forecast, seconds it took). Few entries: a
+#: study's leaderboard trials run one after another, members before the ensemble that reuses
+#: them.
+_REUSE: OrderedDict[str, tuple[Forecast, float, int]] = OrderedDict()
+_REUSE_ENTRIES = 24
+_ledger: ReuseLedger | None = None
+
+
+@contextmanager
+def reuse_forecasts() -> Iterator[ReuseLedger]:
+    """Within the block, a forecast already made by an equal strategy (same class,
+    parameters, season, horizon and frequency, fitted on the same histories) from the same
+    histories is served again instead of recomputed: an ensemble then reuses the forecasts its
+    members made in their own trials. The ledger counts the seconds saved. Outside the block
+    (latency timing, serving) every forecast is computed."""
+    global _ledger
+    outer, _ledger = _ledger, ReuseLedger()
+    try:
+        yield _ledger
+    finally:
+        _ledger = outer
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+            h.update(b"|")
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
 class ForecastStrategy(Strategy):
     """A ``Strategy`` that forecasts series (module docstring). A subclass implements
     ``_forecast(histories, horizon) -> Forecast`` and, when it learns across series,
@@ -109,6 +165,9 @@ class ForecastStrategy(Strategy):
     season_: int
     horizon_: int
     freq_: str | None
+    fit_digest_: str
+    #: Series whose forecast failed and fell back to the seasonal naive (0 for none).
+    fallbacks_: int = 0
 
     def _inputs(self, X: Any) -> Any:
         return as_histories(X)
@@ -132,7 +191,11 @@ class ForecastStrategy(Strategy):
         self.classes_ = np.array([], dtype=object)
         self.label_descriptions_ = {}
         np.random.seed(self.seed % (2**32))  # noqa: NPY002  (seeds third-party code)
-        self._fit_series(histories if self.needs_labels else [])
+        learned = histories if self.needs_labels else []
+        self._fit_series(learned)
+        self.fit_digest_ = _digest(
+            self.key, self.get_params(), self.season_, self.horizon_, self.freq_, *learned
+        )
         return self
 
     def _fit_series(self, histories: list[np.ndarray]) -> None:
@@ -147,7 +210,23 @@ class ForecastStrategy(Strategy):
         steps = self.horizon_ if horizon is None else int(horizon)
         if steps < 1:
             raise ValueError(f"horizon must be at least 1, not {steps}")
-        result = self._forecast(as_histories(histories), steps)
+        given = as_histories(histories)
+        key = ""
+        if _ledger is not None and getattr(self, "fit_digest_", None):
+            key = _digest(self.fit_digest_, steps, *given)
+            if key in _REUSE:
+                result, seconds, fallbacks = _REUSE[key]
+                _ledger.hits += 1
+                _ledger.saved_s += seconds
+                self.fallbacks_ = fallbacks
+                return result
+        started = time.perf_counter()
+        result = self._forecast(given, steps)
+        if key:
+            fallbacks = int(getattr(self, "fallbacks_", 0))
+            _REUSE[key] = (result, time.perf_counter() - started, fallbacks)
+            while len(_REUSE) > _REUSE_ENTRIES:
+                _REUSE.popitem(last=False)
         if not np.isfinite(result.mean).all():
             raise ValueError(f"{self.key} produced a forecast that is not finite")
         if result.quantiles is not None and not np.isfinite(result.quantiles).all():
