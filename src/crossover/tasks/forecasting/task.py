@@ -39,7 +39,7 @@ TASK = Task(
     present=Presentation(
         digits=3,
         budget_unit="points of history per series",
-        budget_data="history",
+        budget_data="points of history",
         curves_heading="How much history each strategy needs",
         interval_note=(
             "95 % bootstrap intervals over the series (each series' value resampled; the same "
