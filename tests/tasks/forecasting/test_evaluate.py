@@ -79,8 +79,7 @@ def test_scores_and_units_per_series() -> None:
 def test_an_ensemble_reuses_its_members_forecasts_and_is_charged_their_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from crossover.strategies.forecast import ForecastEnsemble
-    from crossover.strategies.forecast import statistical
+    from crossover.strategies.forecast import ForecastEnsemble, statistical
 
     calls: list[int] = []
     original = statistical.ForecastEts._forecast
