@@ -191,3 +191,19 @@ def test_clip_keeps_the_last_points() -> None:
     history = np.arange(10.0)
     np.testing.assert_array_equal(clip(history, 3), [7.0, 8.0, 9.0])
     assert clip(history, None) is history and clip(history, 50) is history
+
+
+def test_usual_sales_names_are_found_and_the_value_option_is_the_one_named() -> None:
+    frame = pd.DataFrame(
+        {
+            "store": ["a"] * 30 + ["b"] * 30,
+            "month": list(pd.date_range("2020-01-01", periods=30, freq="MS")) * 2,
+            "units": np.arange(60, dtype=float),
+        }
+    )
+    panel = read_series(frame, horizon=3)
+    assert panel.columns == {"id": "store", "time": "month", "target": "units"}
+    assert panel.ids == ["a", "b"]
+    two = frame.assign(other=1.0).rename(columns={"units": "x"})
+    with pytest.raises(DataError, match="Name it with --value"):
+        read_series(two, horizon=3)

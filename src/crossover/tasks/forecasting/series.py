@@ -55,9 +55,19 @@ __all__ = [
 #: The fewest points a series keeps before its earliest backtest window.
 MIN_TRAIN = 3
 #: Column names found without being named, in order of preference.
-_ID_NAMES = ("unique_id", "item_id", "series_id", "series", "id")
+_ID_NAMES = ("unique_id", "item_id", "series_id", "series", "id", "sku", "store", "product")
 _TIME_NAMES = ("ds", "timestamp", "date", "time", "datetime", "period", "month", "week")
-_TARGET_NAMES = ("y", "target", "value", "sales", "demand", "quantity", "volume")
+_TARGET_NAMES = (
+    "y",
+    "target",
+    "value",
+    "sales",
+    "demand",
+    "quantity",
+    "volume",
+    "units",
+    "revenue",
+)
 #: Series named in a message before "and N more".
 _NAMED = 5
 #: Season lengths by the frequency's base (pandas offset names without their anchor).
@@ -215,17 +225,16 @@ def _columns(
         taken.add(id_col)
     target_col = _pick(frame, target, _TARGET_NAMES, "values", source, taken)
     if target_col is None:
-        numeric = [
-            str(c)
-            for c in frame.columns
-            if str(c) not in taken and pd.api.types.is_numeric_dtype(frame[c])
-        ]
-        if len(numeric) != 1:
+        others = [str(c) for c in frame.columns if str(c) not in taken]
+        numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
+        # The one numeric column left, or the one column left (its bad values are named later).
+        chosen = numeric if len(numeric) == 1 else others
+        if len(chosen) != 1:
             raise DataError(
-                f"{source}: which column holds the values to forecast? Name it with --target; "
+                f"{source}: which column holds the values to forecast? Name it with --value; "
                 f"the columns are: {listed}"
             )
-        target_col = numeric[0]
+        target_col = chosen[0]
     if len({time_col, target_col, id_col} - {None}) < 2 + (id_col is not None):
         raise DataError(
             f"{source}: the timestamps, values and series ids must be different columns "
