@@ -538,7 +538,8 @@ LABELS = "labels per class"
 
 def _fmt_budget(budget: int | str, unit: str = LABELS) -> str:
     if budget == FULL:
-        return "the full training set"
+        # A forecasting budget counts points of history: its full budget is all of it.
+        return "the full history" if "history" in unit else "the full training set"
     return f"{_fmt_count(float(budget)) if unit != LABELS else budget} {unit}"
 
 
