@@ -105,3 +105,20 @@ def test_an_ensemble_reuses_its_members_forecasts_and_is_charged_their_time(
     model.forecast([s.values for s in data.series])
     model.forecast([s.values for s in data.series])
     assert calls[-2:] == [4, 4]
+
+
+def test_many_series_shared_out_over_processes_get_the_same_forecasts() -> None:
+    from crossover.strategies.forecast._base import share_series
+
+    rng = np.random.default_rng(1)
+    season = np.sin(np.arange(36) * 2 * np.pi / 12)
+    histories = [50 + 5 * season + rng.normal(size=36) for _ in range(200)]
+    histories[7] = np.ones(36)  # constant: ETS falls back, and the count must come back
+    model = ForecastEts().fit(histories, season=12, horizon=6)
+    alone = model.forecast(histories)
+    alone_fallbacks = model.fallbacks_
+    with share_series(2):
+        shared = model.forecast(histories)
+    assert np.allclose(shared.mean, alone.mean) and shared.quantiles is not None
+    assert alone.quantiles is not None and np.allclose(shared.quantiles, alone.quantiles)
+    assert model.fallbacks_ == alone_fallbacks

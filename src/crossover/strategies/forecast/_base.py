@@ -42,6 +42,8 @@ __all__ = [
     "as_histories",
     "quantiles_from_levels",
     "reuse_forecasts",
+    "series_workers",
+    "share_series",
 ]
 
 #: The central prediction intervals (in percent) whose bounds are those quantiles.
@@ -134,6 +136,29 @@ def reuse_forecasts() -> Iterator[ReuseLedger]:
         yield _ledger
     finally:
         _ledger = outer
+
+
+#: Worker processes a model fitted per series may share its series out to (1: none).
+_series_workers = 1
+
+
+@contextmanager
+def share_series(workers: int) -> Iterator[None]:
+    """Within the block, a model fitted per series (ETS, ARIMA) forecasting many series shares
+    them out over ``workers`` spawned processes. A backtest turns it on in a study's main
+    process (its leaderboard trials run there one at a time, leaving the other cores idle);
+    serving and latency timing never do (a pool would cost seconds to start)."""
+    global _series_workers
+    outer, _series_workers = _series_workers, max(1, int(workers))
+    try:
+        yield
+    finally:
+        _series_workers = outer
+
+
+def series_workers() -> int:
+    """The worker processes ``share_series`` allows now."""
+    return _series_workers
 
 
 def _digest(*parts: Any) -> str:

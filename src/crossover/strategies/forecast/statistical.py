@@ -15,20 +15,27 @@ does; ``fallbacks_`` counts them.
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
 
 from crossover.strategies.forecast._base import (
     INTERVAL_LEVELS,
+    QUANTILES,
     Forecast,
     ForecastStrategy,
     quantiles_from_levels,
+    series_workers,
 )
 from crossover.strategies.registry import register
 
 __all__ = ["ForecastArima", "ForecastEts", "ForecastSeasonalNaive"]
+
+#: A worker process starts in seconds: series are shared out only this many per worker or more.
+_SERIES_PER_WORKER = 100
 
 
 class _PerSeries(ForecastStrategy):
@@ -37,6 +44,9 @@ class _PerSeries(ForecastStrategy):
     packages: ClassVar[tuple[str, ...]] = ("statsforecast",)
     kind = "custom"
     fallbacks_: int = 0
+    #: Whether sharing many series out over processes pays (not for the seasonal naive,
+    #: which takes microseconds a series).
+    parallel: ClassVar[bool] = True
 
     def _model(self, season: int) -> Any:
         raise NotImplementedError
@@ -72,10 +82,39 @@ class _PerSeries(ForecastStrategy):
 
     def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:
         self.fallbacks_ = 0
+        workers = min(series_workers(), len(histories) // _SERIES_PER_WORKER)
+        if workers > 1 and self.parallel:
+            return self._shared_out(histories, horizon, workers)
         pairs = [self._one(history, horizon) for history in histories]
         return Forecast(
             mean=np.stack([m for m, _ in pairs]), quantiles=np.stack([q for _, q in pairs])
         )
+
+    def _shared_out(self, histories: list[np.ndarray], horizon: int, workers: int) -> Forecast:
+        """The series forecast in ``workers`` spawned processes, every ``workers``-th series
+        in each (similar lengths spread evenly); the same forecasts as one process."""
+        context = multiprocessing.get_context("spawn")
+        state = (type(self), self.get_params(), self.season_, self.horizon_, self.freq_)
+        parts = [(state, histories[w::workers], horizon) for w in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            done = list(pool.map(_forecast_part, parts))
+        mean = np.empty((len(histories), horizon))
+        quantiles = np.empty((len(histories), horizon, len(QUANTILES)))
+        for w, (part_mean, part_quantiles, fallbacks) in enumerate(done):
+            mean[w::workers], quantiles[w::workers] = part_mean, part_quantiles
+            self.fallbacks_ += fallbacks
+        return Forecast(mean=mean, quantiles=quantiles)
+
+
+def _forecast_part(
+    part: tuple[tuple[type[_PerSeries], dict[str, Any], int, int, str | None], list[Any], int],
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One worker's share of ``_PerSeries._shared_out``: its forecasts and fallbacks."""
+    (cls, params, season, fitted_horizon, freq), histories, horizon = part
+    model = cls(**params).fit([np.zeros(1)], season=season, horizon=fitted_horizon, freq=freq)
+    result = model._forecast(histories, horizon)  # series_workers() is 1 in a new process
+    assert result.quantiles is not None
+    return result.mean, result.quantiles, model.fallbacks_
 
 
 @register
@@ -91,6 +130,7 @@ class ForecastSeasonalNaive(_PerSeries):
 
     key = "forecast.seasonal-naive"
     summary = "the value one season ago (the baseline)"
+    parallel = False
     baseline: ClassVar[bool] = True
 
     def __init__(self, *, random_state: int = 0) -> None:

@@ -13,13 +13,15 @@ the units a paired bootstrap over series resamples.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from crossover.strategies.forecast._base import reuse_forecasts
+from crossover.strategies.forecast._base import reuse_forecasts, share_series
 from crossover.tasks.forecasting.backtest import clip, cuts
 from crossover.tasks.forecasting.metrics import QUANTILES, WindowScores, aggregate, score_window
 from crossover.tasks.forecasting.series import Panel
@@ -55,6 +57,14 @@ class BacktestResult:
         return out
 
 
+def _workers() -> int:
+    """Every core in a study's main process (or a script); 1 in a worker process, whose
+    siblings already keep the other cores busy."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    return os.cpu_count() or 1
+
+
 def backtest(
     panel: Panel,
     strategy: Any,
@@ -78,7 +88,7 @@ def backtest(
         ends = by_window[window]
         full = [s.values[:end] for s, end in zip(panel.series, ends, strict=True)]
         seen = [clip(h, history) for h in full]
-        with reuse_forecasts() as ledger:
+        with reuse_forecasts() as ledger, share_series(_workers()):
             start = time.perf_counter()
             strategy.fit(seen, season=panel.season, horizon=steps_ahead, freq=panel.freq)
             fit_s += time.perf_counter() - start
