@@ -127,13 +127,12 @@ def _steps(study: Study, tail: dict[str, Any]) -> list[Any]:
 
 def _windows_of(study: Study, result: TrialResult) -> dict[str, list[dict[str, list[float]]]]:
     """Per series, its backtest windows' forecasts (oldest first) from a leaderboard trial."""
-    from crossover.tasks.forecasting.trial import decode_prediction
+    from crossover.tasks.forecasting.trial import decode_prediction, series_of
 
     out: dict[str, list[dict[str, list[float]]]] = {}
     series = study.split.get("unit") == "series"
     for unit, text in zip(study.y_true, result.predictions, strict=False):
-        sid = unit if series else unit.rsplit(" @ window ", 1)[0]
-        out.setdefault(sid, []).extend(decode_prediction(text))
+        out.setdefault(series_of(unit, series), []).extend(decode_prediction(text))
     return out
 
 
@@ -189,6 +188,8 @@ def series_plots(study: Study, strategy: str) -> list[dict[str, Any]]:
     """The ``PLOTTED_SERIES`` series ``strategy`` forecast worst (its MASE, mean over the
     windows), each with its kept history and actuals (``x``, ``y``) and every window's forecast
     (``x``, ``mean``, ``low``, ``high``), the worst first."""
+    from crossover.tasks.forecasting.trial import series_of
+
     results = {r.trial.strategy: r for r in study.leaderboard_results}
     result = results.get(strategy)
     tails = study.dataset.get("tails") or {}
@@ -201,8 +202,7 @@ def series_plots(study: Study, strategy: str) -> list[dict[str, Any]]:
     series = study.split.get("unit") == "series"
     for unit, value in zip(study.y_true, per_unit, strict=False):
         if value is not None:
-            sid = unit if series else unit.rsplit(" @ window ", 1)[0]
-            by_series.setdefault(sid, []).append(float(value))
+            by_series.setdefault(series_of(unit, series), []).append(float(value))
     worst = sorted(by_series, key=lambda s: -sum(by_series[s]) / len(by_series[s]))
     forecasts = _windows_of(study, result)
     plots = []

@@ -42,6 +42,7 @@ __all__ = [
     "UNIT_METRICS",
     "decode_prediction",
     "run_forecast_trial",
+    "series_of",
     "trial_data",
     "unit_names",
 ]
@@ -58,6 +59,8 @@ MANY_SERIES = 20
 UNIT_METRICS = ("mase", "smape", "rmsse")
 #: Series whose single-series latency is timed (``POST /v1/forecast`` takes one at a time).
 _LATENCY_SERIES = 200
+#: Between a series id and its window number in a (series, window) unit's name.
+_PAIR = " @ window "
 _LOW, _HIGH = (QUANTILES.index(level) for level in COVERAGE_80_LEVELS)
 
 
@@ -66,7 +69,12 @@ def unit_names(panel: Panel, windows: int, by_series: bool) -> list[str]:
     ``"<id> @ window <w>"`` pairs (series by series, windows oldest first)."""
     if by_series:
         return list(panel.ids)
-    return [f"{sid} @ window {w + 1}" for sid in panel.ids for w in range(windows)]
+    return [f"{sid}{_PAIR}{w + 1}" for sid in panel.ids for w in range(windows)]
+
+
+def series_of(unit: str, by_series: bool) -> str:
+    """The series id of a unit of ``unit_names``."""
+    return unit if by_series else unit.rsplit(_PAIR, 1)[0]
 
 
 def trial_data(panel: Panel, *, windows: int, by_series: bool) -> TrialData:
