@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["latency", "number", "scrub", "significance", "usd"]
+__all__ = ["iso_times", "latency", "number", "scrub", "significance", "usd"]
 
 _SEGMENT = r"[^\s'\"/\\]"
 _ABSOLUTE_PATH = re.compile(
@@ -62,3 +62,11 @@ def latency(row: Any, fmt: Callable[[Any, int], str] = number) -> str:
     if isinstance(low, float) and isinstance(high, float) and low == low and high == high:
         text += f" ({fmt(low, 1)}–{fmt(high, 1)})"  # not NaN: timed in rounds
     return text + ("*" if str(get("timed_busy")) == "True" else "")  # not False or NA
+
+
+def iso_times(times: Any) -> list[str]:
+    """ISO texts of pandas timestamps: the dates alone when every one is at midnight."""
+    stamps = list(times)
+    if all(t == t.normalize() for t in stamps):
+        return [t.date().isoformat() for t in stamps]
+    return [t.isoformat() for t in stamps]

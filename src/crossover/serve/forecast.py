@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
+from crossover._format import iso_times
 from crossover.artifacts.load import FORECAST_MAX_HORIZON
 from crossover.serve.errors import ApiError
 from crossover.serve.schemas import (
@@ -100,16 +101,9 @@ def step_labels(start: str | int, freq: str | None, offset: int, horizon: int) -
     if grid[0] != first:
         raise ValueError(
             f"start {start!r} is not on the model's {freq} grid (the next point on it is "
-            f"{_iso([grid[0]])[0]})"
+            f"{iso_times([grid[0]])[0]})"
         )
-    return _iso(list(grid[offset:]))
-
-
-def _iso(times: list[Any]) -> list[str]:
-    """ISO texts of timestamps: dates alone when every one is at midnight."""
-    if all(t == t.normalize() for t in times):
-        return [t.date().isoformat() for t in times]
-    return [t.isoformat() for t in times]
+    return iso_times(list(grid[offset:]))
 
 
 def _check(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crossover._format import number
+from crossover._format import iso_times, number
 
 if TYPE_CHECKING:
     from crossover.evaluation.trials import TrialResult
@@ -119,10 +119,7 @@ def _steps(study: Study, tail: dict[str, Any]) -> list[Any]:
         return list(range(int(start), int(start) + n))
     import pandas as pd
 
-    stamps = pd.date_range(pd.Timestamp(start), periods=n, freq=freq)
-    if (stamps == stamps.normalize()).all():  # dates without a time of day
-        return [t.strftime("%Y-%m-%d") for t in stamps]
-    return [t.isoformat() for t in stamps]
+    return iso_times(pd.date_range(pd.Timestamp(start), periods=n, freq=freq))
 
 
 def _windows_of(study: Study, result: TrialResult) -> dict[str, list[dict[str, list[float]]]]:
