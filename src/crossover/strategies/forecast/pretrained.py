@@ -6,8 +6,8 @@ causal dilated-convolution network; weights installed with the ``fracast`` packa
 downloads) reads up to 2,048 points of context, gives 9 quantiles (0.1 ... 0.9) for 48 steps
 at a time and feeds its median back for longer horizons. Its point forecast is the median.
 
-Series are forecast in batches: the histories of a batch are left-padded with missing values
-to one length, which the model masks. A history shorter than the 8 points the model needs is
+Series are forecast in small batches (``_BATCH``): the histories of a batch are left-padded with
+missing values to one length, which the model masks. A history shorter than the 8 points the model needs is
 forecast by the seasonal naive method instead; ``fallbacks_`` counts them.
 """
 
@@ -25,8 +25,11 @@ __all__ = ["ForecastFracast"]
 
 #: The fewest points Fracast-0 forecasts from.
 _MIN_POINTS = 8
-#: Series per model call.
-_BATCH = 256
+#: Series per model call. The network reads its whole 2,048-point context whatever the
+#: history's length, and its time is in element-wise passes over (batch, 2048, 64) tensors: a
+#: small batch stays in the cache. M3 monthly's 1,428 series on 2 cores: 96 s in batches of
+#: 256, 26 s of 32, 22 s of 16, 16 s of 8 (same forecasts to the last bit).
+_BATCH = 8
 
 
 def _naive(history: np.ndarray, season: int, horizon: int) -> np.ndarray:
