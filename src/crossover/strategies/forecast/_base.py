@@ -115,10 +115,11 @@ class ReuseLedger:
         self.saved_s = 0.0
 
 
-#: Forecasts computed while reuse is on: key -> (forecast, seconds it took). Few entries: a
+#: Forecasts computed while reuse is on: key -> (forecast, seconds it took, the series that
+#: fell back, seconds its maker's fit took). Few entries: a
 #: study's leaderboard trials run one after another, members before the ensemble that reuses
 #: them.
-_REUSE: OrderedDict[str, tuple[Forecast, float, int]] = OrderedDict()
+_REUSE: OrderedDict[str, tuple[Forecast, float, int, float]] = OrderedDict()
 _REUSE_ENTRIES = 24
 _ledger: ReuseLedger | None = None
 
@@ -191,6 +192,8 @@ class ForecastStrategy(Strategy):
     horizon_: int
     freq_: str | None
     fit_digest_: str
+    #: Seconds ``fit`` took learning (0 for a strategy that learns nothing, or only settled).
+    fit_s_: float = 0.0
     #: Series whose forecast failed and fell back to the seasonal naive (0 for none).
     fallbacks_: int = 0
 
@@ -209,6 +212,19 @@ class ForecastStrategy(Strategy):
     ) -> Self:
         """Learn what the strategy learns from ``histories`` (nothing, for a model fitted per
         series at forecast time) and record the season length, horizon and frequency."""
+        learned = self.settle(X, season=season, horizon=horizon, freq=freq)
+        started = time.perf_counter()
+        self._fit_series(learned)
+        self.fit_s_ = time.perf_counter() - started
+        return self
+
+    def settle(
+        self, X: Any, *, season: int = 1, horizon: int = 1, freq: str | None = None
+    ) -> list[np.ndarray]:
+        """The first half of ``fit``: record the settings and the digest of what it learns
+        from, and return the histories it learns from ([] when it learns nothing), without
+        learning. ``fit`` then learns from them; an ensemble whose member's forecast
+        ``reused_forecast`` can serve skips that."""
         if season < 1 or horizon < 1:
             raise ValueError(f"season ({season}) and horizon ({horizon}) must be at least 1")
         histories = as_histories(X)
@@ -217,11 +233,30 @@ class ForecastStrategy(Strategy):
         self.label_descriptions_ = {}
         np.random.seed(self.seed % (2**32))  # noqa: NPY002  (seeds third-party code)
         learned = histories if self.needs_labels else []
-        self._fit_series(learned)
         self.fit_digest_ = _digest(
             self.key, self.get_params(), self.season_, self.horizon_, self.freq_, *learned
         )
-        return self
+        self.fit_s_ = 0.0
+        return learned
+
+    def reused_forecast(
+        self, histories: Any, horizon: int | None = None, *, fitted: bool = True
+    ) -> Forecast | None:
+        """The forecast ``forecast`` would give, when ``reuse_forecasts`` holds it (an equal
+        strategy, fitted on the same histories, made it from the same histories), else None.
+        Works on a strategy only ``settle``-d: ``fitted=False`` then charges the seconds the
+        maker's fit took too, since this one skips its own."""
+        if _ledger is None or not getattr(self, "fit_digest_", None):
+            return None
+        steps = self.horizon_ if horizon is None else int(horizon)
+        entry = _REUSE.get(_digest(self.fit_digest_, steps, *as_histories(histories)))
+        if entry is None:
+            return None
+        result, seconds, fallbacks, fit_seconds = entry
+        _ledger.hits += 1
+        _ledger.saved_s += seconds + (0.0 if fitted else fit_seconds)
+        self.fallbacks_ = fallbacks
+        return result
 
     def _fit_series(self, histories: list[np.ndarray]) -> None:
         """Learn across series (nothing by default)."""
@@ -236,20 +271,18 @@ class ForecastStrategy(Strategy):
         if steps < 1:
             raise ValueError(f"horizon must be at least 1, not {steps}")
         given = as_histories(histories)
+        reused = self.reused_forecast(given, steps)
+        if reused is not None:
+            return reused
         key = ""
         if _ledger is not None and getattr(self, "fit_digest_", None):
             key = _digest(self.fit_digest_, steps, *given)
-            if key in _REUSE:
-                result, seconds, fallbacks = _REUSE[key]
-                _ledger.hits += 1
-                _ledger.saved_s += seconds
-                self.fallbacks_ = fallbacks
-                return result
         started = time.perf_counter()
         result = self._forecast(given, steps)
         if key:
             fallbacks = int(getattr(self, "fallbacks_", 0))
-            _REUSE[key] = (result, time.perf_counter() - started, fallbacks)
+            fitted_in = float(getattr(self, "fit_s_", 0.0))
+            _REUSE[key] = (result, time.perf_counter() - started, fallbacks, fitted_in)
             while len(_REUSE) > _REUSE_ENTRIES:
                 _REUSE.popitem(last=False)
         if not np.isfinite(result.mean).all():
