@@ -152,3 +152,52 @@ def test_best_weights_finds_the_least_mean_absolute_scaled_error() -> None:
     a, b = actual + 1.0, actual - 1.0  # equal and opposite biases: the half-half mix is exact
     weights = _best_weights(np.stack([a, b]), actual, np.ones(40))
     np.testing.assert_allclose(weights, [0.5, 0.5], atol=1e-6)
+
+
+def test_ensemble_backtest_reuses_its_members_fits_and_earlier_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over several windows the weights of window w come from forecasts of window w - 1: the
+    members' own trials made those fits and forecasts, so the ensemble makes only window 0's.
+    Its forecasts equal those it makes with nothing to reuse, and the time saved is charged."""
+    from crossover.strategies.forecast import ForecastGbm, _base, statistical
+
+    learned: list[int] = []
+    forecast: list[int] = []
+    fit_gbm, forecast_ets = ForecastGbm._fit_series, statistical.ForecastEts._forecast
+
+    def counted_fit(self, histories):  # type: ignore[no-untyped-def]
+        learned.append(len(histories))
+        return fit_gbm(self, histories)
+
+    def counted_forecast(self, histories, horizon):  # type: ignore[no-untyped-def]
+        forecast.append(len(histories))
+        return forecast_ets(self, histories, horizon)
+
+    monkeypatch.setattr(ForecastGbm, "_fit_series", counted_fit)
+    monkeypatch.setattr(statistical.ForecastEts, "_forecast", counted_forecast)
+    series = noisy(n_series=6, length=60)
+    data = Panel(
+        series=tuple(Series(f"s{i}", 0, y) for i, y in enumerate(series)),
+        freq=None,
+        season=12,
+        horizon=6,
+    )
+    members = ["forecast.ets", "forecast.gbm"]
+    _base._REUSE.clear()
+    _base._FITTED.clear()
+    gbm = backtest(data, ForecastGbm(), windows=3)
+    backtest(data, ForecastEts(), windows=3)
+    assert len(learned) == 3 and len(forecast) == 3
+    together = backtest(data, ForecastEnsemble(members=members), windows=3)
+    # New: window 0's held-out fit of the GBM and forecast of ETS; all else served again.
+    assert len(learned) == 4 and len(forecast) == 4
+    assert together.extra["reused"] >= 3 * 4 - 2
+    assert together.fit_s >= gbm.fit_s
+    _base._REUSE.clear()
+    _base._FITTED.clear()
+    alone = backtest(data, ForecastEnsemble(members=members), windows=3)
+    # Alone it learns window 0's held-out fit and each window's fit of a member it weighs.
+    assert len(learned) >= 4 + 2
+    for w in range(3):
+        assert np.allclose(alone.forecasts[w], together.forecasts[w])

@@ -94,9 +94,9 @@ def test_an_ensemble_reuses_its_members_forecasts_and_is_charged_their_time(
     assert calls == [4]
     members = ["forecast.ets", "forecast.seasonal-naive"]
     together = backtest(data, ForecastEnsemble(members=members), windows=1)
-    # The ensemble fits ETS on the held-out pasts (new) and forecasts the full histories:
-    # that forecast is the one ETS made alone, served again.
-    assert calls == [4, 4] and together.extra["reused"] == 1
+    # The ensemble fits ETS on the held-out pasts (new) and on the full histories, and
+    # forecasts them: that fit and that forecast are the ones ETS made alone, served again.
+    assert calls == [4, 4] and together.extra["reused"] == 2
     assert together.forecast_s >= 0.5 * alone.forecast_s
     fresh = backtest(data, ForecastEnsemble(members=members), windows=1)
     assert np.allclose(fresh.forecasts[0], together.forecasts[0])

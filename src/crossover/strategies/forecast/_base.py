@@ -107,20 +107,28 @@ def quantiles_from_levels(out: dict[str, Any], prefix: str = "") -> np.ndarray:
 
 
 class ReuseLedger:
-    """What :func:`reuse_forecasts` saved: forecasts served again and the seconds they took
-    when first computed (a study charges them back, so a trial's cost stays what it was)."""
+    """What :func:`reuse_forecasts` saved: forecasts and fits served again, and the seconds
+    they took when first made (``saved_s`` forecasting, ``saved_fit_s`` learning; a study
+    charges them back, so a trial's cost stays what it was)."""
 
     def __init__(self) -> None:
         self.hits = 0
         self.saved_s = 0.0
+        self.saved_fit_s = 0.0
 
 
 #: Forecasts computed while reuse is on: key -> (forecast, seconds it took, the series that
-#: fell back, seconds its maker's fit took). Few entries: a
-#: study's leaderboard trials run one after another, members before the ensemble that reuses
-#: them.
-_REUSE: OrderedDict[str, tuple[Forecast, float, int, float]] = OrderedDict()
-_REUSE_ENTRIES = 24
+#: fell back), the least recently used dropped first past ``_REUSE_ENTRIES`` or
+#: ``_REUSE_BYTES``. A study's leaderboard trials run one after another, members before the
+#: ensemble that reuses their forecasts: five strategies over three windows make 15, the
+#: ensemble a few more.
+_REUSE: OrderedDict[str, tuple[Forecast, float, int]] = OrderedDict()
+_REUSE_ENTRIES = 48
+_REUSE_BYTES = 1 << 30
+#: Strategies fitted while reuse is on, by the digest of what they learned from: -> (their
+#: attributes, the seconds ``fit`` took). Only those that learn from the histories.
+_FITTED: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+_FITTED_ENTRIES = 32
 _ledger: ReuseLedger | None = None
 
 
@@ -128,9 +136,13 @@ _ledger: ReuseLedger | None = None
 def reuse_forecasts() -> Iterator[ReuseLedger]:
     """Within the block, a forecast already made by an equal strategy (same class,
     parameters, season, horizon and frequency, fitted on the same histories) from the same
-    histories is served again instead of recomputed: an ensemble then reuses the forecasts its
-    members made in their own trials. The ledger counts the seconds saved. Outside the block
-    (latency timing, serving) every forecast is computed."""
+    histories is served again instead of recomputed, and a strategy that learns from the
+    histories takes the fitted state of an equal one that learned from the same histories
+    instead of learning again: an ensemble then reuses the fits and forecasts its members
+    made in their own trials (an ensemble's weights, chosen on the last ``horizon`` points
+    before a window's cut-off, need its members' forecasts of the window before). The ledger
+    counts the seconds saved. Outside the block (latency timing, serving) everything is
+    computed."""
     global _ledger
     outer, _ledger = _ledger, ReuseLedger()
     try:
@@ -160,6 +172,10 @@ def share_series(workers: int) -> Iterator[None]:
 def series_workers() -> int:
     """The worker processes ``share_series`` allows now."""
     return _series_workers
+
+
+def _nbytes(forecast: Forecast) -> int:
+    return forecast.mean.nbytes + (0 if forecast.quantiles is None else forecast.quantiles.nbytes)
 
 
 def _digest(*parts: Any) -> str:
@@ -213,9 +229,22 @@ class ForecastStrategy(Strategy):
         """Learn what the strategy learns from ``histories`` (nothing, for a model fitted per
         series at forecast time) and record the season length, horizon and frequency."""
         learned = self.settle(X, season=season, horizon=horizon, freq=freq)
+        if _ledger is not None and learned:
+            entry = _FITTED.get(self.fit_digest_)
+            if entry is not None:  # an equal strategy learned from the same histories
+                _FITTED.move_to_end(self.fit_digest_)
+                state, seconds = entry
+                self.__dict__.update(state)
+                _ledger.hits += 1
+                _ledger.saved_fit_s += seconds
+                return self
         started = time.perf_counter()
         self._fit_series(learned)
         self.fit_s_ = time.perf_counter() - started
+        if _ledger is not None and learned:
+            _FITTED[self.fit_digest_] = (dict(self.__dict__), self.fit_s_)
+            while len(_FITTED) > _FITTED_ENTRIES:
+                _FITTED.popitem(last=False)
         return self
 
     def settle(
@@ -223,8 +252,7 @@ class ForecastStrategy(Strategy):
     ) -> list[np.ndarray]:
         """The first half of ``fit``: record the settings and the digest of what it learns
         from, and return the histories it learns from ([] when it learns nothing), without
-        learning. ``fit`` then learns from them; an ensemble whose member's forecast
-        ``reused_forecast`` can serve skips that."""
+        learning from them (``fit``'s second half, which ``reuse_forecasts`` can skip)."""
         if season < 1 or horizon < 1:
             raise ValueError(f"season ({season}) and horizon ({horizon}) must be at least 1")
         histories = as_histories(X)
@@ -239,25 +267,6 @@ class ForecastStrategy(Strategy):
         self.fit_s_ = 0.0
         return learned
 
-    def reused_forecast(
-        self, histories: Any, horizon: int | None = None, *, fitted: bool = True
-    ) -> Forecast | None:
-        """The forecast ``forecast`` would give, when ``reuse_forecasts`` holds it (an equal
-        strategy, fitted on the same histories, made it from the same histories), else None.
-        Works on a strategy only ``settle``-d: ``fitted=False`` then charges the seconds the
-        maker's fit took too, since this one skips its own."""
-        if _ledger is None or not getattr(self, "fit_digest_", None):
-            return None
-        steps = self.horizon_ if horizon is None else int(horizon)
-        entry = _REUSE.get(_digest(self.fit_digest_, steps, *as_histories(histories)))
-        if entry is None:
-            return None
-        result, seconds, fallbacks, fit_seconds = entry
-        _ledger.hits += 1
-        _ledger.saved_s += seconds + (0.0 if fitted else fit_seconds)
-        self.fallbacks_ = fallbacks
-        return result
-
     def _fit_series(self, histories: list[np.ndarray]) -> None:
         """Learn across series (nothing by default)."""
 
@@ -271,19 +280,24 @@ class ForecastStrategy(Strategy):
         if steps < 1:
             raise ValueError(f"horizon must be at least 1, not {steps}")
         given = as_histories(histories)
-        reused = self.reused_forecast(given, steps)
-        if reused is not None:
-            return reused
         key = ""
         if _ledger is not None and getattr(self, "fit_digest_", None):
             key = _digest(self.fit_digest_, steps, *given)
+            if key in _REUSE:
+                _REUSE.move_to_end(key)
+                result, seconds, fallbacks = _REUSE[key]
+                _ledger.hits += 1
+                _ledger.saved_s += seconds
+                self.fallbacks_ = fallbacks
+                return result
         started = time.perf_counter()
         result = self._forecast(given, steps)
         if key:
             fallbacks = int(getattr(self, "fallbacks_", 0))
-            fitted_in = float(getattr(self, "fit_s_", 0.0))
-            _REUSE[key] = (result, time.perf_counter() - started, fallbacks, fitted_in)
-            while len(_REUSE) > _REUSE_ENTRIES:
+            _REUSE[key] = (result, time.perf_counter() - started, fallbacks)
+            while len(_REUSE) > _REUSE_ENTRIES or (
+                len(_REUSE) > 1 and sum(_nbytes(f) for f, _, _ in _REUSE.values()) > _REUSE_BYTES
+            ):
                 _REUSE.popitem(last=False)
         if not np.isfinite(result.mean).all():
             raise ValueError(f"{self.key} produced a forecast that is not finite")

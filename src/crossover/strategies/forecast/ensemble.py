@@ -12,7 +12,10 @@ is neither refitted, nor run, nor saved (``weights_`` still lists it, at 0).
 
 In a backtest the strategy is fitted on the points before each window's cut-off, so its
 weights come from the last ``horizon`` points before that cut-off: the window it is scored on
-never reaches them.
+never reaches them. Those are the points the window before forecast (its windows are a horizon
+apart): in a study, where the members' own trials come first, ``reuse_forecasts`` serves the
+ensemble its members' fits and forecasts of that window and of its own, so it makes only the
+earliest window's held-out ones (their seconds are charged back to it all the same).
 
 The members are named by their keys (``MEMBERS``: the forecasters an ensemble can hold, each
 imported when used). By default ``forecast.fracast`` (pre-trained, zero-shot) and
@@ -34,6 +37,7 @@ from crossover.errors import ConfigError
 from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
 from crossover.strategies.registry import register
 from crossover.tasks.forecasting.metrics import scale_mase
+from crossover.tasks.forecasting.series import MIN_TRAIN
 
 __all__ = ["DEFAULT_MEMBERS", "MEMBERS", "ForecastEnsemble", "member_class"]
 
@@ -241,22 +245,30 @@ class ForecastEnsemble(ForecastStrategy):
     def _choose_weights(self, keys: tuple[str, ...], histories: list[np.ndarray]) -> np.ndarray:
         """The weights from holding out the last ``horizon`` points (equal when none can be)."""
         h, season = self.horizon_, self.season_
-        past, actual, scales = [], [], []
-        for history in histories:
+        rows, actual, scales = [], [], []
+        for i, history in enumerate(histories):
             before = history[: len(history) - h]
             if len(before) < max(2, season + 1):
                 continue  # too short to hold out and still have a seasonal scale
             scale = scale_mase(before, season)
             if np.isfinite(scale):  # NaN: a constant past, which MASE leaves out too
-                past.append(before)
+                rows.append(i)
                 actual.append(history[-h:])
                 scales.append(scale)
-        if not past:
+        if not rows:
             return np.full(len(keys), 1.0 / len(keys))
+        # The members forecast every history less its last horizon when each keeps
+        # MIN_TRAIN points (in a backtest those are the histories of the window before, whose
+        # fits and forecasts the members' own trials already made: reuse_forecasts serves
+        # them), else only those the weights are chosen on.
+        past = [histories[i][: len(histories[i]) - h] for i in rows]
+        if all(len(history) - h >= MIN_TRAIN for history in histories):
+            past = [history[: len(history) - h] for history in histories]
         y, s = np.stack(actual), np.asarray(scales)
-        forecasts = np.stack([self._fit_member(k, past).forecast(past, h).mean for k in keys])
+        pick = rows if len(past) == len(histories) else slice(None)
+        forecasts = np.stack([self._fit_member(k, past).forecast(past, h).mean[pick] for k in keys])
         weights = _best_weights(forecasts, y, s)
-        self.validation_series_ = len(past)
+        self.validation_series_ = len(rows)
         self.validation_mase_ = {
             k: _mean_mase(f, y, s) for k, f in zip(keys, forecasts, strict=True)
         }

@@ -6,9 +6,9 @@ causal dilated-convolution network; weights installed with the ``fracast`` packa
 downloads) reads up to 2,048 points of context, gives 9 quantiles (0.1 ... 0.9) for 48 steps
 at a time and feeds its median back for longer horizons. Its point forecast is the median.
 
-Series are forecast in small batches (``_BATCH``): the histories of a batch are left-padded with
-missing values to one length, which the model masks. A history shorter than the 8 points the model needs is
-forecast by the seasonal naive method instead; ``fallbacks_`` counts them.
+Series are forecast in small batches (``_BATCH``): the histories of a batch are left-padded
+with missing values to one length, which the model masks. A history shorter than the 8 points
+the model needs is forecast by the seasonal naive method instead; ``fallbacks_`` counts them.
 """
 
 from __future__ import annotations
