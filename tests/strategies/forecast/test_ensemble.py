@@ -121,6 +121,11 @@ def test_ensemble_leaves_short_and_constant_histories_out_of_the_weights() -> No
     assert model.validation_series_ == 3  # 15 - 6 < 13 points; a constant past has no scale
     result = model.forecast(histories)
     assert result.mean.shape == (5, 6) and np.isfinite(result.mean).all()
+    # A history shorter than the horizon (a backtest's earliest window can leave that few)
+    # holds nothing out either.
+    short = [*noisy(3), np.array([1.0, 4.0, 2.0, 5.0, 3.0])]
+    model = ForecastEnsemble(members=CHEAP).fit(short, season=1, horizon=6)
+    assert model.validation_series_ == 3
 
 
 def test_ensemble_with_nothing_to_hold_out_weighs_equally() -> None:

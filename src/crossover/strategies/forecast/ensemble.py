@@ -247,9 +247,9 @@ class ForecastEnsemble(ForecastStrategy):
         h, season = self.horizon_, self.season_
         rows, actual, scales = [], [], []
         for i, history in enumerate(histories):
-            before = history[: len(history) - h]
-            if len(before) < max(2, season + 1):
+            if len(history) - h < max(2, season + 1):
                 continue  # too short to hold out and still have a seasonal scale
+            before = history[: len(history) - h]
             scale = scale_mase(before, season)
             if np.isfinite(scale):  # NaN: a constant past, which MASE leaves out too
                 rows.append(i)
