@@ -41,6 +41,14 @@ coverage 0.79 (the seasonal naive 1.151; the earliest window's histories are as 
 points). With ``calibrate=False`` the quantiles are
 the point forecast (one fit, no spread).
 
+Covariates (``covariates=True``, the default, and a panel read with ``static`` / ``known``)
+join each row's features after those above: each static covariate (a text column as a
+LightGBM categorical feature, its categories coded in sorted order and saved with the model;
+a category unseen in fitting is missing; numbers as they are), then each known covariate at
+the step forecast and at the step before it (in the recursive and the direct model alike).
+``covariates=False`` ignores them: the model of a panel without any, to measure what they add.
+Without covariates the features, and the forecasts, are those of before.
+
 A history shorter than one season (at least 4 points) is forecast by the seasonal naive
 method (the last value without a full season), with the conformal spread around it;
 ``fallbacks_`` counts them. The fitted state is two LightGBM text model files and a JSON
@@ -58,7 +66,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from crossover.errors import ModelError
 from crossover.strategies._threads import lgbm_threads
-from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
+from crossover.strategies.forecast._base import QUANTILES, Covariates, Forecast, ForecastStrategy
 from crossover.strategies.registry import register
 from crossover.tasks.forecasting.metrics import scale_mase
 
@@ -116,6 +124,82 @@ class _Layout:
         return np.hstack(columns).astype(np.float32), level
 
 
+class _Extra:
+    """The covariate features of ``n`` series: ``static`` (n, s) floats (categories as
+    codes, missing as NaN), ``known[i]`` (steps, k) of series ``i`` from its first point.
+    A row at position ``t`` (the index of the value forecast) reads the static values, the
+    known values at ``t`` and at ``t - 1``."""
+
+    def __init__(self, static: np.ndarray, known: list[np.ndarray], categorical: list[int]):
+        self.static = static
+        self.known = known
+        self.categorical = categorical
+
+    @classmethod
+    def of(cls, covariates: Covariates, categories: dict[str, list[str]]) -> _Extra:
+        n = max(len(covariates.static), len(covariates.known))
+        static = np.full((n, len(covariates.static_names)), np.nan)
+        for j, name in enumerate(covariates.static_names):
+            codes = categories.get(name)
+            for i, row in enumerate(covariates.static):
+                value = row.get(name)
+                if value is None:
+                    continue
+                if codes is not None:
+                    code = _code(codes, value)
+                    static[i, j] = np.nan if code is None else code
+                else:
+                    static[i, j] = _number(value)
+        known = list(covariates.known) if covariates.known_names else [np.empty((0, 0))] * n
+        categorical = [j for j, name in enumerate(covariates.static_names) if name in categories]
+        return cls(static, known, categorical)
+
+    def subset(self, rows: list[int]) -> _Extra:
+        return _Extra(self.static[rows], [self.known[i] for i in rows], self.categorical)
+
+    def rows(self, series: int, positions: np.ndarray) -> np.ndarray:
+        """Series ``series``'s covariate features at ``positions``."""
+        known = self.known[series]
+        static = np.broadcast_to(self.static[series], (len(positions), self.static.shape[1]))
+        if not known.shape[1]:
+            return static
+        return np.hstack([static, known[positions], known[positions - 1]])
+
+    def at(self, ends: np.ndarray, step: int) -> np.ndarray:
+        """Every series' features ``step`` steps after its end ``ends[i]`` (0: the first step
+        forecast)."""
+        return np.vstack([self.rows(i, np.array([end + step])) for i, end in enumerate(ends)])
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _code(codes: list[str], value: Any) -> int | None:
+    text = str(value)
+    at = int(np.searchsorted(codes, text))
+    return at if at < len(codes) and codes[at] == text else None
+
+
+def _categories(covariates: Covariates) -> dict[str, list[str]]:
+    """The static covariates that hold text (categorical features), each with its sorted
+    categories (a code is a position in that list)."""
+    out = {}
+    for name in covariates.static_names:
+        values = [row.get(name) for row in covariates.static]
+        values = [v for v in values if v is not None]
+        if any(isinstance(v, str) for v in values):
+            out[name] = sorted({str(v) for v in values})
+    return out
+
+
+def _with(x: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
+    return x if extra is None else np.hstack([x, extra.astype(np.float32)])
+
+
 @register
 class ForecastGbm(ForecastStrategy):
     """One LightGBM model across every series on scaled lags (module docstring): recursive and
@@ -143,14 +227,20 @@ class ForecastGbm(ForecastStrategy):
         LightGBM's threads; None: ``OMP_NUM_THREADS``, else 1 (the same forecast everywhere).
     random_state : int, default=0
         Seeds LightGBM's row and feature sampling (deterministic mode).
+    covariates : bool, default=True
+        Learn from the covariates ``fit`` is given (static ones, and those known in advance
+        at the step forecast and the one before); False: ignore them.
     """
 
     packages: ClassVar[tuple[str, ...]] = ("lightgbm",)
     key = "forecast.gbm"
     kind = "custom"
     summary = "one LightGBM model across all series on scaled lags, conformal quantiles"
+    uses_covariates = True
 
     fallbacks_: int = 0
+    #: Per categorical static covariate, its categories in code order.
+    categories_: dict[str, list[str]]
 
     def __init__(
         self,
@@ -165,6 +255,7 @@ class ForecastGbm(ForecastStrategy):
         calibrate: bool = True,
         n_jobs: int | None = None,
         random_state: int = 0,
+        covariates: bool = True,
     ) -> None:
         self.lags = lags
         self.multi_step = multi_step
@@ -176,6 +267,7 @@ class ForecastGbm(ForecastStrategy):
         self.calibrate = calibrate
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.covariates = covariates
 
     # -- fitting ----------------------------------------------------------------------------
 
@@ -183,7 +275,18 @@ class ForecastGbm(ForecastStrategy):
         lags = self.lags if self.lags is not None else max(2 * self.season_, 12)
         return _Layout(self.season_, max(int(lags), self.season_, 1))
 
+    def takes_covariates(self) -> bool:
+        return bool(self.covariates)
+
     def _fit_series(self, histories: list[np.ndarray]) -> None:
+        self.categories_ = {}
+        self._fit_with(histories, None)
+
+    def _fit_covariates(self, histories: list[np.ndarray], covariates: Covariates) -> None:
+        self.categories_ = _categories(covariates)
+        self._fit_with(histories, _Extra.of(covariates, self.categories_))
+
+    def _fit_with(self, histories: list[np.ndarray], extra: _Extra | None) -> None:
         if self.multi_step not in MULTI_STEP:
             raise ValueError(f"multi_step={self.multi_step!r}: use one of {', '.join(MULTI_STEP)}")
         if self.direct_stride < 1:
@@ -193,38 +296,54 @@ class ForecastGbm(ForecastStrategy):
         horizon = self.horizon_
         self.offsets_ = np.zeros((horizon, len(QUANTILES)))
         if self.calibrate:
-            long = [h for h in histories if len(h) - horizon >= layout.min_points()]
-            if long:
+            keep = [i for i, h in enumerate(histories) if len(h) - horizon >= layout.min_points()]
+            if keep:
+                long = [histories[i] for i in keep]
+                # The known covariates of the held-out points stay: they are known in advance.
+                part = None if extra is None else extra.subset(keep)
                 held = [h[:-horizon] for h in long]
-                self.boosters_ = self._train(layout, held)
+                self.boosters_ = self._train(layout, held, part)
                 if self.boosters_:  # too few rows to learn from: no calibration
-                    guess = self._model_forecast(layout, held, horizon)
+                    guess = self._model_forecast(layout, held, horizon, part)
                     truth = np.stack([h[-horizon:] for h in long])
                     spread = np.array([self._spread(h) for h in held])
                     self.offsets_ = _conformal((truth - guess) / spread[:, None])
-        self.boosters_ = self._train(layout, histories)
+        self.boosters_ = self._train(layout, histories, extra)
 
-    def _train(self, layout: _Layout, histories: list[np.ndarray]) -> dict[str, Any]:
+    def _train(
+        self, layout: _Layout, histories: list[np.ndarray], extra: _Extra | None = None
+    ) -> dict[str, Any]:
         boosters: dict[str, Any] = {}
+        categorical = [] if extra is None else extra.categorical
         if self.multi_step in ("both", "recursive"):
-            boosters["recursive"] = self._boost(*self._rows(layout, histories, direct=False))
+            x, y, width = self._rows(layout, histories, direct=False, extra=extra)
+            boosters["recursive"] = self._boost(x, y, [width + j for j in categorical])
         if self.multi_step in ("both", "direct"):
-            boosters["direct"] = self._boost(*self._rows(layout, histories, direct=True))
+            x, y, width = self._rows(layout, histories, direct=True, extra=extra)
+            boosters["direct"] = self._boost(x, y, [width + j for j in categorical])
         return {name: b for name, b in boosters.items() if b is not None}
 
     def _rows(
-        self, layout: _Layout, histories: list[np.ndarray], *, direct: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Training rows: every cut-off with at least ``min_points`` values before it."""
+        self,
+        layout: _Layout,
+        histories: list[np.ndarray],
+        *,
+        direct: bool,
+        extra: _Extra | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Training rows: every cut-off with at least ``min_points`` values before it; and
+        the number of features before the covariates'."""
         xs, ys = [], []
-        for history in histories:
+        width = 0
+        for i, history in enumerate(histories):
             cuts = np.arange(layout.min_points(), len(history))
             if not cuts.size:
                 continue
             windows = layout.windows(history)[cuts]
             if not direct:
                 x, level = layout.features(windows, cuts)
-                xs.append(x)
+                width = x.shape[1]
+                xs.append(_with(x, None if extra is None else extra.rows(i, cuts)))
                 ys.append(history[cuts] / level)
                 continue
             rows = np.arange(len(cuts))
@@ -237,13 +356,14 @@ class ForecastGbm(ForecastStrategy):
                 at = cuts[keep] + step - 1
                 steps = np.full(int(keep.sum()), step)
                 x, level = layout.features(windows[keep], at, steps)
-                xs.append(x)
+                width = x.shape[1]
+                xs.append(_with(x, None if extra is None else extra.rows(i, at)))
                 ys.append(history[at] / level)
         if not xs:
-            return np.empty((0, 0), dtype=np.float32), np.empty(0)
-        return np.vstack(xs), np.concatenate(ys)
+            return np.empty((0, 0), dtype=np.float32), np.empty(0), width
+        return np.vstack(xs), np.concatenate(ys), width
 
-    def _boost(self, x: np.ndarray, y: np.ndarray) -> Any:
+    def _boost(self, x: np.ndarray, y: np.ndarray, categorical: list[int] | None = None) -> Any:
         import lightgbm as lgb
 
         if len(y) < 2:
@@ -262,7 +382,11 @@ class ForecastGbm(ForecastStrategy):
             "num_threads": lgbm_threads(self.n_jobs, default=1),
             "verbose": -1,
         }
-        return lgb.train(params, lgb.Dataset(x, y), num_boost_round=self.n_estimators)
+        if categorical:
+            data = lgb.Dataset(x, y, categorical_feature=categorical)
+        else:
+            data = lgb.Dataset(x, y)
+        return lgb.train(params, data, num_boost_round=self.n_estimators)
 
     # -- forecasting ------------------------------------------------------------------------
 
@@ -274,7 +398,11 @@ class ForecastGbm(ForecastStrategy):
         return scale if np.isfinite(scale) and scale > 0 else 1.0
 
     def _model_forecast(
-        self, layout: _Layout, histories: list[np.ndarray], horizon: int
+        self,
+        layout: _Layout,
+        histories: list[np.ndarray],
+        horizon: int,
+        extra: _Extra | None = None,
     ) -> np.ndarray:
         """The point forecasts of the models (histories of ``min_points`` or more)."""
         ends = np.array([len(h) for h in histories])
@@ -285,6 +413,7 @@ class ForecastGbm(ForecastStrategy):
             context = np.hstack([last, np.full((len(last), horizon), np.nan)])
             for k in range(horizon):
                 x, level = layout.features(context[:, k : k + layout.lags], ends + k)
+                x = _with(x, None if extra is None else extra.at(ends, k))
                 context[:, layout.lags + k] = recursive.predict(x) * level
             parts.append(context[:, layout.lags :])
         direct = self.boosters_.get("direct")
@@ -295,11 +424,22 @@ class ForecastGbm(ForecastStrategy):
                 # Beyond the fitted horizon the direct model reads its last learned step (the
                 # seasonal feature still follows the real step).
                 x[:, -2] = min(k + 1, self.horizon_)
+                x = _with(x, None if extra is None else extra.at(ends, k))
                 out[:, k] = direct.predict(x) * level
             parts.append(out)
         return np.asarray(np.mean(parts, axis=0))
 
     def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:
+        return self._forecast_with(histories, horizon, None)
+
+    def _forecast_covariates(
+        self, histories: list[np.ndarray], horizon: int, covariates: Covariates
+    ) -> Forecast:
+        return self._forecast_with(histories, horizon, _Extra.of(covariates, self.categories_))
+
+    def _forecast_with(
+        self, histories: list[np.ndarray], horizon: int, extra: _Extra | None
+    ) -> Forecast:
         layout = _Layout(self.season_, self.lags_)
         mean = np.empty((len(histories), horizon))
         # Without a model (every training history too short) every series falls back.
@@ -308,7 +448,9 @@ class ForecastGbm(ForecastStrategy):
         short = [i for i, ok in enumerate(fits) if not ok]
         self.fallbacks_ = len(short)
         if usable:
-            mean[usable] = self._model_forecast(layout, [histories[i] for i in usable], horizon)
+            part = None if extra is None else extra.subset(usable)
+            chosen = [histories[i] for i in usable]
+            mean[usable] = self._model_forecast(layout, chosen, horizon, part)
         for i in short:
             mean[i] = _naive(histories[i], self.season_, horizon)
         steps = np.minimum(np.arange(horizon), len(self.offsets_) - 1)
@@ -322,11 +464,13 @@ class ForecastGbm(ForecastStrategy):
         super()._save_state(path)
         for name, booster in self.boosters_.items():
             booster.save_model(str(path / f"{name}.lgbm.txt"))
-        state = {
+        state: dict[str, Any] = {
             "lags": self.lags_,
             "boosters": sorted(self.boosters_),
             "offsets": self.offsets_.tolist(),
         }
+        if self.categories_:  # the codes of the categorical static covariates
+            state["categories"] = self.categories_
         (path / _STATE_FILE).write_text(json.dumps(state))
 
     def _load_state(self, path: Path) -> None:
@@ -339,6 +483,9 @@ class ForecastGbm(ForecastStrategy):
             raise ModelError(f"{path / _STATE_FILE}: missing or unreadable ({exc})") from exc
         self.lags_ = int(state["lags"])
         self.offsets_ = np.asarray(state["offsets"], dtype=np.float64)
+        self.categories_ = {
+            str(k): [str(c) for c in v] for k, v in state.get("categories", {}).items()
+        }
         self.boosters_ = {}
         for name in state["boosters"]:
             model_file = path / f"{name}.lgbm.txt"

@@ -94,6 +94,8 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
         season=own.season,
         fill=own.fill,
         strict=own.strict,
+        static=own.static,
+        known=own.known,
     )
     panel = read(windows=own.windows or 1)
     windows = own.windows or default_windows(panel)
@@ -128,6 +130,8 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
             "windows": windows,
             "fill": own.fill,
             "strict": own.strict,
+            "static": list(panel.static_names),
+            "known": list(panel.known_names),
         },
         dataset={
             "source": panel.source,
@@ -137,6 +141,7 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
             "points_median": float(median(lengths.tolist())),
             "points_max": int(lengths.max()),
             "filled": int(sum(s.filled for s in panel.series)),
+            "known_filled": int(sum(s.known_filled for s in panel.series)),
             "fingerprint": panel.fingerprint,
             "warnings": list(panel.warnings),
             "notes": list(panel.notes),
@@ -171,6 +176,8 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
                 "value": own.value,
                 "freq": panel.freq,
                 "fill": own.fill,
+                "static": list(panel.static_names),
+                "known": list(panel.known_names),
             },
         },
         fit_default_budgets=partial(_fit_budgets, panel, windows),

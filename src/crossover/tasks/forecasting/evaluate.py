@@ -7,6 +7,12 @@ forecasts the next ``horizon`` steps of every series in one call. Each (series, 
 scored against the whole history before its cut-off, whatever the clip: MASE's scale is the
 same for every history budget, so the curve compares like with like.
 
+Covariates travel with the histories (``window_covariates``): the static ones as they are,
+the known ones for the points the strategy sees (clipped alike) when fitting, and for those
+plus the ``horizon`` steps after the cut-off when forecasting: they are known in advance by
+definition. The values after the cut-off never reach the strategy. A panel without
+covariates gives the strategy none (the calls of before).
+
 ``unit_scores`` gives each series' value of MASE, sMAPE and RMSSE (the mean over its windows):
 the units a paired bootstrap over series resamples.
 """
@@ -21,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from crossover.strategies.forecast._base import reuse_forecasts, share_series
+from crossover.strategies.forecast._base import Covariates, reuse_forecasts, share_series
 from crossover.tasks.forecasting.backtest import clip, cuts
 from crossover.tasks.forecasting.metrics import QUANTILES, WindowScores, aggregate, score_window
 from crossover.tasks.forecasting.series import Panel
 
-__all__ = ["BacktestResult", "backtest"]
+__all__ = ["BacktestResult", "backtest", "window_covariates"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,28 @@ class BacktestResult:
                 means = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
             out[name] = [float(v) if np.isfinite(v) else None for v in means]
         return out
+
+
+def window_covariates(
+    panel: Panel, ends: list[int], seen: list[int], ahead: int = 0
+) -> Covariates | None:
+    """The covariates of a window whose series end at ``ends`` and show their last ``seen``
+    points: the known ones of those points and the ``ahead`` steps after each end (None for a
+    panel without covariates)."""
+    if not panel.has_covariates:
+        return None
+    known: tuple[np.ndarray, ...] = ()
+    if panel.known_names:
+        known = tuple(
+            np.asarray(s.known)[end - n : end + ahead]
+            for s, end, n in zip(panel.series, ends, seen, strict=True)
+        )
+    return Covariates(
+        static_names=panel.static_names,
+        known_names=panel.known_names,
+        static=tuple(s.static for s in panel.series) if panel.static_names else (),
+        known=known,
+    )
 
 
 def _workers() -> int:
@@ -88,16 +116,25 @@ def backtest(
         ends = by_window[window]
         full = [s.values[:end] for s, end in zip(panel.series, ends, strict=True)]
         seen = [clip(h, history) for h in full]
+        lengths = [len(h) for h in seen]
+        # Passed only where there are some: a strategy of before takes none.
+        fit_extra: dict[str, Any] = {}
+        forecast_extra: dict[str, Any] = {}
+        if panel.has_covariates:
+            fit_extra["covariates"] = window_covariates(panel, ends, lengths)
+            forecast_extra["covariates"] = window_covariates(panel, ends, lengths, steps_ahead)
         with reuse_forecasts() as ledger, share_series(_workers()):
             # A fit or forecast served again (an ensemble's member's, made in the member's own
             # trial) costs what it took to make: charged back, so the timings stay the
             # uncached ones.
             start = time.perf_counter()
-            strategy.fit(seen, season=panel.season, horizon=steps_ahead, freq=panel.freq)
+            strategy.fit(
+                seen, season=panel.season, horizon=steps_ahead, freq=panel.freq, **fit_extra
+            )
             charged = ledger.saved_s + ledger.saved_fit_s
             fit_s += time.perf_counter() - start + charged
             start = time.perf_counter()
-            result = strategy.forecast(seen, steps_ahead)
+            result = strategy.forecast(seen, steps_ahead, **forecast_extra)
             forecast_s += time.perf_counter() - start + ledger.saved_s + ledger.saved_fit_s
             forecast_s -= charged
             reused += ledger.hits

@@ -18,7 +18,8 @@ FILL_METHODS = ("interpolate", "zero")
 
 @dataclass(frozen=True)
 class ForecastOptions(TaskOptions):
-    """The series' columns, the horizon, the frequency and season, the backtest windows."""
+    """The series' columns, the horizon, the frequency and season, the backtest windows, the
+    covariates."""
 
     id: str | None = option(
         None,
@@ -51,7 +52,21 @@ class ForecastOptions(TaskOptions):
         "nothing).",
     )
     strict: bool = option(
-        False, "Refuse gaps and too-short series instead of filling or leaving them out."
+        False,
+        "Refuse gaps, missing known covariates and too-short series instead of filling or "
+        "leaving them out.",
+    )
+    static: list[str] | str | None = option(
+        None,
+        "Comma-separated static covariates: columns with one value per series, text or "
+        "numbers (a store's region, a product's category).",
+        columns=True,
+    )
+    known: list[str] | str | None = option(
+        None,
+        "Comma-separated covariates known in advance at every timestamp, the forecast's "
+        "included: numbers or booleans (price, promotion, holiday).",
+        columns=True,
     )
 
     def check(self) -> ForecastOptions:

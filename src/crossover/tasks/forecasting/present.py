@@ -87,7 +87,8 @@ def ranking_title(study: Study) -> str:
 
 
 def data_summary(study: Study) -> list[tuple[str, str]]:
-    """The report's data section: series, points, frequency, horizon and windows."""
+    """The report's data section: series, points, frequency, horizon and windows, and the
+    covariates used (static and known in advance), when there are some."""
     d, s = study.dataset, study.spec
     rows = [
         ("Source", str(d.get("source", ""))),
@@ -102,6 +103,15 @@ def data_summary(study: Study) -> list[tuple[str, str]]:
     ]
     if d.get("filled"):
         rows.append(("Gaps filled", f"{d['filled']:,} points ({s.get('fill')})"))
+    if s.get("static") or s.get("known"):
+        used = []
+        if s.get("static"):
+            used.append("static: " + ", ".join(s["static"]))
+        if s.get("known"):
+            used.append("known in advance: " + ", ".join(s["known"]))
+        if d.get("known_filled"):
+            used.append(f"{d['known_filled']:,} missing known values filled from the one before")
+        rows.append(("Covariates", "; ".join(used)))
     return rows
 
 

@@ -21,6 +21,20 @@ What ``read_series`` checks, each problem naming the series, the row or the valu
 - negative values are counted in a warning (returns can make sales negative; a model of
   positive quantities may not expect them).
 
+Covariates are columns named by ``static`` and ``known`` (comma-separated text or a list):
+
+- a *static* column holds one value per series (a store's region, a product's category; text
+  or numbers): a series with two values in it is refused, naming both rows;
+- a *known* column holds values known in advance for every timestamp, the forecast's future
+  included (a price, a promotion, a holiday): numbers or booleans (text is refused: encode a
+  category as 0/1 columns, or name a per-series one with ``static``). Its missing values (and
+  the timestamps added to fill a series' gaps) are filled from the value before, else the one
+  after, per series, and counted in the notes; ``strict=True`` refuses them. Rows are kept from
+  a series' first to its last value, as for the values;
+- a column named twice (static and known, or also as the id, time or values) is refused.
+
+Other columns are left unused, as before, and a note names them.
+
 The season length (12 for monthly data, 4 quarterly, 7 daily, 52 weekly, 24 hourly, 1 yearly)
 follows the frequency unless ``season`` is given; the horizon defaults to one season (6 where
 there is none).
@@ -29,10 +43,11 @@ there is none).
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +125,11 @@ class Series:
     start: Any
     values: np.ndarray
     filled: int = 0
+    #: Its static covariates by name (None: missing), and its known ones (len, k) aligned with
+    #: ``values`` (None without known covariates); ``known_filled``: known values filled.
+    static: dict[str, Any] = field(default_factory=dict)
+    known: np.ndarray | None = None
+    known_filled: int = 0
 
     def __len__(self) -> int:
         return len(self.values)
@@ -120,7 +140,8 @@ class Panel:
     """The series of a forecasting study, all on one frequency.
 
     ``freq`` is a pandas offset alias (``"MS"``), or None for integer steps; ``season`` the
-    season length in steps (1: none); ``horizon`` the steps each forecast covers.
+    season length in steps (1: none); ``horizon`` the steps each forecast covers;
+    ``static_names`` and ``known_names`` the covariates each series carries.
     """
 
     series: tuple[Series, ...]
@@ -132,6 +153,12 @@ class Panel:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    static_names: tuple[str, ...] = ()
+    known_names: tuple[str, ...] = ()
+
+    @property
+    def has_covariates(self) -> bool:
+        return bool(self.static_names or self.known_names)
 
     @property
     def ids(self) -> list[str]:
@@ -207,12 +234,19 @@ def _columns(
     time: str | None,
     target: str | None,
     source: str,
+    reserved: frozenset[str] = frozenset(),
 ) -> tuple[str | None, str, str]:
+    """The id, time and value columns, named or found; ``reserved`` (the covariates) are
+    never found."""
     listed = ", ".join(repr(str(c)) for c in frame.columns)
-    taken: set[str] = set()
+    taken: set[str] = set(reserved)
     time_col = _pick(frame, time, _TIME_NAMES, "timestamps", source, taken)
     if time_col is None:
-        dated = [str(c) for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        dated = [
+            str(c)
+            for c in frame.columns
+            if pd.api.types.is_datetime64_any_dtype(frame[c]) and str(c) not in reserved
+        ]
         if len(dated) != 1:
             raise DataError(
                 f"{source}: which column holds the timestamps? Name it with --time; the "
@@ -241,6 +275,106 @@ def _columns(
             f"(time {time_col!r}, target {target_col!r}, id {id_col!r})"
         )
     return id_col, time_col, target_col
+
+
+def _column_names(value: str | Sequence[str] | None, option: str) -> list[str]:
+    """Column names from comma-separated text or a list; a name given twice is refused."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    names = [n.strip() for n in items if n.strip()]
+    twice = [n for n, count in Counter(names).items() if count > 1]
+    if twice:
+        raise ConfigError(f"--{option} names the column {twice[0]!r} twice")
+    return names
+
+
+def _covariate_columns(
+    frame: pd.DataFrame, static: list[str], known: list[str], source: str
+) -> None:
+    """Refuse a covariate column that is missing or named both static and known."""
+    columns = [str(c) for c in frame.columns]
+    for option, names in (("--static", static), ("--known", known)):
+        for name in names:
+            if name not in columns:
+                raise DataError(
+                    f"{source}: no column {name!r} for {option}; its columns are: "
+                    f"{', '.join(map(repr, columns))}"
+                )
+    both = [n for n in static if n in known]
+    if both:
+        raise DataError(
+            f"{source}: column {both[0]!r} is named by both --static and --known; it is one or "
+            "the other (one value per series: --static; a value at each timestamp, known in "
+            "advance: --known)"
+        )
+
+
+def _parse_known(column: pd.Series, ids: pd.Series, name: str, source: str) -> np.ndarray:
+    """A known covariate's values as floats (booleans as 0 and 1; missing: NaN)."""
+    if pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=np.float64)
+    as_numbers = column.map(lambda v: float(v) if isinstance(v, bool | np.bool_) else v)
+    values = pd.to_numeric(as_numbers, errors="coerce")
+    bad = values.isna() & column.notna()
+    if bad.any():
+        at = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{source}: series {ids.iloc[at]!r} has {column.iloc[at]!r} in the known covariate "
+            f"column {name!r} (row {at + 1}), which is not a number; --known takes numbers or "
+            "booleans (true/false): encode a category as 0/1 columns (one per value), or name "
+            "a category that is constant per series with --static"
+        )
+    array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(array)
+    if infinite.any():
+        at = int(np.flatnonzero(infinite)[0])
+        raise DataError(
+            f"{source}: series {ids.iloc[at]!r} has an infinite value in the known covariate "
+            f"column {name!r} (row {at + 1})"
+        )
+    return array
+
+
+def _plain(value: Any) -> Any:
+    """A static value as JSON holds it: a text, a number or a boolean (None: missing)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _static_values(
+    series_id: str,
+    columns: dict[str, pd.Series],
+    rows: np.ndarray,
+    source: str,
+) -> dict[str, Any]:
+    """A series' one value in each static column; two different values are refused."""
+    out: dict[str, Any] = {}
+    for name, column in columns.items():
+        values = column.iloc[rows]
+        present = values.notna().to_numpy()
+        if not present.any():
+            out[name] = None
+            continue
+        kept = values[present]
+        first = kept.iloc[0]
+        differs = (kept != first).to_numpy()
+        if differs.any():
+            other = kept.iloc[int(np.argmax(differs))]
+            where = rows[present]
+            first_row, other_row = int(where[0]) + 1, int(where[int(np.argmax(differs))]) + 1
+            raise DataError(
+                f"{source}: series {series_id!r} has {first!r} (row {first_row}) and {other!r} "
+                f"(row {other_row}) in the static column {name!r}; a --static column holds one "
+                "value per series (one that changes over time is --known)"
+            )
+        out[name] = _plain(first)
+    return out
 
 
 def _parse_times(column: pd.Series, name: str, source: str) -> tuple[pd.Series, bool]:
@@ -362,13 +496,18 @@ def _regular(
     fill: str,
     strict: bool,
     source: str,
+    known: np.ndarray | None = None,
+    known_names: Sequence[str] = (),
 ) -> Series:
-    """The series on its frequency's grid from its first to its last value, gaps filled."""
+    """The series on its frequency's grid from its first to its last value, gaps filled;
+    ``known`` (rows, k) goes onto the same grid, its gaps filled forwards then backwards."""
     present = ~np.isnan(values)
     if not present.any():
         return Series(series_id, times.iloc[0], np.empty(0), 0)
     first, last = np.flatnonzero(present)[[0, -1]]
     times, values = times.iloc[first : last + 1], values[first : last + 1]
+    if known is not None:
+        known = known[first : last + 1]
     if freq is None:
         steps = times.to_numpy(dtype=np.int64)
         grid: Any = np.arange(steps[0], steps[-1] + 1)
@@ -405,9 +544,32 @@ def _regular(
         if fill == "zero":
             full = np.nan_to_num(full, nan=0.0)
         else:
-            known = np.flatnonzero(~np.isnan(full))
-            full = np.interp(np.arange(len(full)), known, full[known])
-    return Series(series_id, start, full, gaps)
+            kept = np.flatnonzero(~np.isnan(full))
+            full = np.interp(np.arange(len(full)), kept, full[kept])
+    if known is None:
+        return Series(series_id, start, full, gaps)
+    on_grid = np.full((len(grid), known.shape[1]), np.nan)
+    on_grid[positions] = known
+    missing = np.isnan(on_grid)
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        name = known_names[int(col)]
+        if strict:
+            raise DataError(
+                f"{source}: series {series_id!r} has no value of the known covariate {name!r} "
+                f"at {grid[int(row)]} ({int(missing.sum())} missing in that series; --strict "
+                "refuses them; without it they are filled from the value before)"
+            )
+        filled = pd.DataFrame(on_grid).ffill().bfill().to_numpy()
+        empty = np.isnan(filled).all(axis=0)
+        if empty.any():
+            raise DataError(
+                f"{source}: series {series_id!r} has no value at all in the known covariate "
+                f"column {known_names[int(np.argmax(empty))]!r}; a known covariate needs a "
+                "value at every timestamp"
+            )
+        on_grid = filled
+    return Series(series_id, start, full, gaps, known=on_grid, known_filled=int(missing.sum()))
 
 
 def read_series(
@@ -422,8 +584,11 @@ def read_series(
     windows: int = 1,
     fill: str = "interpolate",
     strict: bool = False,
+    static: str | Sequence[str] | None = None,
+    known: str | Sequence[str] | None = None,
 ) -> Panel:
-    """Read, check and regularise series in long format (the module's docstring says how).
+    """Read, check and regularise series in long format (the module's docstring says how);
+    ``static`` and ``known`` name the covariate columns (a list, or comma-separated text).
 
     Raises ``DataError`` naming the file, column, series or row when the data cannot be used,
     ``ConfigError`` for an option out of range.
@@ -436,9 +601,20 @@ def read_series(
         raise ConfigError(f"--windows {windows}: a backtest needs at least 1 window")
     if season is not None and season < 1:
         raise ConfigError(f"--season {season}: use 1 for no season, or the steps in one")
+    static_names = _column_names(static, "static")
+    known_names = _column_names(known, "known")
     problems: list[str] = []
     frame, source = as_frame(data, problems, typed=True)
-    id_col, time_col, target_col = _columns(frame, id, time, target, source)
+    _covariate_columns(frame, static_names, known_names, source)
+    reserved = frozenset(static_names + known_names)
+    id_col, time_col, target_col = _columns(frame, id, time, target, source, reserved)
+    for role, column in (("series ids", id_col), ("timestamps", time_col), ("values", target_col)):
+        if column in reserved:
+            option = "--static" if column in static_names else "--known"
+            raise DataError(
+                f"{source}: column {column!r} holds the {role}; it cannot also be a covariate "
+                f"({option})"
+            )
     ids = (
         frame[id_col].astype(str)
         if id_col is not None
@@ -450,6 +626,17 @@ def read_series(
     times, steps_only = _parse_times(frame[time_col].reset_index(drop=True), time_col, source)
     ids = ids.reset_index(drop=True)
     values = _parse_values(frame[target_col].reset_index(drop=True), ids, target_col, source)
+    known_values = (
+        np.stack(
+            [
+                _parse_known(frame[name].reset_index(drop=True), ids, name, source)
+                for name in known_names
+            ],
+            axis=1,
+        )
+        if known_names
+        else None
+    )
     duplicated = pd.DataFrame({"id": ids, "t": times}).duplicated(keep=False).to_numpy()
     if duplicated.any():
         at = int(np.flatnonzero(duplicated)[0])
@@ -466,11 +653,20 @@ def read_series(
     order = np.lexsort((times.to_numpy(), ids.to_numpy()))
     ids, times, values = ids.iloc[order], times.iloc[order], values[order]
     groups: dict[str, tuple[pd.Series, np.ndarray]] = {}
+    static_of: dict[str, dict[str, Any]] = {}
+    known_of: dict[str, np.ndarray] = {}
+    static_columns = {name: frame[name].reset_index(drop=True) for name in static_names}
     for series_id, positions in ids.groupby(ids, sort=False).indices.items():
         groups[str(series_id)] = (
             times.iloc[positions].reset_index(drop=True),
             values[positions],
         )
+        if static_columns:
+            static_of[str(series_id)] = _static_values(
+                str(series_id), static_columns, order[positions], source
+            )
+        if known_values is not None:
+            known_of[str(series_id)] = known_values[order[positions]]
     notes: list[str] = []
     if steps_only:
         if freq is not None:
@@ -493,7 +689,12 @@ def read_series(
             f"horizon {steps_ahead} steps ({'one season' if season_length > 1 else 'default'}; "
             "--horizon to change)"
         )
-    regular = [_regular(k, t, v, chosen_freq, fill, strict, source) for k, (t, v) in groups.items()]
+    regular = [
+        _regular(k, t, v, chosen_freq, fill, strict, source, known_of.get(k), known_names)
+        for k, (t, v) in groups.items()
+    ]
+    if static_of:
+        regular = [replace(s, static=static_of[s.id]) for s in regular]
     needed = steps_ahead * windows + MIN_TRAIN
     short = [s.id for s in regular if len(s) < needed]
     if short and (strict or len(short) == len(regular)):
@@ -526,10 +727,18 @@ def read_series(
             f"{len(negative)} series have negative values (returns? a model of positive "
             f"quantities may not expect them): {_named(negative)}"
         )
+    notes += _covariate_notes(frame, regular, static_names, known_names)
+    notes += _unused_columns(frame, (id_col, time_col, target_col), reserved)
     digest = hashlib.sha256(f"{chosen_freq}|{season_length}|{steps_ahead}".encode())
+    if reserved:  # a panel without covariates keeps the fingerprint it had before them
+        digest.update(json.dumps([static_names, known_names]).encode())
     for s in regular:
         digest.update(f"{s.id}|{s.start}|".encode())
         digest.update(np.ascontiguousarray(s.values).tobytes())
+        if s.static:
+            digest.update(json.dumps([s.static.get(n) for n in static_names]).encode())
+        if s.known is not None:
+            digest.update(np.ascontiguousarray(s.known).tobytes())
     return Panel(
         series=tuple(regular),
         freq=chosen_freq,
@@ -540,4 +749,54 @@ def read_series(
         warnings=problems,
         notes=notes,
         fingerprint=digest.hexdigest()[:16],
+        static_names=tuple(static_names),
+        known_names=tuple(known_names),
     )
+
+
+def _covariate_notes(
+    frame: pd.DataFrame,
+    series: list[Series],
+    static_names: list[str],
+    known_names: list[str],
+) -> list[str]:
+    """What the covariates are, and what was filled or is missing in them."""
+    notes = []
+    if static_names:
+        kinds = [
+            f"{n!r} ({'numbers' if pd.api.types.is_numeric_dtype(frame[n]) else 'categories'})"
+            for n in static_names
+        ]
+        notes.append(f"static covariates: {', '.join(kinds)}")
+        for name in static_names:
+            lacking = [s.id for s in series if s.static.get(name) is None]
+            if lacking:
+                notes.append(
+                    f"static covariate {name!r} is missing for {len(lacking)} series (left "
+                    f"missing): {_named(lacking)}"
+                )
+    if known_names:
+        notes.append(f"known covariates (known in advance): {', '.join(map(repr, known_names))}")
+        filled = [s for s in series if s.known_filled]
+        if filled:
+            total = sum(s.known_filled for s in filled)
+            notes.append(
+                f"{total} missing known covariate value(s) in {len(filled)} series filled from "
+                f"the value before (else after) (--strict refuses them): "
+                f"{_named([s.id for s in filled])}"
+            )
+    return notes
+
+
+def _unused_columns(
+    frame: pd.DataFrame, used: tuple[str | None, ...], reserved: frozenset[str]
+) -> list[str]:
+    """A note naming the columns left unused, and the options that would use them."""
+    unused = [str(c) for c in frame.columns if str(c) not in {*used, *reserved}]
+    if not unused:
+        return []
+    return [
+        f"column(s) {_named(unused)} not used: --known takes values known in advance at each "
+        "timestamp (price, promotion, holiday), --static a series' constant attributes "
+        "(region, category)"
+    ]

@@ -19,6 +19,7 @@ forecasts (mean and the 80 % interval) for the report's plots.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from crossover.evaluation.memory import PeakMemory
 from crossover.evaluation.trials import Trial, TrialResult
 from crossover.tasks._base import Task
 from crossover.tasks.forecasting.backtest import window_cut
-from crossover.tasks.forecasting.evaluate import BacktestResult, backtest
+from crossover.tasks.forecasting.evaluate import BacktestResult, backtest, window_covariates
 from crossover.tasks.forecasting.metrics import COVERAGE_80_LEVELS, QUANTILES
 from crossover.tasks.forecasting.series import Panel
 
@@ -141,6 +142,49 @@ def decode_prediction(text: str) -> list[dict[str, list[float]]]:
     return windows
 
 
+class _TimedWithCovariates:
+    """A model fitted with covariates, timed as serving calls it: one input names a series
+    (its position, as an array), forecast from its recent history with its covariates (the
+    history ends ``horizon`` points before the series does, so that the known covariates of
+    the steps forecast are at hand)."""
+
+    def __init__(self, strategy: Any, panel: Panel) -> None:
+        self.strategy = strategy
+        series = panel.series[:_LATENCY_SERIES]
+        ends = [len(s) - panel.horizon for s in series]
+        seen = [min(end, 512) for end in ends]
+        self.histories = [
+            s.values[end - n : end] for s, end, n in zip(series, ends, seen, strict=True)
+        ]
+        sub = replace(panel, series=series)
+        self.covariates = window_covariates(sub, ends, seen, panel.horizon)
+        self.inputs = [np.array([float(i)]) for i in range(len(series))]
+
+    def uncached(self) -> Any:
+        return self.strategy.uncached()
+
+    def footprint(self) -> dict[str, Any]:
+        footprint: dict[str, Any] = self.strategy.footprint()
+        return footprint
+
+    def predict(self, X: Any) -> np.ndarray:
+        picked = [int(x[0]) for x in X]
+        given = self.covariates
+        assert given is not None
+        covariates = replace(
+            given,
+            static=tuple(given.static[i] for i in picked) if given.static else (),
+            known=tuple(given.known[i] for i in picked) if given.known else (),
+        )
+        mean = self.strategy.forecast(
+            [self.histories[i] for i in picked], covariates=covariates
+        ).mean
+        out = np.empty(len(mean), dtype=object)
+        for i, row in enumerate(mean):
+            out[i] = row
+        return out
+
+
 def run_forecast_trial(
     trial: Trial,
     data: TrialData,
@@ -168,8 +212,12 @@ def run_forecast_trial(
     speed = NOT_MEASURED
     if measure_speed and timed:
         # One call = one series' recent history, as POST /v1/forecast takes it.
-        recent = [s.values[-min(len(s), 512) :] for s in panel.series[:_LATENCY_SERIES]]
-        speed = speed_and_size(strategy, recent)
+        if strategy.static_names_ or strategy.known_names_:
+            timed_model = _TimedWithCovariates(strategy, panel)
+            speed = speed_and_size(timed_model, timed_model.inputs)  # type: ignore[arg-type]
+        else:
+            recent = [s.values[-min(len(s), 512) :] for s in panel.series[:_LATENCY_SERIES]]
+            speed = speed_and_size(strategy, recent)
     # The history the last window's fit saw per series: what a model in production trains on.
     last = [window_cut(len(s), windows - 1, windows, panel.horizon) for s in panel.series]
     seen = [min(n, history) if history else n for n in last]
