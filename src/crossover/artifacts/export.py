@@ -262,8 +262,9 @@ def _series_schema(strategy: Strategy) -> dict[str, Any]:
                             "description": f"the time of history's first point: {step}; "
                             "labels the forecast steps (timestamps)",
                         },
+                        **_covariate_schema(facts),
                     },
-                    "required": ["id", "history"],
+                    "required": ["id", "history", *_covariates_required(facts)],
                     "additionalProperties": False,
                 },
             },
@@ -279,6 +280,38 @@ def _series_schema(strategy: Strategy) -> dict[str, Any]:
         "additionalProperties": False,
         "description": "the next horizon steps of each series, from its recent history",
     }
+
+
+def _covariate_schema(facts: dict[str, Any]) -> dict[str, Any]:
+    """The request's covariate fields for a model fitted with covariates."""
+    out: dict[str, Any] = {}
+    if facts.get("static"):
+        out["static"] = {
+            "type": "object",
+            "properties": {
+                n: {"type": ["string", "number", "boolean", "null"]} for n in facts["static"]
+            },
+            "required": list(facts["static"]),
+            "additionalProperties": False,
+            "description": "the series' value of each static covariate (null: missing)",
+        }
+    if facts.get("known"):
+        out["known"] = {
+            "type": "object",
+            "properties": {
+                n: {"type": "array", "items": {"type": ["number", "boolean"]}}
+                for n in facts["known"]
+            },
+            "required": list(facts["known"]),
+            "additionalProperties": False,
+            "description": "each covariate known in advance: one value per history point, "
+            "then one per step forecast (len(history) + horizon values)",
+        }
+    return out
+
+
+def _covariates_required(facts: dict[str, Any]) -> list[str]:
+    return [kind for kind in ("static", "known") if facts.get(kind)]
 
 
 _INPUT_SCHEMAS: dict[str, Callable[[Strategy], dict[str, Any]]] = {
@@ -307,6 +340,9 @@ def _forecast_facts(strategy: Strategy) -> dict[str, Any]:
             "season": strategy.season_,
             "min_history": strategy.min_history(),
             "quantiles": list(QUANTILES) if strategy.has_quantiles else [],
+            # The covariates each request series sends (only for a model fitted with some).
+            **({"static": list(strategy.static_names_)} if strategy.static_names_ else {}),
+            **({"known": list(strategy.known_names_)} if strategy.known_names_ else {}),
         }
     }
 
@@ -531,6 +567,7 @@ def _export_series(
     the study's season, horizon and frequency."""
     from crossover.strategies import registry
     from crossover.strategies.forecast._base import ForecastStrategy
+    from crossover.tasks.forecasting.evaluate import window_covariates
     from crossover.tasks.forecasting.series import read_series
 
     if test is not None or items is not None:
@@ -553,6 +590,8 @@ def _export_series(
         windows=int(spec.get("windows") or 1),
         fill=str(spec.get("fill") or "interpolate"),
         strict=bool(spec.get("strict")),
+        static=spec.get("static") or None,
+        known=spec.get("known") or None,
     )
     if panel.fingerprint != study.dataset.get("fingerprint"):
         raise DataError(
@@ -564,11 +603,15 @@ def _export_series(
     fitted = registry.get(key)(**params)
     if not isinstance(fitted, ForecastStrategy):
         raise ConfigError(f"{key} is not a forecasting strategy; the study is corrupt")
+    ends = [len(s) for s in panel.series]
     fitted.fit(
         [s.values for s in panel.series],
         season=panel.season,
         horizon=panel.horizon,
         freq=panel.freq,
+        # The full history's covariates (None without any): the model records their names,
+        # which the manifest gives serving.
+        covariates=window_covariates(panel, ends, ends),
     )
     split = study.split
     metrics = {

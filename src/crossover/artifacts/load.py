@@ -259,11 +259,42 @@ class LoadedModel:
 
         return list(QUANTILES) if self._forecaster().has_quantiles else []
 
-    def forecast(self, histories: Any, horizon: int | None = None) -> Forecast:
+    @property
+    def static_names(self) -> list[str]:
+        """The static covariates the model was fitted with (each request series sends them)."""
+        return list(self._forecaster().static_names_)
+
+    @property
+    def known_names(self) -> list[str]:
+        """The covariates known in advance the model was fitted with (each request series
+        sends them for its history and the steps forecast)."""
+        return list(self._forecaster().known_names_)
+
+    def forecast(
+        self,
+        histories: Any,
+        horizon: int | None = None,
+        *,
+        static: Any = None,
+        known: Any = None,
+    ) -> Forecast:
         """The next ``horizon`` steps (default: the study's) after each history (a list of
         sequences of finite numbers, oldest first): ``mean`` (series, horizon) and
-        ``quantiles`` (series, horizon, 9) or None."""
-        return self._forecaster().forecast(histories, horizon)
+        ``quantiles`` (series, horizon, 9) or None. A model fitted with covariates takes
+        them per series: ``static`` (name -> value) and ``known`` (name -> one value per
+        history point and step forecast), one mapping per history."""
+        model = self._forecaster()
+        if not (model.static_names_ or model.known_names_):
+            return model.forecast(histories, horizon)
+        from crossover.strategies.forecast._base import Covariates
+
+        covariates = Covariates.of(
+            static=static,
+            known=known,
+            static_names=model.static_names_,
+            known_names=model.known_names_,
+        )
+        return model.forecast(histories, horizon, covariates=covariates)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings from the model's own encoder (normalised as the model does)."""

@@ -74,7 +74,7 @@ from crossover.serve.images import document_image_limits
 from crossover.serve.limits import LIMITS_STATE, ConnectionLimits, RequestLimitsMiddleware
 from crossover.serve.metrics import InstrumentMiddleware, ServeMetrics
 from crossover.serve.routes import key_checker, ops, v1_router
-from crossover.serve.schemas import document_limits
+from crossover.serve.schemas import document_covariates, document_limits
 from crossover.serve.served import (
     ForecastingModel,
     RecommendingModel,
@@ -201,9 +201,14 @@ def _limits_doc(kind: str, table: TableSpec | None, settings: ServeSettings) -> 
 
 
 def _document_limits(
-    app: FastAPI, settings: ServeSettings, table: TableSpec | None, kind: str
+    app: FastAPI,
+    settings: ServeSettings,
+    table: TableSpec | None,
+    kind: str,
+    manifest: dict[str, Any] | None = None,
 ) -> None:
-    """Make the app's OpenAPI schema state the server's limits (on each field they bound)."""
+    """Make the app's OpenAPI schema state the server's limits (on each field they bound)
+    and, for a forecasting model, the covariates its requests send."""
     default_openapi = app.openapi
 
     def openapi_with_limits() -> dict[str, Any]:
@@ -213,6 +218,8 @@ def _document_limits(
                 openapi = document_table_limits(openapi, settings)
             if kind == "image":
                 openapi = document_image_limits(openapi, settings)
+            if kind == "series":
+                openapi = document_covariates(openapi, manifest or {})
             app.openapi_schema = openapi
         return app.openapi_schema
 
@@ -264,7 +271,7 @@ def create_app(
         version=_version(),
         lifespan=_lifespan(model_dir, loader or _load, settings, metrics, kind, table),
     )
-    _document_limits(app, settings, table, kind)
+    _document_limits(app, settings, table, kind, peeked)
     app.state.metrics = metrics
     app.state.served = None
     app.state.settings = settings

@@ -56,9 +56,16 @@ labels the forecast steps (`timestamps`). `horizon` defaults to the horizon of t
 The answer gives each series' point forecast (`mean`) and its quantiles 0.1 ... 0.9 (null for
 a model without them), in request order.
 
+A model fitted with covariates (`GET /v1/model`: `forecast.static` and `forecast.known`) needs
+them in each series: `"static": {{"region": "north"}}` (one value each) and
+`"known": {{"promo": [0, 1, ...]}}` (numbers or booleans, one per history point and then one per
+step forecast: `len(history) + horizon` values). A model fitted without covariates takes none.
+
 422 naming the series (by id) whose history is shorter than the model forecasts from
 (`forecast.min_history` in the manifest), holds a value that is not a finite number, or whose
-`start` is not on the model's frequency grid; and for an id sent twice.
+`start` is not on the model's frequency grid; naming the series and the covariate when one the
+model needs is missing, has the wrong number of values or a value that is not finite, or the
+model does not use it; and for an id sent twice.
 """
 
 
@@ -151,6 +158,7 @@ def _check(
                     bad,
                 )
             )
+        problems += _covariate_problems(index, item, model, horizon)
         labels.append(None)
         if item.start is not None:
             try:
@@ -160,6 +168,80 @@ def _check(
     if problems:
         raise _series_error(problems)
     return labels
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(json.dumps(n) for n in names) or "none"
+
+
+def _covariate_problems(
+    index: int, item: SeriesHistory, model: ForecastingModel, horizon: int
+) -> list[dict[str, Any]]:
+    """A series' covariates against the model's: each one it needs present (the known ones
+    with ``len(history) + horizon`` finite values), none it does not use."""
+    problems: list[dict[str, Any]] = []
+    uses = f"the model uses static {_names(model.static_names)}, known {_names(model.known_names)}"
+    for kind, sent, needed in (
+        ("static", item.static or {}, model.static_names),
+        ("known", item.known or {}, model.known_names),
+    ):
+        for name in sent:
+            if name not in needed:
+                problems.append(
+                    _problem(
+                        index,
+                        item.id,
+                        f"{kind} covariate {json.dumps(name)} is not one this model uses ({uses})",
+                        "unknown_covariate",
+                        kind,
+                        name,
+                    )
+                )
+        for name in needed:
+            if name not in sent:
+                problems.append(
+                    _problem(
+                        index,
+                        item.id,
+                        f"{kind} covariate {json.dumps(name)} is missing; the model was fitted "
+                        f"with it ({uses})",
+                        "missing_covariate",
+                        kind,
+                    )
+                )
+    want = len(item.history) + horizon
+    for name in model.known_names:
+        values = (item.known or {}).get(name)
+        if values is None:
+            continue
+        if len(values) != want:
+            problems.append(
+                _problem(
+                    index,
+                    item.id,
+                    f"known covariate {json.dumps(name)} has {len(values)} value(s); it needs "
+                    f"{want}: one per history point ({len(item.history)}) and per step "
+                    f"forecast ({horizon})",
+                    "invalid_covariate",
+                    "known",
+                    name,
+                )
+            )
+        bad = next((i for i, v in enumerate(values) if not math.isfinite(float(v))), None)
+        if bad is not None:
+            problems.append(
+                _problem(
+                    index,
+                    item.id,
+                    f"known covariate {json.dumps(name)}[{bad}] is {values[bad]}, not a finite "
+                    "number",
+                    "invalid_covariate",
+                    "known",
+                    name,
+                    bad,
+                )
+            )
+    return problems
 
 
 def _quantile_name(q: float) -> str:
@@ -180,9 +262,16 @@ async def forecast(
     histories = [np.asarray(item.history, dtype=np.float64) for item in body.series]
     metrics.request_texts.labels("/v1/forecast").observe(len(histories))
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(
-        served.executor, partial(model.forecast, histories, horizon)
-    )
+    call = partial(model.forecast, histories, horizon)
+    if model.static_names or model.known_names:
+        call = partial(
+            model.forecast,
+            histories,
+            horizon,
+            static=[item.static or {} for item in body.series],
+            known=[item.known or {} for item in body.series],
+        )
+    result = await loop.run_in_executor(served.executor, call)
     levels = model.quantile_levels
     out = []
     for i, item in enumerate(body.series):

@@ -58,6 +58,7 @@ __all__ = [
     "check_forecast_limits",
     "check_limits",
     "check_recommend_limits",
+    "document_covariates",
     "document_limits",
 ]
 
@@ -240,6 +241,18 @@ class SeriesHistory(_Request):
         "frequency grid (ISO, such as 2024-01-01), or a whole-number step for a model whose "
         "data had no calendar. With it, the forecast's steps are labelled (timestamps).",
     )
+    static: dict[str, StrictStr | int | float | bool | None] | None = Field(
+        None,
+        description="For a model fitted with static covariates (GET /v1/model: "
+        "forecast.static): the series' value of each, by name (a text or a number; null: "
+        'missing), e.g. {"region": "north"}.',
+    )
+    known: dict[str, list[float | bool]] | None = Field(
+        None,
+        description="For a model fitted with covariates known in advance (GET /v1/model: "
+        "forecast.known): each one's values by name, one per history point and then one per "
+        'step forecast (len(history) + horizon values), e.g. {"promo": [0, 1, ...]}.',
+    )
 
 
 #: Two years of monthly values (the airline passengers' first, in thousands).
@@ -367,6 +380,35 @@ def check_forecast_limits(body: ForecastRequest, settings: ServeSettings) -> Non
 
 #: The request fields that hold texts, by schema name.
 _TEXT_FIELDS = {"PredictRequest": "inputs", "EmbeddingsRequest": "input"}
+
+
+def document_covariates(openapi: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write a forecasting model's covariates (its manifest's ``forecast.static`` and
+    ``forecast.known``) into an OpenAPI schema of the app (in place): each series' ``static``
+    and ``known`` fields list them, required; a model without covariates documents neither."""
+    facts = manifest.get("forecast") or {}
+    series = openapi.get("components", {}).get("schemas", {}).get("SeriesHistory", {})
+    props = series.get("properties", {})
+    for kind, values in (
+        ("static", {"type": ["string", "number", "boolean", "null"]}),
+        ("known", {"type": "array", "items": {"type": ["number", "boolean"]}}),
+    ):
+        names = [str(n) for n in facts.get(kind) or []]
+        if kind not in props:
+            continue
+        if not names:
+            del props[kind]
+            continue
+        description = props[kind].get("description", "")
+        props[kind] = {
+            "type": "object",
+            "properties": {n: dict(values) for n in names},
+            "required": names,
+            "additionalProperties": False,
+            "description": description,
+        }
+        series.setdefault("required", []).append(kind)
+    return openapi
 
 
 def document_limits(openapi: dict[str, Any], settings: ServeSettings) -> dict[str, Any]:

@@ -79,7 +79,20 @@ class ForecastingModel(Protocol):
     @property
     def quantile_levels(self) -> list[float]: ...
 
-    def forecast(self, histories: Any, horizon: int | None = None) -> Any: ...
+    @property
+    def static_names(self) -> list[str]: ...
+
+    @property
+    def known_names(self) -> list[str]: ...
+
+    def forecast(
+        self,
+        histories: Any,
+        horizon: int | None = None,
+        *,
+        static: Any = None,
+        known: Any = None,
+    ) -> Any: ...
 
 
 class RecommendingModel(Protocol):
@@ -211,8 +224,21 @@ def warm_up(
 ) -> None:
     if forecaster is not None:
         # A statistical model compiles its code (numba) on its first forecast: a rising line
-        # of the fewest points it takes, one step ahead.
-        forecaster.forecast([np.arange(1.0, forecaster.min_history + 1.0)], 1)
+        # of the fewest points it takes, one step ahead (with covariates for a model fitted
+        # with some: static ones missing, known ones 0).
+        points = int(forecaster.min_history)
+        history = [np.arange(1.0, points + 1.0)]
+        static = list(getattr(forecaster, "static_names", []))
+        known = list(getattr(forecaster, "known_names", []))
+        if static or known:
+            forecaster.forecast(
+                history,
+                1,
+                static=[dict.fromkeys(static)],
+                known=[{name: [0.0] * (points + 1) for name in known}],
+            )
+        else:
+            forecaster.forecast(history, 1)
         return
     if recommender is not None:
         catalogue = recommender.catalogue
