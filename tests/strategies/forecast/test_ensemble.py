@@ -162,24 +162,26 @@ def test_best_weights_finds_the_least_mean_absolute_scaled_error() -> None:
 def test_ensemble_backtest_reuses_its_members_fits_and_earlier_windows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Over several windows the weights of window w come from forecasts of window w - 1: the
-    members' own trials made those fits and forecasts, so the ensemble makes only window 0's.
-    Its forecasts equal those it makes with nothing to reuse, and the time saved is charged."""
+    """Over several windows the weights of window w come from forecasts of window w - 1, and
+    the GBM's calibration fit of window w is its final fit of window w - 1: the members' own
+    trials made those fits and forecasts, so the ensemble makes only window 0's held-out ETS
+    forecast. Its forecasts equal those it makes with nothing to reuse, and the time saved is
+    charged."""
     from crossover.strategies.forecast import ForecastGbm, _base, statistical
 
-    learned: list[int] = []
+    trained: list[int] = []
     forecast: list[int] = []
-    fit_gbm, forecast_ets = ForecastGbm._fit_series, statistical.ForecastEts._forecast
+    train_gbm, forecast_ets = ForecastGbm._train, statistical.ForecastEts._forecast
 
-    def counted_fit(self, histories):  # type: ignore[no-untyped-def]
-        learned.append(len(histories))
-        return fit_gbm(self, histories)
+    def counted_train(self, layout, histories, extra=None):  # type: ignore[no-untyped-def]
+        trained.append(len(histories[0]))
+        return train_gbm(self, layout, histories, extra)
 
     def counted_forecast(self, histories, horizon):  # type: ignore[no-untyped-def]
         forecast.append(len(histories))
         return forecast_ets(self, histories, horizon)
 
-    monkeypatch.setattr(ForecastGbm, "_fit_series", counted_fit)
+    monkeypatch.setattr(ForecastGbm, "_train", counted_train)
     monkeypatch.setattr(statistical.ForecastEts, "_forecast", counted_forecast)
     series = noisy(n_series=6, length=60)
     data = Panel(
@@ -192,17 +194,20 @@ def test_ensemble_backtest_reuses_its_members_fits_and_earlier_windows(
     _base._REUSE.clear()
     _base._FITTED.clear()
     gbm = backtest(data, ForecastGbm(), windows=3)
+    # Window 0 calibrates on 36 points and fits on 42; later windows calibrate on the fit
+    # before them, served again, and fit on 48 and 54.
+    assert trained == [36, 42, 48, 54]
     backtest(data, ForecastEts(), windows=3)
-    assert len(learned) == 3 and len(forecast) == 3
+    assert len(forecast) == 3
     together = backtest(data, ForecastEnsemble(members=members), windows=3)
-    # New: window 0's held-out fit of the GBM and forecast of ETS; all else served again.
-    assert len(learned) == 4 and len(forecast) == 4
-    assert together.extra["reused"] >= 3 * 4 - 2
+    # New: only window 0's held-out ETS forecast; every GBM fit is served again.
+    assert trained == [36, 42, 48, 54] and len(forecast) == 4
+    assert together.extra["reused"] >= 3 * 4 - 1
     assert together.fit_s >= gbm.fit_s
     _base._REUSE.clear()
     _base._FITTED.clear()
     alone = backtest(data, ForecastEnsemble(members=members), windows=3)
-    # Alone it learns window 0's held-out fit and each window's fit of a member it weighs.
-    assert len(learned) >= 4 + 2
+    # Alone it fits the GBM itself: at least each window's held-out fit.
+    assert len(trained) >= 4 + 3
     for w in range(3):
         assert np.allclose(alone.forecasts[w], together.forecasts[w])

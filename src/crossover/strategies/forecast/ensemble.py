@@ -217,13 +217,17 @@ class ForecastEnsemble(ForecastStrategy):
             raise ConfigError(f"members {list(keys)} name one forecaster twice")
         return keys
 
-    def _new(self, key: str) -> ForecastStrategy:
+    def _new(self, key: str, **settings: Any) -> ForecastStrategy:
+        """The member ``key`` with this ``random_state`` and those of ``settings`` it has."""
         cls = member_class(key)
-        params = {"random_state": self.random_state} if "random_state" in cls._param_names() else {}
-        return cls(**params)
+        names = cls._param_names()
+        params = {"random_state": self.random_state, **settings}
+        return cls(**{name: value for name, value in params.items() if name in names})
 
-    def _fit_member(self, key: str, histories: list[np.ndarray]) -> ForecastStrategy:
-        return self._new(key).fit(
+    def _fit_member(
+        self, key: str, histories: list[np.ndarray], **settings: Any
+    ) -> ForecastStrategy:
+        return self._new(key, **settings).fit(
             histories, season=self.season_, horizon=self.horizon_, freq=self.freq_
         )
 
@@ -266,7 +270,12 @@ class ForecastEnsemble(ForecastStrategy):
             past = [history[: len(history) - h] for history in histories]
         y, s = np.stack(actual), np.asarray(scales)
         pick = rows if len(past) == len(histories) else slice(None)
-        forecasts = np.stack([self._fit_member(k, past).forecast(past, h).mean[pick] for k in keys])
+        # Only point forecasts count here: a member with conformal quantiles skips fitting
+        # them (calibrate=False; the GBM's point forecasts are the same either way, and its
+        # fit without them is the one its own calibration made: reuse_forecasts serves it).
+        forecasts = np.stack(
+            [self._fit_member(k, past, calibrate=False).forecast(past, h).mean[pick] for k in keys]
+        )
         weights = _best_weights(forecasts, y, s)
         self.validation_series_ = len(rows)
         self.validation_mase_ = {

@@ -239,6 +239,7 @@ class ForecastGbm(ForecastStrategy):
     uses_covariates = True
 
     fallbacks_: int = 0
+    boosters_: dict[str, Any]
     #: Per categorical static covariate, its categories in code order.
     categories_: dict[str, list[str]]
 
@@ -302,13 +303,36 @@ class ForecastGbm(ForecastStrategy):
                 # The known covariates of the held-out points stay: they are known in advance.
                 part = None if extra is None else extra.subset(keep)
                 held = [h[:-horizon] for h in long]
-                self.boosters_ = self._train(layout, held, part)
+                if extra is None:
+                    point = self._point_model().fit(
+                        held, season=self.season_, horizon=horizon, freq=self.freq_
+                    )
+                    self.boosters_ = point.boosters_
+                else:
+                    self.boosters_ = self._train(layout, held, part)
                 if self.boosters_:  # too few rows to learn from: no calibration
-                    guess = self._model_forecast(layout, held, horizon, part)
+                    if extra is None:
+                        guess = point.forecast(held, horizon).mean
+                    else:
+                        guess = self._model_forecast(layout, held, horizon, part)
                     truth = np.stack([h[-horizon:] for h in long])
                     spread = np.array([self._spread(h) for h in held])
                     self.offsets_ = _conformal((truth - guess) / spread[:, None])
-        self.boosters_ = self._train(layout, histories, extra)
+        if self.calibrate and extra is None:
+            point = self._point_model().fit(
+                histories, season=self.season_, horizon=horizon, freq=self.freq_
+            )
+            self.boosters_ = point.boosters_
+        else:
+            self.boosters_ = self._train(layout, histories, extra)
+
+    def _point_model(self) -> ForecastGbm:
+        """This model without calibration: its fits and forecasts are the boosters and point
+        forecasts this one needs, and as a strategy of their own ``reuse_forecasts`` serves
+        them again. In a backtest the calibration fit of window w (the histories less their
+        last horizon) is window w - 1's final fit, and an ensemble's held-out GBM is this
+        window's calibration fit: each is made once (same boosters either way)."""
+        return ForecastGbm(**{**self.get_params(), "calibrate": False})
 
     def _train(
         self, layout: _Layout, histories: list[np.ndarray], extra: _Extra | None = None
