@@ -246,8 +246,12 @@ def reprice(
     return saved, pricing, recommendation, paths
 
 
-def print_decision(pricing: Pricing, recommendation: Recommendation) -> None:
-    """The cost sheet per candidate, then the recommendation, its reasons and flip points."""
+def print_decision(study: Study, pricing: Pricing, recommendation: Recommendation) -> None:
+    """The cost sheet per candidate, then the recommendation, its reasons and flip points.
+    A study whose strategies buy no labels (forecasting) has no "labels to buy" column."""
+    from crossover.tasks import get as get_task
+
+    buys_labels = get_task(study.task).present.buys_labels
     from rich.console import Console
     from rich.table import Table
 
@@ -259,28 +263,19 @@ def print_decision(pricing: Pricing, recommendation: Recommendation) -> None:
             f"(scenario: {scenario.source}; prices of {pricing.catalog_as_of})"
         )
     )
-    for column in (
-        "strategy",
-        "hosting",
-        "setup $",
-        "labels to buy",
-        "$ / 1M pred.",
-        "$ / month",
-        "$ horizon",
-        "days to prod.",
-    ):
+    columns = ["strategy", "hosting", "setup $", "labels to buy", "$ / 1M pred.", "$ / month"]
+    columns += ["$ horizon", "days to prod."]
+    if not buys_labels:
+        columns.remove("labels to buy")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("strategy", "hosting") else "right")
     for s in pricing.sheets:
-        table.add_row(
-            s.strategy,
-            s.hosting,
-            f"{s.setup_usd:,.0f}",
-            f"{s.labels_to_buy:,}",
-            _fmt(s.usd_per_million, 2),
-            f"{s.monthly_usd:,.0f}",
-            f"{s.horizon_usd:,.0f}",
-            f"{s.days_to_production:.0f}",
-        )
+        cells = [s.strategy, s.hosting, f"{s.setup_usd:,.0f}", f"{s.labels_to_buy:,}"]
+        cells += [_fmt(s.usd_per_million, 2), f"{s.monthly_usd:,.0f}", f"{s.horizon_usd:,.0f}"]
+        cells.append(f"{s.days_to_production:.0f}")
+        if not buys_labels:
+            del cells[3]
+        table.add_row(*cells)
     console = Console(width=max(150, Console().width))
     console.print(table)
     if recommendation.choice:

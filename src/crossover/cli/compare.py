@@ -60,7 +60,7 @@ def _finish(study: Any, assumptions: Any, out: Path) -> None:
     print_leaderboard(study)
     print_learning_curves(study)
     pricing, recommendation = decide(study, assumptions)
-    print_decision(pricing, recommendation)
+    print_decision(study, pricing, recommendation)
     paths = write_outputs(study, out, pricing=pricing, recommendation=recommendation)
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())} ({study.duration_s:.1f} s)")
     for line in _next_steps(recommendation.choice, out):

@@ -38,6 +38,6 @@ def costs_command(
     constraints:   {min_metric: null, max_p95_latency_ms: null, max_monthly_usd: null,
                     on_premises: false, deadline_days: null}
     """
-    _, pricing, recommendation, paths = reprice(study, scenario, out)
-    print_decision(pricing, recommendation)
+    saved, pricing, recommendation, paths = reprice(study, scenario, out)
+    print_decision(saved, pricing, recommendation)
     typer.echo(f"wrote {paths['decision']} and {paths['costs']}")

@@ -57,6 +57,8 @@ class ReportData:
     interval_note: str = "95 % bootstrap intervals on the test rows"
     #: Whether the inputs are table rows (nothing to quote in the confusions section).
     is_table: bool = False
+    #: Whether the costs table has its "labels to buy" column (not for forecasting).
+    buys_labels: bool = True
     #: Recommendation: every ranking metric per strategy, the cold-start slice, and a note.
     ranking: list[dict[str, str]] = field(default_factory=list)
     ranking_note: str = ""
@@ -130,6 +132,7 @@ class ReportData:
             interval_note=_interval_note(study, present.interval_note),
             timing_note=_timing_note(study),
             is_table=study.spec.get("column_types") is not None,
+            buys_labels=present.buys_labels,
             ranking=present.ranking_rows(study),
             ranking_note=present.ranking_note(study),
             ranking_heading=present.ranking_heading,

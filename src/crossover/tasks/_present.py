@@ -56,6 +56,9 @@ class Presentation:
     curves_heading: str = "How many labels each strategy needs"
     interval_note: str = "95 % bootstrap intervals on the test rows"
     confusion: bool = True
+    #: Whether a trained strategy's data is bought as labels (the costs table's "labels to
+    #: buy"); False where it is not (a forecaster learns from the series' own history).
+    buys_labels: bool = True
     #: The report's heading over the task's own metrics table (``ranking_rows``).
     ranking_heading: str = "Ranking metrics and the cold-start slice"
     #: The module of this task's own sections (see the module's docstring), or None.

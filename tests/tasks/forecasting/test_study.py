@@ -165,6 +165,24 @@ def test_the_report_plots_the_worst_series_first_and_lists_every_metric(tmp_path
     assert f"How {data.series_strategy} forecast each series, worst first" in html
     assert 'id="chart-series_0"' in html and "forecasts.csv" in html
     assert "cold-start" not in html
+    # A forecaster learns from the series' own history: no labels are bought or priced.
+    assert "What each candidate costs" in html
+    assert "<th>hosting</th>" in html and "labels to buy</th>" not in html
+
+
+def test_the_cli_costs_table_has_no_labels_to_buy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crossover._api import decide
+    from crossover.cli._common import print_decision
+    from crossover.costs import load_catalog, load_scenario
+
+    study = compare(sales(3), tmp_path, strategies="forecast.seasonal-naive")
+    pricing, recommendation = decide(study, load_scenario(None).check(load_catalog()))
+    print_decision(study, pricing, recommendation)
+    out = capsys.readouterr().out
+    assert "forecast.seasonal-naive" in out and "$ / month" in out
+    assert "labels to buy" not in out
 
 
 def test_a_target_error_above_one_is_accepted_for_mase() -> None:

@@ -46,6 +46,7 @@ TASK = Task(
             "resamples for every strategy, so differences are paired)"
         ),
         confusion=False,
+        buys_labels=False,
         ranking_heading="Forecast accuracy, every metric",
         sections="crossover.tasks.forecasting.present",
     ),
