@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossover.errors import ConfigError
+from crossover.errors import ConfigError, DataError
 from crossover.strategies.forecast import ForecastEnsemble, ForecastEts, ForecastSeasonalNaive
 from crossover.strategies.forecast.ensemble import DEFAULT_MEMBERS, _best_weights
 from crossover.tasks.forecasting.evaluate import backtest
@@ -211,3 +211,31 @@ def test_ensemble_backtest_reuses_its_members_fits_and_earlier_windows(
     assert len(trained) >= 4 + 3
     for w in range(3):
         assert np.allclose(alone.forecasts[w], together.forecasts[w])
+
+
+def test_ensemble_passes_covariates_to_the_members_that_use_them(tmp_path: Path) -> None:
+    """The GBM member learns the promotions (the seasonal naive ignores them); the weights
+    come from forecasts that knew the held-out points' promotions, so the GBM, which knows
+    what a promotion does, outweighs the naive forecast; save and load keep it all."""
+    from crossover.strategies import Strategy
+    from tests.strategies.forecast.test_covariates import HORIZON, covariates, panel
+
+    series, flags, kinds = panel()
+    histories = [s[:-HORIZON] for s in series]
+    members = ["forecast.seasonal-naive", "forecast.gbm"]
+    model = ForecastEnsemble(members=members).fit(
+        histories, season=1, horizon=HORIZON, covariates=covariates(flags, kinds, -HORIZON)
+    )
+    assert model.known_names_ == ("promo",) and model.static_names_ == ("kind",)
+    assert model.members_["forecast.gbm"].known_names_ == ("promo",)
+    assert model.weights_["forecast.gbm"] > 0.5
+    assert model.validation_mase_["forecast.gbm"] < model.validation_mase_[members[0]]
+    future = covariates(flags, kinds)
+    with pytest.raises(DataError, match=r"forecast\.ensemble was fitted with covariates"):
+        model.forecast(histories)
+    result = model.forecast(histories, covariates=future)
+    truth = np.stack([s[-HORIZON:] for s in series])
+    assert np.median(np.abs(result.mean - truth) / truth) < 0.2
+    loaded = Strategy.load(model.save(tmp_path / "ensemble"))
+    again = loaded.forecast(histories, covariates=future)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(again.mean, result.mean)

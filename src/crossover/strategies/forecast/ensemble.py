@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from crossover.errors import ConfigError
-from crossover.strategies.forecast._base import QUANTILES, Forecast, ForecastStrategy
+from crossover.strategies.forecast._base import QUANTILES, Covariates, Forecast, ForecastStrategy
 from crossover.strategies.registry import register
 from crossover.tasks.forecasting.metrics import scale_mase
 from crossover.tasks.forecasting.series import MIN_TRAIN
@@ -86,6 +86,18 @@ def member_class(key: str) -> type[ForecastStrategy]:
         ) from exc
     assert issubclass(cls, ForecastStrategy)
     return cls
+
+
+def _cut(covariates: Covariates, rows: list[int], lengths: list[int]) -> Covariates:
+    """The covariates of series ``rows``, their known values cut to ``lengths`` steps."""
+    return Covariates(
+        static_names=covariates.static_names,
+        known_names=covariates.known_names,
+        static=tuple(covariates.static[i] for i in rows) if covariates.static else (),
+        known=tuple(covariates.known[i][:n] for i, n in zip(rows, lengths, strict=True))
+        if covariates.known
+        else (),
+    )
 
 
 def _mean_mase(forecast: np.ndarray, actual: np.ndarray, scales: np.ndarray) -> float:
@@ -172,6 +184,8 @@ class ForecastEnsemble(ForecastStrategy):
     summary = "the pre-trained forecaster and custom ones averaged, weights from the history"
     # The members' keys by default: the cost model prices it at least at theirs.
     contains = DEFAULT_MEMBERS
+    #: It passes covariates to its members that learn from them (``takes_covariates``).
+    uses_covariates = True
     #: It learns from the series (its weights), so ``fit`` gives it the histories.
     needs_labels = True
 
@@ -225,29 +239,56 @@ class ForecastEnsemble(ForecastStrategy):
         return cls(**{name: value for name, value in params.items() if name in names})
 
     def _fit_member(
-        self, key: str, histories: list[np.ndarray], **settings: Any
+        self,
+        key: str,
+        histories: list[np.ndarray],
+        covariates: Covariates | None = None,
+        **settings: Any,
     ) -> ForecastStrategy:
         return self._new(key, **settings).fit(
-            histories, season=self.season_, horizon=self.horizon_, freq=self.freq_
+            histories,
+            season=self.season_,
+            horizon=self.horizon_,
+            freq=self.freq_,
+            covariates=covariates,
         )
+
+    def takes_covariates(self) -> bool:
+        """Whether a member learns from covariates (the GBM): the ensemble then passes them."""
+        return any(self._new(key).takes_covariates() for key in self._keys())
 
     # -- training and prediction ------------------------------------------------------------
 
     def _fit_series(self, histories: list[np.ndarray]) -> None:
+        self._fit_with(histories, None)
+
+    def _fit_covariates(self, histories: list[np.ndarray], covariates: Covariates) -> None:
+        self._fit_with(histories, covariates)
+
+    def _fit_with(self, histories: list[np.ndarray], covariates: Covariates | None) -> None:
         keys = self._keys()
         for key in keys:
             reason = member_class(key).unavailable_reason()
             if reason is not None:
                 raise ConfigError(f"ensemble member {key} cannot run here: {reason}")
         self.validation_mase_, self.validation_series_ = {}, 0
-        weights = np.ones(1) if len(keys) == 1 else self._choose_weights(keys, histories)
+        weights = (
+            np.ones(1) if len(keys) == 1 else self._choose_weights(keys, histories, covariates)
+        )
         self.weights_ = {k: float(w) for k, w in zip(keys, weights, strict=True)}
         self.members_ = {
-            k: self._fit_member(k, histories) for k, w in self.weights_.items() if w > 0
+            k: self._fit_member(k, histories, covariates) for k, w in self.weights_.items() if w > 0
         }
 
-    def _choose_weights(self, keys: tuple[str, ...], histories: list[np.ndarray]) -> np.ndarray:
-        """The weights from holding out the last ``horizon`` points (equal when none can be)."""
+    def _choose_weights(
+        self,
+        keys: tuple[str, ...],
+        histories: list[np.ndarray],
+        covariates: Covariates | None = None,
+    ) -> np.ndarray:
+        """The weights from holding out the last ``horizon`` points (equal when none can be);
+        ``covariates`` go with ``histories`` (the known ones of the held-out points too: they
+        are known in advance)."""
         h, season = self.horizon_, self.season_
         rows, actual, scales = [], [], []
         for i, history in enumerate(histories):
@@ -265,16 +306,25 @@ class ForecastEnsemble(ForecastStrategy):
         # MIN_TRAIN points (in a backtest those are the histories of the window before, whose
         # fits and forecasts the members' own trials already made: reuse_forecasts serves
         # them), else only those the weights are chosen on.
-        past = [histories[i][: len(histories[i]) - h] for i in rows]
-        if all(len(history) - h >= MIN_TRAIN for history in histories):
-            past = [history[: len(history) - h] for history in histories]
+        every = all(len(history) - h >= MIN_TRAIN for history in histories)
+        used = list(range(len(histories))) if every else rows
+        past = [histories[i][: len(histories[i]) - h] for i in used]
+        fit_with = ahead = None
+        if covariates is not None:
+            fit_with = _cut(covariates, used, [len(p) for p in past])
+            ahead = _cut(covariates, used, [len(p) + h for p in past])
         y, s = np.stack(actual), np.asarray(scales)
-        pick = rows if len(past) == len(histories) else slice(None)
+        pick = rows if every else slice(None)
         # Only point forecasts count here: a member with conformal quantiles skips fitting
         # them (calibrate=False; the GBM's point forecasts are the same either way, and its
         # fit without them is the one its own calibration made: reuse_forecasts serves it).
         forecasts = np.stack(
-            [self._fit_member(k, past, calibrate=False).forecast(past, h).mean[pick] for k in keys]
+            [
+                self._fit_member(k, past, fit_with, calibrate=False)
+                .forecast(past, h, covariates=ahead)
+                .mean[pick]
+                for k in keys
+            ]
         )
         weights = _best_weights(forecasts, y, s)
         self.validation_series_ = len(rows)
@@ -286,12 +336,22 @@ class ForecastEnsemble(ForecastStrategy):
         return weights
 
     def _forecast(self, histories: list[np.ndarray], horizon: int) -> Forecast:
+        return self._forecast_with(histories, horizon, None)
+
+    def _forecast_covariates(
+        self, histories: list[np.ndarray], horizon: int, covariates: Covariates
+    ) -> Forecast:
+        return self._forecast_with(histories, horizon, covariates)
+
+    def _forecast_with(
+        self, histories: list[np.ndarray], horizon: int, covariates: Covariates | None
+    ) -> Forecast:
         mean = np.zeros((len(histories), horizon))
         quantiles = np.zeros((len(histories), horizon, len(QUANTILES)))
         fallbacks = 0
         for key, member in self.members_.items():
             weight = self.weights_[key]
-            result = member.forecast(histories, horizon)
+            result = member.forecast(histories, horizon, covariates=covariates)
             fallbacks += int(getattr(member, "fallbacks_", 0))
             levels = result.quantiles
             if levels is None:
