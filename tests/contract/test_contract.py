@@ -23,7 +23,7 @@ import pytest
 from crossover import tasks
 from crossover.errors import ModelError
 from crossover.strategies import Registry, Strategy, registry
-from tests.contract.kits import Case, Check, check_params, kit_for
+from tests.contract.kits import KITS, Case, Check, check_params, kit_for
 from tests.contract.kits.base import assert_same_outputs
 from tests.llm.conftest import (  # noqa: F401  (the fixtures, for the strategies behind an API)
     fake_openai,
@@ -78,8 +78,13 @@ def case(
     tmp_path_factory: pytest.TempPathFactory,
     fitted_cache: dict[str, Strategy],
 ) -> Case:
-    api = _api_params(registry.get(key), request, monkeypatch, tmp_path_factory)
-    return Case(key, registry, monkeypatch, tmp_path, api, fitted_cache)
+    cls = registry.get(key)
+    api = _api_params(cls, request, monkeypatch, tmp_path_factory)
+    case = Case(key, registry, monkeypatch, tmp_path, api, fitted_cache)
+    kit = KITS.get(cls.task)
+    if kit is not None and kit.prepare is not None:
+        kit.prepare(case)
+    return case
 
 
 # -- the generic contract -----------------------------------------------------------------------

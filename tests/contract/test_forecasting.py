@@ -8,10 +8,11 @@ from tests.contract.kits.forecast import FORECAST
 TASK = FORECAST.task
 
 
-def test_the_six_forecasters_are_registered_with_their_kinds() -> None:
+def test_the_seven_forecasters_are_registered_with_their_kinds() -> None:
     kinds = {key: registry.get(key).kind for key in registry.keys(TASK)}
     assert kinds == {
         "forecast.arima": "custom",
+        "forecast.chronos": "pretrained",
         "forecast.ensemble": "hybrid",
         "forecast.ets": "custom",
         "forecast.fracast": "pretrained",

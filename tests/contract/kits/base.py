@@ -88,6 +88,10 @@ class Kit:
         How far a floating output may move through ``save`` and ``load``.
     checks : tuple of Check
         The task's own rules, each asked of every strategy of the task it applies to.
+    prepare : callable or None, default=None
+        ``prepare(case)``: run before each test of a strategy of the task, with the test's
+        ``monkeypatch`` and ``tmp_path`` (e.g. a Hugging Face cache holding a tiny model for
+        a strategy whose weights are not on this machine).
     """
 
     task: str
@@ -102,6 +106,7 @@ class Kit:
     round_trip_rtol: float = 0.0
     round_trip_atol: float = 0.0
     checks: tuple[Check, ...] = ()
+    prepare: Callable[[Case], None] | None = None
 
     def data(self) -> Any:
         """The task's example data, built on first use and shared by every test after."""

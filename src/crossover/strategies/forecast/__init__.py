@@ -13,6 +13,7 @@ from crossover._lazy import attach
 
 if TYPE_CHECKING:
     from crossover.strategies.forecast._base import Forecast, ForecastStrategy
+    from crossover.strategies.forecast.chronos import ForecastChronos
     from crossover.strategies.forecast.ensemble import ForecastEnsemble
     from crossover.strategies.forecast.gbm import ForecastGbm
     from crossover.strategies.forecast.pretrained import ForecastFracast
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 _SOURCES = {
     "Forecast": "crossover.strategies.forecast._base",
     "ForecastArima": "crossover.strategies.forecast.statistical",
+    "ForecastChronos": "crossover.strategies.forecast.chronos",
     "ForecastEnsemble": "crossover.strategies.forecast.ensemble",
     "ForecastEts": "crossover.strategies.forecast.statistical",
     "ForecastFracast": "crossover.strategies.forecast.pretrained",
@@ -35,6 +37,7 @@ _SOURCES = {
 }
 #: Every module of this package that registers strategies.
 MODULES = (
+    "crossover.strategies.forecast.chronos",
     "crossover.strategies.forecast.ensemble",
     "crossover.strategies.forecast.gbm",
     "crossover.strategies.forecast.pretrained",
@@ -45,6 +48,7 @@ __all__ = [
     "MODULES",
     "Forecast",
     "ForecastArima",
+    "ForecastChronos",
     "ForecastEnsemble",
     "ForecastEts",
     "ForecastFracast",

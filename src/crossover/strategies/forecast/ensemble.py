@@ -45,6 +45,8 @@ _STATISTICAL = "crossover.strategies.forecast.statistical"
 #: The forecasters an ensemble can hold: key -> (module, class name), imported when used.
 MEMBERS: dict[str, tuple[str, str]] = {
     "forecast.arima": (_STATISTICAL, "ForecastArima"),
+    # optional: its weights are on the Hugging Face hub only (not a default member)
+    "forecast.chronos": ("crossover.strategies.forecast.chronos", "ForecastChronos"),
     "forecast.ets": (_STATISTICAL, "ForecastEts"),
     "forecast.fracast": ("crossover.strategies.forecast.pretrained", "ForecastFracast"),
     "forecast.gbm": ("crossover.strategies.forecast.gbm", "ForecastGbm"),
