@@ -1,4 +1,5 @@
-"""Tiny, randomly initialised Chronos-Bolt models laid out as a Hugging Face cache, for tests.
+"""Tiny, randomly initialised Chronos-Bolt models laid out as a Hugging Face cache (and a
+Chronos-2 folder), for tests.
 
 The real weights are on the hub, out of reach here: these have the real architecture (a T5
 encoder-decoder with Chronos-Bolt's patching, scaling and quantile head) at a few thousand
@@ -14,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["REVISION", "hf_cache_with", "save_tiny_chronos_bolt", "use_hf_cache"]
+__all__ = [
+    "REVISION",
+    "hf_cache_with",
+    "save_tiny_chronos_2",
+    "save_tiny_chronos_bolt",
+    "use_hf_cache",
+]
 
 #: The commit the fake snapshots are filed under.
 REVISION = hashlib.sha1(b"tiny-chronos-bolt").hexdigest()
@@ -58,6 +65,42 @@ def save_tiny_chronos_bolt(
     )
     torch.manual_seed(seed)
     model = ChronosBoltModelForForecasting(config)
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        model.save_pretrained(folder)
+    finally:
+        hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+    return folder
+
+
+def save_tiny_chronos_2(folder: Path, *, seed: int = 0) -> Path:
+    """Save a Chronos-2 model of 6,664 parameters (d_model 16, one layer, patches of 4
+    points, two output patches of 4 steps) into ``folder``."""
+    import torch
+    from chronos.chronos2.config import Chronos2CoreConfig
+    from chronos.chronos2.model import Chronos2Model
+    from transformers.utils import logging as hf_logging
+
+    config = Chronos2CoreConfig(
+        d_model=16,
+        d_kv=8,
+        d_ff=32,
+        num_layers=1,
+        num_heads=2,
+        chronos_config={
+            "context_length": 64,
+            "output_patch_size": 4,
+            "input_patch_size": 4,
+            "input_patch_stride": 4,
+            "quantiles": QUANTILES,
+            "use_reg_token": True,
+            "max_output_patches": 2,
+        },
+        chronos_pipeline_class="Chronos2Pipeline",
+        architectures=["Chronos2Model"],
+    )
+    torch.manual_seed(seed)
+    model = Chronos2Model(config)
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         model.save_pretrained(folder)

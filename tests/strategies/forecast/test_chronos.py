@@ -26,6 +26,7 @@ from crossover.strategies.forecast._base import QUANTILES
 from tests.chronos_models import (
     REVISION,
     hf_cache_with,
+    save_tiny_chronos_2,
     save_tiny_chronos_bolt,
     use_hf_cache,
 )
@@ -131,6 +132,21 @@ def test_chronos_runs_a_model_folder(tmp_path: Path, empty_cache: Path) -> None:
     model = ForecastChronos(model=str(folder)).fit([], season=12, horizon=3)
     assert model.revision_ is None and model.family_ == "chronos-bolt"
     assert model.forecast(histories()).mean.shape == (4, 3)
+
+
+def test_chronos_runs_a_chronos_2_folder(tmp_path: Path, empty_cache: Path) -> None:
+    folder = save_tiny_chronos_2(tmp_path / "chronos-2")
+    model = ForecastChronos(model=str(folder)).fit([], season=12, horizon=6)
+    assert model.family_ == "chronos-2"
+    given = histories()
+    result = model.forecast(given)
+    assert result.quantiles is not None and result.quantiles.shape == (4, 6, 9)
+    assert np.isfinite(result.quantiles).all() and (np.diff(result.quantiles, axis=-1) >= 0).all()
+    longer = model.forecast(given, 20)  # beyond its 8-step output
+    np.testing.assert_array_equal(longer.mean[:, :6], result.mean)
+    np.testing.assert_array_equal(model.forecast([given[1]]).quantiles[0], result.quantiles[1])
+    loaded = Strategy.load(model.save(tmp_path / "saved"))
+    np.testing.assert_array_equal(loaded.forecast(given).quantiles, result.quantiles)
 
 
 def test_chronos_refuses_models_it_does_not_run(tmp_path: Path, empty_cache: Path) -> None:
