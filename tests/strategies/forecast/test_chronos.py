@@ -116,6 +116,22 @@ def test_chronos_save_load_round_trip_gives_identical_forecasts(
     np.testing.assert_array_equal(first.mean, second.mean)
 
 
+def test_chronos_exported_model_serves_offline_the_same_forecasts(
+    cache: Path, tmp_path: Path
+) -> None:
+    from crossover.artifacts.export import export_strategy
+    from crossover.artifacts.load import load_model
+
+    model = ForecastChronos().fit(histories(), season=12, horizon=6, freq="MS")
+    out = export_strategy(model, tmp_path / "exported")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "chronos-forecasting" in manifest["versions"]
+    served = load_model(out)
+    np.testing.assert_array_equal(
+        served.forecast(histories(), 6).mean, model.forecast(histories()).mean
+    )
+
+
 def test_chronos_load_refuses_other_weights_than_it_was_fitted_with(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
