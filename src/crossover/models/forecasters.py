@@ -38,6 +38,7 @@ from crossover.models._resolve import hub_snapshot
 __all__ = [
     "FORECASTERS",
     "ResolvedForecaster",
+    "family_of",
     "load_chronos",
     "load_fracast",
     "local_forecaster",
@@ -118,6 +119,16 @@ def _config_family(path: Path) -> str | None:
     if "chronos_pipeline_class" in config or "chronos_config" in config:
         return _CHRONOS_PIPELINES.get(str(config.get("chronos_pipeline_class")), "chronos")
     return None
+
+
+def family_of(model_id: str) -> str | None:
+    """The family of a forecaster id (``FORECASTERS``) or folder (its ``config.json``),
+    without finding or loading weights; None when neither says."""
+    candidate = Path(model_id).expanduser()
+    if candidate.is_dir():
+        return _config_family(candidate)
+    known = FORECASTERS.get(model_id)
+    return None if known is None else known[0]
 
 
 def _family(model_id: str, path: Path) -> str:

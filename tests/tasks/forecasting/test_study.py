@@ -193,3 +193,27 @@ def test_a_target_error_above_one_is_accepted_for_mase() -> None:
         StudyPlan.of("forecasting", target=-1.0).check()
     with pytest.raises(ConfigError, match="between 0 and 1"):
         StudyPlan.of("text-classification", target=1.2).check()
+
+
+def test_model_goes_to_the_pretrained_strategy_that_runs_its_family(tmp_path: Path) -> None:
+    from crossover.models._resolve import DEFAULT_MODEL
+    from crossover.models.forecasters import resolve_forecaster
+    from crossover.tasks.forecasting.compare import _adjust
+
+    keys = ["forecast.fracast", "forecast.chronos", "forecast.ets"]
+
+    def given(model: str) -> dict[str, dict[str, object]]:
+        params: dict[str, dict[str, object]] = {k: {"model": model} for k in keys}
+        _adjust(model, keys, params)
+        return params
+
+    chronos = given("amazon/chronos-bolt-base")
+    assert chronos["forecast.chronos"] == {"model": "amazon/chronos-bolt-base"}
+    assert chronos["forecast.fracast"] == {} and chronos["forecast.ets"] == {}
+    folder = str(resolve_forecaster("ztxtech/fracast-0").path)  # a Fracast-0 release folder
+    fracast = given(folder)
+    assert fracast["forecast.fracast"] == {"model": folder} and fracast["forecast.chronos"] == {}
+    assert all(p == {} for p in given(DEFAULT_MODEL).values())  # the text encoder's default
+    only_fracast = {"forecast.fracast": {"model": "amazon/chronos-2"}}
+    with pytest.raises(ConfigError, match=r"--model amazon/chronos-2: a chronos-2 forecaster"):
+        _adjust("amazon/chronos-2", ["forecast.fracast"], only_fracast)

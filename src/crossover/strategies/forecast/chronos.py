@@ -79,6 +79,8 @@ class ForecastChronos(ForecastStrategy):
     packages: ClassVar[tuple[str, ...]] = ("chronos-forecasting", "torch", "transformers")
     key = "forecast.chronos"
     kind = "pretrained"
+    #: The model families its ``model`` may name (``--model`` goes to it for those).
+    families: ClassVar[tuple[str, ...]] = CHRONOS_FAMILIES
     needs_labels = False
     #: It reads the last N points of each history: a learning curve runs it at every budget.
     curve_without_labels = True

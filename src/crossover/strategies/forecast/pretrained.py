@@ -60,6 +60,8 @@ class ForecastFracast(ForecastStrategy):
     packages: ClassVar[tuple[str, ...]] = ("fracast", "torch")
     key = "forecast.fracast"
     kind = "pretrained"
+    #: The model families its ``model`` may name (``--model`` goes to it for those).
+    families: ClassVar[tuple[str, ...]] = ("fracast",)
     needs_labels = False
     #: It reads the last N points of each history: a learning curve runs it at every budget.
     curve_without_labels = True

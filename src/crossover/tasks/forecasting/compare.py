@@ -227,15 +227,38 @@ def _limit_budgets(longest: int, budgets: list[Budget], reporter: Reporter) -> l
 
 
 def _adjust(model: str, keys: list[str], params: dict[str, dict[str, Any]]) -> None:
-    """``--model`` names a forecaster for the pre-trained strategies; the text encoder it
-    names by default means nothing here, so they keep their own default."""
+    """``--model`` names a forecaster for the pre-trained strategy that runs its family
+    (Fracast-0 for ``forecast.fracast``, Chronos for ``forecast.chronos``); the others keep
+    their own default, as every one does for the text encoder ``--model`` names by default.
+    A forecaster no strategy of the study runs is refused, naming the one that would."""
     from crossover.models._resolve import DEFAULT_MODEL
+    from crossover.models.forecasters import family_of
 
+    family = None if model == DEFAULT_MODEL else family_of(model)
+    takers = []
     for key in keys:
-        if "model" in params[key] and (
-            model == DEFAULT_MODEL or registry.get(key).kind != "pretrained"
+        if "model" not in params[key]:
+            continue
+        cls = registry.get(key)
+        families = getattr(cls, "families", ())
+        if (
+            model == DEFAULT_MODEL
+            or cls.kind != "pretrained"
+            or (family and family not in families)
         ):
             del params[key]["model"]
+        else:
+            takers.append(key)
+    if family is not None and not takers:
+        runs = [
+            k
+            for k in registry.keys(task=NAME)
+            if family in getattr(registry.get(k), "families", ())
+        ]
+        raise ConfigError(
+            f"--model {model}: a {family} forecaster, which none of the study's strategies "
+            f"runs; add {' or '.join(runs) or 'a strategy that runs it'} to --strategies"
+        )
 
 
 def _paths(data: str | Path | pd.DataFrame) -> dict[str, str]:
