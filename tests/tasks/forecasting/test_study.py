@@ -217,3 +217,10 @@ def test_model_goes_to_the_pretrained_strategy_that_runs_its_family(tmp_path: Pa
     only_fracast = {"forecast.fracast": {"model": "amazon/chronos-2"}}
     with pytest.raises(ConfigError, match=r"--model amazon/chronos-2: a chronos-2 forecaster"):
         _adjust("amazon/chronos-2", ["forecast.fracast"], only_fracast)
+
+
+def test_a_study_forgets_the_fits_and_forecasts_its_backtests_shared(tmp_path: Path) -> None:
+    from crossover.strategies.forecast import _base
+
+    compare(sales(3), tmp_path, strategies="forecast.gbm,forecast.ensemble", budgets="full")
+    assert not _base._REUSE and not _base._FITTED

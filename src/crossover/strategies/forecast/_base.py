@@ -49,6 +49,7 @@ __all__ = [
     "ForecastStrategy",
     "ReuseLedger",
     "as_histories",
+    "forget_reused",
     "quantiles_from_levels",
     "reuse_forecasts",
     "series_workers",
@@ -285,6 +286,13 @@ def reuse_forecasts() -> Iterator[ReuseLedger]:
 
 #: Worker processes a model fitted per series may share its series out to (1: none).
 _series_workers = 1
+
+
+def forget_reused() -> None:
+    """Drop every fit and forecast ``reuse_forecasts`` holds (a study does when it ends: the
+    next one measures its own; and the memory is freed)."""
+    _REUSE.clear()
+    _FITTED.clear()
 
 
 @contextmanager

@@ -183,8 +183,17 @@ def prepare_study(data: Any, options: StudyPlan, reporter: Reporter) -> StudyInp
         fit_default_budgets=partial(_fit_budgets, panel, windows),
         limit_budgets=partial(_limit_budgets, max(histories)),
         adjust=partial(_adjust, options.model),
-        finish=partial(keep_tails, panel, windows),
+        finish=partial(_finish, panel, windows),
     )
+
+
+def _finish(panel: Panel, windows: int, study: Study) -> None:
+    """The study's end: keep the series' tails; forget the fits and forecasts its backtests
+    shared (the next study measures its own)."""
+    from crossover.strategies.forecast._base import forget_reused
+
+    keep_tails(panel, windows, study)
+    forget_reused()
 
 
 #: Seasons (horizons, without a season) of history kept before the backtest windows for plots.
