@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--curves", action="store_true", help="add the history-length curve")
     parser.add_argument("--limit", type=int, default=None, help="the first N series only")
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--save", default=None, help="write each study's JSON into this folder")
     args = parser.parse_args()
     _m3.require()
     frame = _m3.load_m3("monthly")
@@ -56,6 +57,8 @@ def main() -> None:
                 progress=False,
             )
             wall = time.perf_counter() - start
+        if args.save:
+            study.to_json(Path(args.save) / f"study-{windows}w.json")
         print(f"\n{windows} window(s): study {wall:.0f} s (wall, this machine)")
         results = {r.trial.strategy: r for r in study.leaderboard_results}
         for row in study.leaderboard.itertuples():
@@ -74,6 +77,10 @@ def main() -> None:
             )
         for line in (study.curves or {}).get("summary", []):
             print(f"  {line}")
+        if args.curves:
+            points = study.curve_points()
+            table = points.pivot_table(index="strategy", columns="n_labels", values="score")
+            print(table.round(3).to_string())
 
 
 if __name__ == "__main__":
