@@ -339,14 +339,6 @@ FORECAST = Kit(
         Check(
             "constant_history_is_forecast_as_that_constant",
             _constant_history_is_forecast_as_that_constant,
-            known_gaps={
-                "forecast.gbm": (
-                    "an all-zero history has no level to scale by (_Layout.level uses 1), "
-                    "and the model's answer for all-zero lags is 0.6 to 1.06 here, not 0 (a "
-                    "flat history could take the seasonal naive fallback, as the statistical "
-                    "models do)"
-                ),
-            },
         ),
         Check(
             "seasonal_naive_repeats_the_last_season",

@@ -49,10 +49,10 @@ the step forecast and at the step before it (in the recursive and the direct mod
 ``covariates=False`` ignores them: the model of a panel without any, to measure what they add.
 Without covariates the features, and the forecasts, are those of before.
 
-A history shorter than one season (at least 4 points) is forecast by the seasonal naive
-method (the last value without a full season), with the conformal spread around it;
-``fallbacks_`` counts them. The fitted state is two LightGBM text model files and a JSON
-file (no pickle).
+A history shorter than one season (at least 4 points), or flat over the lags the model reads
+(without covariates), is forecast by the seasonal naive method (the last value without a full
+season), with the conformal spread around it; ``fallbacks_`` counts them. The fitted state is
+two LightGBM text model files and a JSON file (no pickle).
 """
 
 from __future__ import annotations
@@ -466,8 +466,17 @@ class ForecastGbm(ForecastStrategy):
     ) -> Forecast:
         layout = _Layout(self.season_, self.lags_)
         mean = np.empty((len(histories), horizon))
-        # Without a model (every training history too short) every series falls back.
-        fits = [bool(self.boosters_) and len(h) >= layout.min_points() for h in histories]
+        # Without a model (every training history too short) every series falls back; so does
+        # a history flat over the lags the model reads (no covariates to move it): scaled by
+        # its level it is all ones, or all zeros at level 1, whose answers the model never
+        # learned (an all-zero history came out near 1), while the seasonal naive forecast of a
+        # flat history is that value.
+        fits = [
+            bool(self.boosters_)
+            and len(h) >= layout.min_points()
+            and (extra is not None or np.ptp(h[-layout.lags :]) > 0)
+            for h in histories
+        ]
         usable = [i for i, ok in enumerate(fits) if ok]
         short = [i for i, ok in enumerate(fits) if not ok]
         self.fallbacks_ = len(short)
