@@ -198,7 +198,8 @@ def run_study(data: Any, options: StudyPlan) -> Study:
     )
     inputs = the_task.prepare(data, options, reporter)
     keys = _strategies(the_task.name, inputs, options)
-    unavailable = registry.unavailable(the_task.name)
+    # Said of the defaults left out; strategies the user named are all compared (or refused).
+    unavailable = registry.unavailable(the_task.name) if options.strategies is None else {}
     for key, reason in unavailable.items():
         reporter.message(f"{key} is not compared: {reason}")
     if options.budgets is not None:  # the user's budgets, exactly as given

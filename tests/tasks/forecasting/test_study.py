@@ -224,3 +224,8 @@ def test_a_study_forgets_the_fits_and_forecasts_its_backtests_shared(tmp_path: P
 
     compare(sales(3), tmp_path, strategies="forecast.gbm,forecast.ensemble", budgets="full")
     assert not _base._REUSE and not _base._FITTED
+
+
+def test_strategies_named_by_the_user_say_nothing_of_those_left_out(tmp_path: Path) -> None:
+    study = compare(sales(3), tmp_path, strategies="forecast.seasonal-naive", budgets="full")
+    assert study.settings["unavailable"] == {}
