@@ -92,6 +92,18 @@ def test_gbm_same_seed_same_forecast_and_another_seed_differs() -> None:
     assert not np.array_equal(run(3), run(4))
 
 
+def test_gbm_forecast_does_not_depend_on_its_thread_count() -> None:
+    """The default takes every CPU: a study, an export and a server must forecast alike
+    whatever the machine's core count."""
+    histories = [s[:-12] for s in panel(count=40, noise=2.0)]
+
+    def run(threads: int) -> np.ndarray:
+        model = ForecastGbm(n_jobs=threads, **SMALL).fit(histories, season=12, horizon=6)
+        return model.forecast(histories).quantiles
+
+    np.testing.assert_array_equal(run(1), run(2))
+
+
 def test_gbm_forecasts_short_histories() -> None:
     histories = [s[:-12] for s in panel(count=6)]
     model = ForecastGbm(**SMALL).fit(histories, season=12, horizon=6)
