@@ -193,17 +193,23 @@ def test_ensemble_backtest_reuses_its_members_fits_and_earlier_windows(
     members = ["forecast.ets", "forecast.gbm"]
     _base._REUSE.clear()
     _base._FITTED.clear()
-    gbm = backtest(data, ForecastGbm(), windows=3)
+    backtest(data, ForecastGbm(), windows=3)
     # Window 0 calibrates on 36 points and fits on 42; later windows calibrate on the fit
     # before them, served again, and fit on 48 and 54.
     assert trained == [36, 42, 48, 54]
     backtest(data, ForecastEts(), windows=3)
     assert len(forecast) == 3
+    # The default GBM's fits on record (those inside it have other parameters), with the
+    # seconds each took: the ensemble is served every one of them and is charged them all.
+    params = ForecastGbm().get_params()
+    own = [s for state, s in _base._FITTED.values() if {k: state.get(k) for k in params} == params]
+    gbm_fits_s = sum(own)
+    assert len(own) == 3 and gbm_fits_s > 0
     together = backtest(data, ForecastEnsemble(members=members), windows=3)
     # New: only window 0's held-out ETS forecast; every GBM fit is served again.
     assert trained == [36, 42, 48, 54] and len(forecast) == 4
     assert together.extra["reused"] >= 3 * 4 - 1
-    assert together.fit_s >= gbm.fit_s
+    assert together.fit_s >= gbm_fits_s
     _base._REUSE.clear()
     _base._FITTED.clear()
     alone = backtest(data, ForecastEnsemble(members=members), windows=3)
