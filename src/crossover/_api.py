@@ -276,7 +276,9 @@ def _run_trials(
             inputs.column_types,
             inputs.time_column,
             llm_options,
+            options.encoder,
         )
+        _calibrate_encoders(params, lambda: inputs.trial_data[split.split_id].texts("train"))
         if inputs.adjust is not None:
             inputs.adjust(keys, params)
         trials, plan_summary = plan(
@@ -315,6 +317,30 @@ def _run_trials(
         for result in results:
             result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later
     return results, plan_summary
+
+
+def _calibrate_encoders(
+    params: dict[str, dict[str, Any]], train_texts: Callable[[], list[str]]
+) -> None:
+    """Name the texts every static int8 encoder of the study is calibrated on: a sample of the
+    training texts (never a test text), the same for every strategy and worker process."""
+    from crossover.models.embeddings import default_cache_dir
+    from crossover.models.runtimes import EncoderSetting, calibration_sample, save_calibration
+
+    digests: dict[str, str] = {}
+    sample: list[str] | None = None
+    for p in params.values():
+        if "encoder" not in p or not EncoderSetting.parse(p["encoder"]).calibrated:
+            continue
+        if sample is None:
+            sample = calibration_sample(train_texts())
+        if not sample:
+            continue  # no texts (a table without one): the encoder calibrates on its first
+        directory = Path(p["cache_dir"]) if p.get("cache_dir") else default_cache_dir()
+        key = str(directory)
+        if key not in digests:
+            digests[key] = save_calibration(directory, sample)
+        p["encoder_calibration"] = digests[key]
 
 
 def _strategies(task: str, inputs: StudyInputs, options: StudyPlan) -> list[str]:

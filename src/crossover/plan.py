@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from crossover._encoders import DEFAULT_ENCODER, EncoderSetting
 from crossover.errors import ConfigError
 from crossover.evaluation.progress import Reporter, RichReporter, SilentReporter
 from crossover.models._resolve import DEFAULT_MODEL
@@ -87,7 +88,7 @@ def parse_strategies(
     known = set(registry.keys(task))
     for key in keys:
         cls = registry.get(key)  # raises with the list of known keys
-        if key not in known:
+        if key.partition("@")[0] not in known:
             raise ConfigError(f"strategy {key!r} does not solve {task}; use one of {sorted(known)}")
         reason = cls.unavailable_reason()
         if reason is not None:
@@ -121,6 +122,7 @@ def strategy_params(
     column_types: dict[str, str] | None = None,
     time_column: str | None = None,
     llm: LlmOptions | None = None,
+    encoder: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The options a user sets once for every strategy that takes them."""
     params: dict[str, dict[str, Any]] = {}
@@ -135,6 +137,9 @@ def strategy_params(
             p["time_column"] = time_column
         if "model" in names:
             p["model"] = model
+        variant = registry.variant(key)
+        if "encoder" in names and (variant or encoder) is not None:
+            p["encoder"] = EncoderSetting.parse(variant or encoder).tag  # type: ignore[arg-type]
         if "cache_dir" in names and cache_dir is not None:
             p["cache_dir"] = cache_dir
         if "time_budget_s" in names and time_budget_s is not None:
@@ -163,6 +168,7 @@ class StudyPlan:
     task_options: TaskOptions | None = None
     strategies: str | list[str] | None = None
     model: str = DEFAULT_MODEL
+    encoder: str = DEFAULT_ENCODER
     seed: int = 0
     use_cache: bool = True
     n_resamples: int = 2000
@@ -213,6 +219,10 @@ class StudyPlan:
 
     def check(self) -> StudyPlan:
         """Refuse impossible values, naming the option; returns ``self``."""
+        try:
+            EncoderSetting.parse(self.encoder)
+        except ConfigError as exc:
+            raise ConfigError(f"--encoder {self.encoder}: {exc}") from None
         if self.target is not None and not 0.0 < self.target <= 1.0:
             from crossover import tasks
 

@@ -47,6 +47,8 @@ def _copy_encoder(source: Path, target: Path) -> None:
         relative = path.relative_to(source)
         if any(part.startswith(".") for part in relative.parts):
             continue  # caches and lock files of the hub client
+        if relative.parts[0] == "runtimes":
+            continue  # converted copies (a model exported before): the one used is added
         if path.suffix in UNSAFE_SUFFIXES:
             continue  # a pickle-based duplicate of the weights; safetensors is required below
         if path.suffix not in ENCODER_SUFFIXES and path.name not in ENCODER_NAMES:
@@ -87,9 +89,22 @@ def export_strategy(
         strategy.save(staging / "strategy")
         encoder = None
         if isinstance(strategy, EmbeddingStrategy) and strategy.embedding_model():
-            resolved = strategy._embedder().resolved
+            embedder = strategy._embedder()
+            resolved = embedder.resolved
             _copy_encoder(resolved.path, staging / "encoder")
-            encoder = {"id": strategy.model, "format": resolved.format, "path": "encoder"}
+            encoder = {
+                "id": strategy.model,
+                "format": resolved.format,
+                "path": "encoder",
+                "runtime": embedder.setting.tag,
+            }
+            converted = embedder.converted_folder()
+            if converted is not None:
+                # The converted copy it runs, so that serving needs neither a build nor the
+                # calibration texts; its files are hashed below like every other.
+                shipped = Path("encoder") / "runtimes" / embedder.converted_name()
+                shutil.copytree(converted, staging / shipped)
+                encoder["converted"] = shipped.as_posix()
         unsafe = [p for p in _files(staging) if p.suffix in UNSAFE_SUFFIXES]
         if unsafe:
             raise ModelError(f"{strategy.key} wrote {unsafe[0].name}: not a safe weight format")

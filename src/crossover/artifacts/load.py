@@ -60,6 +60,7 @@ __all__ = [
     "MANIFEST",
     "MANIFEST_DIGEST",
     "RECOMMEND_MAX_K",
+    "RUNTIME_SUFFIXES",
     "UNSAFE_SUFFIXES",
     "LoadedModel",
     "input_kind",
@@ -81,6 +82,10 @@ UNSAFE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth"
 #: files (vocabularies, sentencepiece models), its model card and licence.
 ENCODER_SUFFIXES = frozenset({".safetensors", ".json", ".txt", ".model", ".md"})
 ENCODER_NAMES = frozenset({"LICENSE", "README"})
+#: What the encoder's converted copy (``encoder/runtimes/<setting>/``: ONNX Runtime or
+#: OpenVINO, ``crossover.models.runtimes``) may hold besides: an ONNX graph with its weights
+#: (protobuf, no code), an OpenVINO graph (XML) and its raw weights.
+RUNTIME_SUFFIXES = frozenset({".onnx", ".xml", ".weights", ".json"})
 #: A manifest is a few KB (a few MB with a long label list); anything far larger is not one.
 _MANIFEST_MAX_BYTES = 64 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -569,10 +574,12 @@ def verify(directory: str | Path) -> dict[str, Any]:
             and encoder in path.parents
             and path.suffix not in ENCODER_SUFFIXES
             and path.name not in ENCODER_NAMES
+            and not (encoder / "runtimes" in path.parents and path.suffix in RUNTIME_SUFFIXES)
         ):
             raise ModelError(
                 f"{directory}: {name} is not a file an exported encoder holds (safetensors, "
-                "JSON, tokenizer files); refusing the folder"
+                "JSON, tokenizer files; ONNX or OpenVINO files under runtimes/); refusing the "
+                "folder"
             )
         if not path.exists():
             raise ModelError(f"{directory}: {name} is missing; the folder is incomplete")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from crossover._encoders import DEFAULT_ENCODER, SETTINGS
 from crossover.cli._common import (
     print_decision,
     print_leaderboard,
@@ -107,6 +108,13 @@ def compare_command(
     ),
     model: str = typer.Option(
         DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
+    ),
+    encoder: str = typer.Option(
+        DEFAULT_ENCODER,
+        "--encoder",
+        help="How the pre-trained text encoder runs: RUNTIME-PRECISION, one of "
+        f"{', '.join(SETTINGS)} (int8 on OpenVINO is calibrated on the training texts; "
+        "torch-fp32 is sentence-transformers as it is).",
     ),
     out: Path = typer.Option(Path("crossover-out"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the models, the bootstrap."),
@@ -213,6 +221,7 @@ def compare_command(
         **task_values(task_options),
         strategies=strategies,
         model=model,
+        encoder=encoder,
         seed=seed,
         use_cache=not no_cache,
         budgets=budgets,

@@ -1,8 +1,13 @@
 """Sentence embeddings, computed once per text per model per machine.
 
 ``Embedder.encode`` looks every text up in an ``EmbeddingCache`` (SQLite, one file per model
-identity, keyed by the SHA-256 of the text) and runs the model only on the texts it has not
-seen. Loaded models are shared by every strategy in the process.
+identity and encoder setting, keyed by the SHA-256 of the text) and runs the model only on the
+texts it has not seen. Loaded models are shared by every strategy in the process.
+
+An ``Embedder`` runs its model on torch in fp32 (sentence-transformers as it is), or on ONNX
+Runtime or OpenVINO in fp32, bf16 or int8 (``crossover.models.runtimes``): the converted copy
+is built once per machine under the cache folder's ``encoders/``, beside the embeddings, or
+read from ``runtimes/`` in the model's own folder (where an exported model keeps it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,16 @@ from typing import Any
 import numpy as np
 
 from crossover.models._resolve import ResolvedModel, resolve_model
+from crossover.models.runtimes import (
+    TORCH_FP32,
+    EncoderSetting,
+    RuntimeEncoder,
+    build_converted,
+    calibration_sample,
+    encoder_threads,
+    load_calibration,
+    save_calibration,
+)
 
 __all__ = [
     "Embedder",
@@ -108,6 +123,14 @@ def _load_model(path: str, fmt: str) -> Any:
     return _read_model(path, fmt)
 
 
+@lru_cache(maxsize=4)
+def _load_runtime(
+    path: str, fmt: str, folder: str, setting: EncoderSetting, threads: int
+) -> RuntimeEncoder:
+    """A converted copy loaded once per process, shared by every ``Embedder`` of it."""
+    return RuntimeEncoder(_load_model(path, fmt), Path(folder), setting, threads)
+
+
 def load_model_copy(model_id: str, *, shared: bool = True) -> Any:
     """A ``SentenceTransformer`` of the caller's own, which it may train.
 
@@ -136,28 +159,109 @@ class Embedder:
     """Encodes texts with one model, through the on-disk cache unless ``use_cache`` is off.
 
     Vectors are L2-normalised float32, so a dot product is the cosine similarity.
+
+    ``encoder`` is the setting it runs with (``torch-fp32``, ``onnx-int8``, ``openvino-int8``
+    ...; see ``crossover.models.runtimes``). A static int8 model is calibrated on the texts
+    ``calibration`` names (a digest from ``save_calibration``), else on the first texts it is
+    asked to encode. A model2vec static model is a lookup table: it has nothing to convert and
+    always runs as it is (``setting`` says torch-fp32 then).
     """
 
     def __init__(
-        self, model_id: str, *, cache_dir: Path | None = None, use_cache: bool = True
+        self,
+        model_id: str,
+        *,
+        cache_dir: Path | None = None,
+        use_cache: bool = True,
+        encoder: str | EncoderSetting = TORCH_FP32,
+        calibration: str | None = None,
     ) -> None:
         self.model_id = model_id
         self.resolved: ResolvedModel = resolve_model(model_id)
         self.use_cache = use_cache
         self.cache_dir = cache_dir or default_cache_dir()
+        setting = encoder if isinstance(encoder, EncoderSetting) else EncoderSetting.parse(encoder)
+        self.setting = TORCH_FP32 if self.resolved.format == "model2vec" else setting
+        self.calibration = calibration if self.setting.calibrated else None
         self._cache: EmbeddingCache | None = None
         self.model_calls = 0  # texts sent to the model, for tests and progress
 
     @property
     def model(self) -> Any:
+        """The ``SentenceTransformer`` (on torch; a converted setting encodes through
+        ``runtime_encoder`` but takes its tokenizer and pooling from this)."""
         return _load_model(str(self.resolved.path), self.resolved.format)
 
     @property
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
-            path = self.cache_dir / "embeddings" / f"{self.resolved.identity}.sqlite"
+            path = self.cache_dir / "embeddings" / f"{self._cache_name()}.sqlite"
             self._cache = EmbeddingCache(path)
         return self._cache
+
+    def _cache_name(self) -> str:
+        """The model's identity, and for another setting than torch-fp32 its tag (and the
+        calibration's digest): a setting's vectors never mix with another's."""
+        if not self.setting.converted:
+            return self.resolved.identity
+        return "-".join(filter(None, [self.resolved.identity, self.converted_name()]))
+
+    def converted_name(self) -> str:
+        """The converted copy's name: the setting, and the calibration's digest for a
+        static int8 model."""
+        if self.setting.calibrated:
+            if self.calibration is None:
+                raise RuntimeError("calibrate() first")  # encode() does
+            return f"{self.setting.tag}-{self.calibration}"
+        return self.setting.tag
+
+    def calibrate(self, texts: Sequence[str]) -> str | None:
+        """Name the texts a static int8 model is calibrated on (a sample of ``texts``; kept in
+        the cache folder) unless they are named already; return their digest (None for a
+        setting that needs none)."""
+        if self.setting.calibrated and self.calibration is None:
+            self.calibration = save_calibration(self.cache_dir, calibration_sample(texts))
+        return self.calibration
+
+    def converted_folder(self) -> Path | None:
+        """The folder of the converted copy this setting runs (built if missing; None for
+        torch-fp32): ``runtimes/<setting>`` in the model's own folder when there, else under
+        the cache folder's ``encoders/``."""
+        if not self.setting.converted:
+            return None
+        name = self.converted_name()
+        shipped = self.resolved.path / "runtimes" / name
+        if shipped.is_dir():
+            return shipped
+        folder = self.cache_dir / "encoders" / f"{self.resolved.identity}-{name}"
+        if not folder.is_dir():
+            texts = None
+            if self.setting.calibrated:
+                assert self.calibration is not None
+                texts = load_calibration(self.cache_dir, self.calibration)
+            build_converted(
+                self.model,
+                self.setting,
+                folder,
+                model_id=self.model_id,
+                identity=self.resolved.identity,
+                calibration=texts,
+                calibration_id=self.calibration,
+            )
+        return folder
+
+    def runtime_encoder(self) -> RuntimeEncoder | None:
+        """What encodes with the converted copy (None for torch-fp32); loaded once per process."""
+        folder = self.converted_folder()
+        if folder is None:
+            return None
+        return _load_runtime(
+            str(self.resolved.path),
+            self.resolved.format,
+            str(folder),
+            self.setting,
+            encoder_threads(),
+        )
 
     @property
     def dimension(self) -> int:
@@ -168,6 +272,10 @@ class Embedder:
 
     def _run_model(self, texts: Sequence[str]) -> np.ndarray:
         self.model_calls += len(texts)
+        self.calibrate(texts)
+        runtime = self.runtime_encoder()
+        if runtime is not None:
+            return runtime.encode(texts)
         vectors = self.model.encode(
             list(texts),
             batch_size=64,
@@ -195,6 +303,7 @@ class Embedder:
         cached = self.use_cache if use_cache is None else use_cache
         if not cached:
             return self._run_model(texts)
+        self.calibrate(texts)
         keys = [_key(t) for t in texts]
         found = self.cache.get_many(list(dict.fromkeys(keys)))
         todo: dict[bytes, str] = {}
@@ -213,17 +322,30 @@ class Embedder:
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
 
-_EMBEDDERS: dict[tuple[str, str, bool], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, str, bool, str, str | None], Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
 def get_embedder(
-    model_id: str, *, cache_dir: Path | None = None, use_cache: bool = True
+    model_id: str,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    encoder: str | EncoderSetting = TORCH_FP32,
+    calibration: str | None = None,
 ) -> Embedder:
-    """The process-wide ``Embedder`` for a model and cache setting (created on first use)."""
+    """The process-wide ``Embedder`` for a model, cache setting and encoder setting (created on
+    first use)."""
     directory = cache_dir or default_cache_dir()
-    key = (model_id, str(directory), use_cache)
+    setting = encoder if isinstance(encoder, EncoderSetting) else EncoderSetting.parse(encoder)
+    key = (model_id, str(directory), use_cache, setting.tag, calibration)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = Embedder(model_id, cache_dir=directory, use_cache=use_cache)
+            _EMBEDDERS[key] = Embedder(
+                model_id,
+                cache_dir=directory,
+                use_cache=use_cache,
+                encoder=setting,
+                calibration=calibration,
+            )
         return _EMBEDDERS[key]

@@ -69,12 +69,34 @@ class Registry:
                 ) from exc
 
     def get(self, key: str) -> type[Strategy]:
+        """The class of ``key``; a variant ``KEY@SETTING`` (``text.embedding-head@torch-fp32``:
+        the strategy with its pre-trained encoder run another way, beside the plain one in a
+        study) is the class of ``KEY``, which must take an ``encoder``."""
         self._load_plugins()
+        base, _, variant = key.partition("@")
         try:
-            return self._classes[key]
+            cls = self._classes[base]
         except KeyError:
             known = ", ".join(sorted(self._classes))
             raise ConfigError(f"unknown strategy {key!r}; known strategies: {known}") from None
+        if variant:
+            from crossover._encoders import EncoderSetting
+
+            if "encoder" not in cls._param_names():
+                raise ConfigError(
+                    f"strategy {key!r}: {base} runs no pre-trained encoder to run another way "
+                    "(only strategies that take --encoder have @SETTING variants)"
+                )
+            try:
+                EncoderSetting.parse(variant)
+            except ConfigError as exc:
+                raise ConfigError(f"strategy {key!r}: {exc}") from None
+        return cls
+
+    @staticmethod
+    def variant(key: str) -> str | None:
+        """The encoder setting a ``KEY@SETTING`` key names (None for a plain key)."""
+        return key.partition("@")[2] or None
 
     def keys(self, task: str | None = None) -> list[str]:
         self._load_plugins()

@@ -29,7 +29,7 @@ from crossover.strategies.tabular._base import (
     save_gbm,
 )
 from crossover.strategies.tabular.learners import GbmClassifier
-from crossover.strategies.text._embedding import EmbeddingStrategy
+from crossover.strategies.text._embedding import DEFAULT_ENCODER, EmbeddingStrategy
 from crossover.tasks.tabular.columns import ColumnTypes
 
 __all__ = ["TabularGbmEmbeddings"]
@@ -56,6 +56,8 @@ class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
         n_components: int = 16,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        encoder: str = DEFAULT_ENCODER,
+        encoder_calibration: str | None = None,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
         n_jobs: int | None = None,
@@ -67,6 +69,8 @@ class TabularGbmEmbeddings(TabularStrategy, EmbeddingStrategy):
         self.n_components = n_components
         self.cache_dir = cache_dir
         self.use_cache = use_cache
+        self.encoder = encoder
+        self.encoder_calibration = encoder_calibration
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.n_jobs = n_jobs

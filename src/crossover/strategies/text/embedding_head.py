@@ -26,7 +26,7 @@ import numpy as np
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
 from crossover.strategies._head import C_GRID, DEFAULT_C, choose_C, new_head, one_blas_thread
 from crossover.strategies.registry import register
-from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
+from crossover.strategies.text._embedding import DEFAULT_ENCODER, DEFAULT_MODEL, EmbeddingStrategy
 
 __all__ = ["C_GRID", "DEFAULT_C", "EmbeddingHead"]
 
@@ -81,6 +81,8 @@ class EmbeddingHead(EmbeddingStrategy):
         random_state: int = 0,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        encoder: str = DEFAULT_ENCODER,
+        encoder_calibration: str | None = None,
     ) -> None:
         self.model = model
         self.C = C
@@ -89,6 +91,8 @@ class EmbeddingHead(EmbeddingStrategy):
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.use_cache = use_cache
+        self.encoder = encoder
+        self.encoder_calibration = encoder_calibration
 
     def _choose_C(self, vectors: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
         """The grid's ``C`` with the best held-out accuracy, and every candidate's."""

@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 
 from crossover.strategies.registry import register
-from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
+from crossover.strategies.text._embedding import DEFAULT_ENCODER, DEFAULT_MODEL, EmbeddingStrategy
 from crossover.strategies.text.embedding_head import EmbeddingHead
 from crossover.strategies.text.tfidf_linear import TfidfLinear
 
@@ -82,6 +82,8 @@ class Ensemble(EmbeddingStrategy):
         random_state: int = 0,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        encoder: str = DEFAULT_ENCODER,
+        encoder_calibration: str | None = None,
     ) -> None:
         self.model = model
         self.head_C = head_C
@@ -91,6 +93,8 @@ class Ensemble(EmbeddingStrategy):
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.use_cache = use_cache
+        self.encoder = encoder
+        self.encoder_calibration = encoder_calibration
 
     # -- the members ------------------------------------------------------------------------
 
@@ -101,6 +105,8 @@ class Ensemble(EmbeddingStrategy):
             random_state=self.random_state,
             cache_dir=self.cache_dir,
             use_cache=self.use_cache,
+            encoder=self.encoder,
+            encoder_calibration=self.encoder_calibration,
         )
         return head, TfidfLinear(C=self.svm_C, random_state=self.random_state)
 

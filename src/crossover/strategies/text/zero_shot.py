@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from crossover.strategies.registry import register
-from crossover.strategies.text._embedding import DEFAULT_MODEL, EmbeddingStrategy
+from crossover.strategies.text._embedding import DEFAULT_ENCODER, DEFAULT_MODEL, EmbeddingStrategy
 
 __all__ = ["ZeroShotEmbeddings", "label_prompt"]
 
@@ -39,10 +39,14 @@ class ZeroShotEmbeddings(EmbeddingStrategy):
         *,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        encoder: str = DEFAULT_ENCODER,
+        encoder_calibration: str | None = None,
     ) -> None:
         self.model = model
         self.cache_dir = cache_dir
         self.use_cache = use_cache
+        self.encoder = encoder
+        self.encoder_calibration = encoder_calibration
 
     def _fit(self, X: list[str] | None, y: list[str] | None) -> None:
         prompts = [label_prompt(str(c), self.label_descriptions_) for c in self.classes_]

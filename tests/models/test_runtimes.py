@@ -1,0 +1,233 @@
+"""Pre-trained encoders on ONNX Runtime and OpenVINO (crossover.models.runtimes), built from
+the installed all-MiniLM-L6-v2 without network, checked against torch fp32."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from crossover.errors import ConfigError, ModelError
+from crossover.models.embeddings import Embedder
+from crossover.models.runtimes import (
+    MANIFEST,
+    SETTINGS,
+    EncoderSetting,
+    calibration_digest,
+    calibration_sample,
+    load_calibration,
+    save_calibration,
+)
+from tests.conftest import FAST_MODEL, make_tickets
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+TEXTS = make_tickets(20).text.tolist()
+PROBE = [
+    "where is my parcel? it was due on Monday",
+    "the card payment was declined twice",
+    "I would like to close my account",
+    "refund",
+]
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray((a * b).sum(axis=1))  # both L2-normalised
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return Embedder(MINILM).encode(TEXTS + PROBE, use_cache=False)
+
+
+def test_settings_parse_and_refuse_what_no_runtime_runs() -> None:
+    assert EncoderSetting.parse("openvino-int8") == EncoderSetting("openvino", "int8")
+    assert EncoderSetting.parse(" ONNX ").tag == "onnx-fp32"  # a runtime alone: its fp32
+    assert "torch-fp32" in SETTINGS and "openvino-int8" in SETTINGS
+    with pytest.raises(ConfigError, match=r"onnx-bf16 is not one crossover runs.*openvino-int8"):
+        EncoderSetting.parse("onnx-bf16")
+    with pytest.raises(ConfigError, match="unknown runtime 'tensorrt'"):
+        EncoderSetting.parse("tensorrt-int8")
+
+
+def test_calibration_sample_is_the_same_whatever_the_order(tmp_path: Path) -> None:
+    texts = [f"text number {i}" for i in range(500)] + ["", "  "]
+    sample = calibration_sample(texts)
+    assert len(sample) == 300 and "" not in sample and len(set(sample)) == 300
+    assert calibration_sample(list(reversed(texts))) == sample
+    digest = save_calibration(tmp_path, sample)
+    assert digest == calibration_digest(sample)
+    assert load_calibration(tmp_path, digest) == sample
+    path = tmp_path / "encoders" / "calibration" / f"{digest}.json"
+    path.write_text(json.dumps(sample[:-1]))
+    with pytest.raises(ModelError, match="do not match their digest"):
+        load_calibration(tmp_path, digest)
+    with pytest.raises(ModelError, match="missing or unreadable"):
+        load_calibration(tmp_path, "0" * 16)
+
+
+@pytest.mark.parametrize(
+    ("setting", "least_cosine"),
+    [("onnx-fp32", 0.9999), ("openvino-fp32", 0.9999), ("openvino-int8", 0.97)],
+)
+def test_a_converted_encoder_gives_the_vectors_of_torch(
+    tmp_path: Path, reference: np.ndarray, setting: str, least_cosine: float
+) -> None:
+    embedder = Embedder(MINILM, cache_dir=tmp_path, encoder=setting)
+    vectors = embedder.encode(TEXTS + PROBE)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert cosines(vectors, reference).min() >= least_cosine
+    # Built once, with what it is and the hash of every file; its vectors cached apart.
+    folder = embedder.converted_folder()
+    assert folder is not None and folder.parent == tmp_path / "encoders"
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert f"{manifest['runtime']}-{manifest['precision']}" == setting
+    assert manifest["identity"] == embedder.resolved.identity
+    assert set(manifest["sha256"]) == set(manifest["files"].values())
+    assert embedder.cache.path.name != f"{embedder.resolved.identity}.sqlite"
+    assert setting in embedder.cache.path.name
+    assert len(embedder.cache) == len(set(TEXTS + PROBE))
+
+
+def test_static_int8_is_calibrated_on_the_texts_named_and_each_text_stands_alone(
+    tmp_path: Path, reference: np.ndarray
+) -> None:
+    digest = save_calibration(tmp_path, calibration_sample(TEXTS))
+    embedder = Embedder(MINILM, cache_dir=tmp_path, encoder="openvino-int8", calibration=digest)
+    alone = np.stack([embedder.encode([t], use_cache=False)[0] for t in PROBE])
+    together = embedder.encode(TEXTS + PROBE, use_cache=False)[-len(PROBE) :]
+    # Static scales: a text's vector does not depend on the texts batched (and padded) with it.
+    np.testing.assert_allclose(alone, together, atol=2e-3)
+    manifest = json.loads((embedder.converted_folder() / MANIFEST).read_text())  # type: ignore[operator]
+    assert manifest["calibration"] == digest
+    assert manifest["calibration_texts"] == len(set(TEXTS))
+    assert digest in embedder.cache.path.name
+    # Without a name it calibrates on the first texts it encodes, and says which.
+    lazy = Embedder(MINILM, cache_dir=tmp_path, encoder="openvino-int8")
+    lazy.encode(TEXTS)
+    assert lazy.calibration == digest
+
+
+def test_a_model_pooled_another_way_runs_its_converted_transformer_inside_itself(
+    tmp_path: Path,
+) -> None:
+    """Max pooling is not done here: sentence-transformers runs the rest of the model around
+    the converted transformer (put in a copy: the shared instance stays on torch)."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    base = Embedder(MINILM).model
+    folder = tmp_path / "max-pooled"
+    SentenceTransformer(modules=[base[0], Pooling(384, pooling_mode="max")]).save(str(folder))
+    torch_vectors = Embedder(str(folder), cache_dir=tmp_path).encode(PROBE, use_cache=False)
+    embedder = Embedder(str(folder), cache_dir=tmp_path, encoder="onnx-fp32")
+    vectors = embedder.encode(PROBE, use_cache=False)
+    assert embedder.runtime_encoder().pooling is None  # type: ignore[union-attr]
+    assert cosines(vectors, torch_vectors).min() > 0.9999
+    assert type(embedder.model[0].auto_model).__name__ == "BertModel"
+
+
+def test_a_static_model_has_nothing_to_convert(tmp_path: Path) -> None:
+    embedder = Embedder(FAST_MODEL, cache_dir=tmp_path, encoder="openvino-int8")
+    assert embedder.setting.tag == "torch-fp32" and embedder.converted_folder() is None
+    assert embedder.encode(PROBE).shape == (len(PROBE), 64)
+
+
+def test_a_changed_converted_file_is_refused(tmp_path: Path) -> None:
+    embedder = Embedder(MINILM, cache_dir=tmp_path, encoder="onnx-fp32")
+    folder = embedder.converted_folder()
+    assert folder is not None
+    with (folder / "model.onnx").open("ab") as fh:
+        fh.write(b"\0")
+    fresh = Embedder(MINILM, cache_dir=tmp_path, encoder="onnx-fp32")
+    from crossover.models.runtimes import RuntimeEncoder
+
+    with pytest.raises(ModelError, match="changed since it was built"):
+        RuntimeEncoder(fresh.model, folder, fresh.setting, 1)
+
+
+def test_a_strategy_calibrates_on_its_training_texts_and_ships_the_converted_copy(
+    tmp_path: Path,
+) -> None:
+    from crossover.artifacts.export import export_strategy
+    from crossover.artifacts.load import load_model, verify
+    from crossover.strategies.text.embedding_head import EmbeddingHead
+
+    data = make_tickets(16)
+    strategy = EmbeddingHead(MINILM, encoder="openvino-int8", cache_dir=str(tmp_path))
+    strategy.fit(data.text.tolist(), data.label.tolist())
+    assert strategy.encoder_calibration == calibration_digest(calibration_sample(data.text))
+    out = export_strategy(strategy, tmp_path / "model")
+    manifest = verify(out)
+    shipped = manifest["embedding_model"]["converted"]
+    assert manifest["embedding_model"]["runtime"] == "openvino-int8"
+    assert shipped == f"encoder/runtimes/openvino-int8-{strategy.encoder_calibration}"
+    assert f"{shipped}/model.xml" in manifest["files"]
+    # Loading builds nothing: the copy in the folder runs (the cache dir here is empty).
+    loaded = load_model(out)
+    assert loaded.strategy._embedder().converted_folder() == (out / shipped).resolve()
+    expected = strategy.predict(PROBE)
+    assert list(loaded.predict(PROBE)) == list(expected)
+    # Its files are hashed like every other: an edit is refused.
+    (out / shipped / "model.xml").write_text("<net/>")
+    with pytest.raises(ModelError, match=r"model\.xml"):
+        verify(out)
+
+
+def test_compare_refuses_an_unknown_encoder_setting(tickets_csv: Path, tmp_path: Path) -> None:
+    from crossover.cli import app
+
+    result = CliRunner().invoke(
+        app, ["compare", str(tickets_csv), "--encoder", "onnx-fp16", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "--encoder onnx-fp16" in result.output and "openvino-int8" in result.output
+
+
+def test_a_study_runs_one_strategy_at_two_settings_side_by_side(tmp_path: Path) -> None:
+    """``KEY@SETTING`` beside ``KEY``: the same strategy with its encoder run another way, each
+    with its measured speed; the int8 encoder calibrated on the training texts alone."""
+    import crossover
+    from crossover.models.runtimes import load_calibration
+
+    data = make_tickets(12).drop_duplicates("text", ignore_index=True)
+    study = crossover.compare(
+        data,
+        model=MINILM,
+        encoder="openvino-int8",
+        strategies="text.embedding-head,text.embedding-head@torch-fp32",
+        budgets="full",
+        seeds=1,
+        progress=False,
+    )
+    board = {r.trial.strategy: r for r in study.leaderboard_results}
+    assert set(board) == {"text.embedding-head", "text.embedding-head@torch-fp32"}
+    int8, fp32 = board["text.embedding-head"], board["text.embedding-head@torch-fp32"]
+    assert int8.trial.params["encoder"] == "openvino-int8"
+    assert fp32.trial.params["encoder"] == "torch-fp32"
+    assert "encoder_calibration" not in fp32.trial.params
+    digest = int8.trial.params["encoder_calibration"]
+    calibrated_on = set(load_calibration(default_cache(), digest))
+    assert data.text.is_unique  # so a test text is no training text
+    assert calibrated_on == set(data.text) - set(study.x_test)  # under 300: every one
+    assert int8.throughput_rows_s > 0 and fp32.throughput_rows_s > 0
+    assert "accuracy" in int8.metrics and "accuracy" in fp32.metrics
+
+
+def test_a_variant_of_a_strategy_without_an_encoder_is_refused() -> None:
+    from crossover.strategies import registry
+
+    with pytest.raises(ConfigError, match="runs no pre-trained encoder"):
+        registry.get("text.tfidf-linear@onnx-int8")
+    with pytest.raises(ConfigError, match="onnx-bf16"):
+        registry.get("text.embedding-head@onnx-bf16")
+    assert registry.get("text.embedding-head@openvino-int8").key == "text.embedding-head"
+
+
+def default_cache() -> Path:
+    from crossover.models.embeddings import default_cache_dir
+
+    return default_cache_dir()
