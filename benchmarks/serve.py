@@ -9,6 +9,8 @@ p50 / p99 latency as a Markdown table for benchmarks/RESULTS.md.
     .venv/bin/python benchmarks/serve.py [--requests 1000] [--embedding-requests 300]
         [--concurrency 16] [--train-rows 2000] [--mlflow-python PATH]
     .venv/bin/python benchmarks/serve.py --workers-only [--rounds 5] [--concurrency 8]
+    .venv/bin/python benchmarks/serve.py --encoders torch-fp32,openvino-int8 [--rounds 3]
+        [--concurrency 8]
 
 Rows shown:
 - TF-IDF, single rows and batches of 32, one worker;
@@ -35,6 +37,11 @@ prints the median of the rounds with their range. It adds a third server: `cross
 --workers 2` run with uvicorn's own h11 protocol in place of crossover's (no ``TCP_NODELAY``
 step of its own, and none of the protocol's limits), which tells what the workaround costs or
 saves with the installed uvicorn.
+
+`--encoders` serves the embedding head trained on the same rows with its encoder at each
+setting (`--encoder`: torch-fp32 is sentence-transformers as it is), single rows at
+`--concurrency`, `--rounds` times with the servers interleaved in each round, and prints the
+median requests/s of each and its ratio to the first.
 
 Everything listens on 127.0.0.1 only; every server is stopped at the end.
 """
@@ -340,6 +347,56 @@ def workers_only(args: argparse.Namespace, texts: list[str]) -> None:
     print(workers_table(runs))
 
 
+def encoders_only(args: argparse.Namespace, texts: list[str]) -> None:
+    """The embedding head served at each encoder setting, ``args.rounds`` times, interleaved."""
+    import statistics
+
+    import pandas as pd
+
+    from crossover.artifacts import export_strategy
+    from crossover.strategies.text import EmbeddingHead
+
+    settings = args.encoders.split(",")
+    m, c = args.embedding_requests, args.concurrency
+    runs: dict[str, list[Result]] = {s: [] for s in settings}
+    with tempfile.TemporaryDirectory(prefix="crossover-serve-bench-") as tmp:
+        root = Path(tmp)
+        os.environ.update({"HF_HUB_OFFLINE": "1", "CROSSOVER_CACHE_DIR": str(root / "cache")})
+        env = dict(os.environ)
+        train = pd.read_csv(DATA / "train.csv").sample(n=args.train_rows, random_state=0)
+        x, y = train.text.astype(str).tolist(), train.category.astype(str).tolist()
+        models = {
+            s: export_strategy(EmbeddingHead(encoder=s).fit(x, y), root / f"head-{s}")
+            for s in settings
+        }
+        for round_ in range(args.rounds):
+            for setting in settings:
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                cmd = [CROSSOVER, "serve", str(models[setting]), "--port", str(port)]
+                with server(cmd, env, f"{base}/readyz"):
+                    r = run_load(base, "/v1/predict", predict_body, texts, m, 1, c)
+                    runs[setting].append(r)
+                print(f"round {round_ + 1}: {setting} {r.req_s:.0f} req/s", file=sys.stderr)
+    load = os.getloadavg()
+    print(
+        f"\nmachine: {platform.platform()}, {os.cpu_count()} CPUs; embedding head, /v1/predict, "
+        f"single rows, concurrency {c}, {m} requests per run; load at the end {load[0]:.2f}\n"
+    )
+    print("| encoder | req/s (median) | runs | range | p50 ms | p99 ms | errors | x the first |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    first = statistics.median(r.req_s for r in runs[settings[0]])
+    for setting in settings:
+        rs = runs[setting]
+        med = statistics.median(r.req_s for r in rs)
+        mid = sorted(rs, key=lambda r: r.req_s)[len(rs) // 2]
+        print(
+            f"| {setting} | {med:.0f} | {len(rs)} | {min(r.req_s for r in rs):.0f}-"
+            f"{max(r.req_s for r in rs):.0f} | {mid.percentile_ms(50):.1f} | "
+            f"{mid.percentile_ms(99):.1f} | {sum(r.errors for r in rs)} | {med / first:.2f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="per TF-IDF scenario")
@@ -351,6 +408,7 @@ def main() -> None:
         "--workers-only", action="store_true", help="only the two-worker TF-IDF rows"
     )
     parser.add_argument("--rounds", type=int, default=3, help="with --workers-only")
+    parser.add_argument("--encoders", help="encoder settings of the embedding head to serve")
     args = parser.parse_args()
     require_data()
 
@@ -359,6 +417,9 @@ def main() -> None:
     texts = pd.read_csv(DATA / "test.csv").text.astype(str).tolist()
     if args.workers_only:
         workers_only(args, texts)
+        return
+    if args.encoders:
+        encoders_only(args, texts)
         return
     n, m, c = args.requests, args.embedding_requests, args.concurrency
     rows: list[tuple[str, str, str, int, int, Result]] = []

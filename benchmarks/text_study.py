@@ -5,8 +5,12 @@ first with an empty embedding cache, then again with the cache it filled. Prints
 times and the leaderboard figures as a Markdown table for benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/text_study.py [--warm-runs 3] [--cold-runs 1]
+        [--encoders openvino-int8,torch-fp32]
 
-Targets on the 2-core reference machine: <= 120 s cold, <= 30 s warm.
+Targets on the 2-core reference machine: <= 120 s cold, <= 30 s warm. With ``--encoders``
+each cold run is made once per encoder setting, one after another (the first setting's cache
+serves the warm runs), and the cold medians are compared: the study with the default int8
+encoder against torch fp32 (target: 3x faster).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from pathlib import Path
 from _banking77 import compare_cli, require_data
 
 
-def run_once(cache: Path, out: Path) -> tuple[float, dict]:
+def run_once(cache: Path, out: Path, encoder: str | None = None) -> tuple[float, dict]:
     # The leaderboard study of the foundation issue: no learning curves.
-    wall = compare_cli(cache, out, "--budgets", "full")
+    extra = ("--encoder", encoder) if encoder else ()
+    wall = compare_cli(cache, out, "--budgets", "full", *extra)
     return wall, json.loads((out / "study.json").read_text())
 
 
@@ -30,23 +35,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold-runs", type=int, default=1)
     parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--encoders", default="", help="encoder settings to compare, cold")
     args = parser.parse_args()
     require_data()
 
-    cold: list[float] = []
+    encoders: list[str | None] = list(args.encoders.split(",")) if args.encoders else [None]
+    colds: dict[str | None, list[float]] = {e: [] for e in encoders}
+    studies: dict[str | None, dict] = {}
     warm: list[float] = []
     study: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cold_runs):
-            cache = Path(tmp) / f"cache-cold-{i}"
-            wall, _ = run_once(cache, Path(tmp) / f"out-cold-{i}")
-            cold.append(wall)
-            print(f"cold run {i + 1}: {wall:.1f} s", flush=True)
+            for j, encoder in enumerate(encoders):
+                cache = Path(tmp) / f"cache-cold-{i}-{j}"
+                wall, studies[encoder] = run_once(cache, Path(tmp) / f"out-cold-{i}-{j}", encoder)
+                colds[encoder].append(wall)
+                print(f"cold run {i + 1} ({encoder or 'default'}): {wall:.1f} s", flush=True)
         for i in range(args.warm_runs):
             # A new output folder each run: the same one would resume its finished trials.
-            wall, study = run_once(Path(tmp) / "cache-cold-0", Path(tmp) / f"out-warm-{i}")
+            wall, study = run_once(
+                Path(tmp) / "cache-cold-0-0", Path(tmp) / f"out-warm-{i}", encoders[0]
+            )
             warm.append(wall)
             print(f"warm run {i + 1}: {wall:.1f} s", flush=True)
+    cold = colds[encoders[0]]
+    study = study or studies[encoders[0]]
 
     env = study["environment"]
     print()
@@ -62,7 +75,8 @@ def main() -> None:
     print("| run | wall s (median) | runs | target |")
     print("|---|---:|---:|---:|")
     print(f"| cold embedding cache | {statistics.median(cold):.1f} | {len(cold)} | <= 120 |")
-    print(f"| warm embedding cache | {statistics.median(warm):.1f} | {len(warm)} | <= 30 |")
+    if warm:
+        print(f"| warm embedding cache | {statistics.median(warm):.1f} | {len(warm)} | <= 30 |")
     print()
     print("| strategy | kind | accuracy [95 % CI] | fit s | p50 ms | p95 ms | rows/s | MB |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
@@ -73,7 +87,22 @@ def main() -> None:
             f"{row['latency_p50_ms']:.1f} | {row['latency_p95_ms']:.1f} | "
             f"{row['throughput_rows_s']:.0f} | {row['size_mb']:.1f} |"
         )
-    print("\n(figures of the last warm run)")
+    print("\n(figures of the last warm run, else of the last cold run)")
+    if len(encoders) > 1:
+        first = statistics.median(cold)
+        print("\n| encoder | cold wall s (median) | runs | x the first |")
+        print("|---|---:|---:|---:|")
+        for encoder in encoders:
+            median = statistics.median(colds[encoder])
+            print(f"| {encoder} | {median:.1f} | {len(colds[encoder])} | {median / first:.2f} |")
+        for encoder in encoders:
+            print(f"\n{encoder}, last cold run:")
+            for row in studies[encoder]["leaderboard"]:
+                print(
+                    f"| {row['strategy']} | {row['score']:.3f} | {row['fit_s']:.1f} | "
+                    f"{row['latency_p50_ms']:.1f} | {row['throughput_rows_s']:.0f} | "
+                    f"{row['size_mb']:.1f} |"
+                )
 
 
 if __name__ == "__main__":

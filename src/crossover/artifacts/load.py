@@ -307,7 +307,13 @@ class LoadedModel:
             raise ModelError(f"{self.manifest['strategy']} is not built on an embedding model")
         from crossover.models import get_embedder
 
-        embedder = get_embedder(str(self._encoder_path), use_cache=False)
+        # As the strategy runs it (its encoder setting: the converted copy in the folder).
+        embedder = get_embedder(
+            str(self._encoder_path),
+            use_cache=False,
+            encoder=getattr(self.strategy, "encoder", "torch-fp32"),
+            calibration=getattr(self.strategy, "encoder_calibration", None),
+        )
         return np.asarray(embedder.encode(texts, use_cache=False), dtype=np.float32)
 
     def __repr__(self) -> str:

@@ -98,7 +98,12 @@ class EmbeddingStrategy(Strategy):
         return sorted(names)
 
     def _external_bytes(self) -> int:
-        return self._embedder().resolved.size_bytes
+        """The encoder's folder, and the converted copy it runs (both ship in an exported
+        model: the folder gives the tokenizer and the pooling)."""
+        embedder = self._embedder()
+        converted = embedder.converted_folder()
+        extra = 0 if converted is None else sum(f.stat().st_size for f in converted.iterdir())
+        return embedder.resolved.size_bytes + extra
 
     def _encoder_parameters(self) -> int:
         counted = self._embedder().resolved.parameter_count()
