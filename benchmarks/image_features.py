@@ -7,12 +7,15 @@ machine slows each alike:
 - ``shipped``: ``EfficientNet.from_pretrained`` as the package documents it (its memory-
   efficient swish, contiguous memory), 224 px, batch 32, under ``torch.no_grad``;
 - ``crossover``: ``crossover.models.images.load_network`` (traced and frozen by TorchScript,
-  batch norms folded, channels-last), at 224 px and at crossover's default input size.
+  batch norms folded, channels-last), at 224 px and at crossover's default input size;
+- ``crossover <setting>``: the network converted for ONNX Runtime or OpenVINO (``--encoder``:
+  onnx-fp32, openvino-fp32, openvino-bf16) at the default input size.
 
 Images/s counts the network only (decoding and resizing are timed apart, once). Then the
 accuracy of ``image.embedding-head`` on the bundled Fashion-MNIST example (1,000 training
-and 300 test images) at each input size: the input size is a speed/quality trade-off, and
-this is its quality side.
+and 300 test images) at each input size (the input size is a speed/quality trade-off, and
+this is its quality side) and at each encoder setting, with the cosine of the features to
+torch's.
 
     .venv/bin/python benchmarks/image_features.py [--rounds 5] [--batch 32]
 """
@@ -30,11 +33,15 @@ from crossover.data import example_path
 from crossover.data.images import to_array
 from crossover.models.images import (
     IMAGE_MODELS,
+    ImageEncoder,
     image_tensor,
     load_network,
     resolve_image_model,
 )
 from crossover.strategies.image._base import DEFAULT_IMAGE_SIZE
+
+#: The converted settings timed beside torch.
+RUNTIMES = ("onnx-fp32", "openvino-fp32", "openvino-bf16")
 
 
 def shipped_network() -> torch.nn.Module:
@@ -75,6 +82,18 @@ def main() -> None:
     settings = {"shipped 224 px": (224, shipped_run, False)}
     for size in sizes:
         settings[f"crossover {size} px"] = (size, ours_run(size), True)
+    converted = {s: ImageEncoder(image_size=DEFAULT_IMAGE_SIZE, encoder=s) for s in RUNTIMES}
+    for setting, encoder in converted.items():
+        model = encoder.model
+
+        def converted_run(x: torch.Tensor, model=model) -> None:  # type: ignore[no-untyped-def]
+            model(x.numpy())
+
+        settings[f"{setting} {DEFAULT_IMAGE_SIZE} px"] = (
+            DEFAULT_IMAGE_SIZE,
+            converted_run,
+            False,
+        )
     rates: dict[str, list[float]] = {name: [] for name in settings}
     for _ in range(args.rounds):
         for name, (size, run, channels_last) in settings.items():
@@ -107,13 +126,26 @@ def main() -> None:
     y_test = np.array([p.parent.name for p in test], dtype=object)
     print("image.embedding-head on the bundled Fashion-MNIST example (1,000 / 300 images):")
     for size in sorted({128, DEFAULT_IMAGE_SIZE, 192, 224}):
-        head = ImageEmbeddingHead(image_size=size, use_cache=False)
+        head = ImageEmbeddingHead(image_size=size, use_cache=False, encoder="torch-fp32")
         start = time.perf_counter()
         head.fit([str(p) for p in train], y_train)
         predicted = head.predict([str(p) for p in test])
         accuracy = float(np.mean(predicted == y_test))
         spent = time.perf_counter() - start
         print(f"  {size} px: accuracy {accuracy:.3f} (fit and predict {spent:.0f} s)")
+    reference = ImageEncoder(image_size=DEFAULT_IMAGE_SIZE).encode([str(p) for p in test])
+    for setting in RUNTIMES:
+        head = ImageEmbeddingHead(use_cache=False, encoder=setting)
+        head.fit([str(p) for p in train], y_train)
+        accuracy = float(np.mean(head.predict([str(p) for p in test]) == y_test))
+        features = converted[setting].encode([str(p) for p in test], use_cache=False)
+        cos = (features * reference).sum(1) / (
+            np.linalg.norm(features, axis=1) * np.linalg.norm(reference, axis=1)
+        )
+        print(
+            f"  {DEFAULT_IMAGE_SIZE} px, {setting}: accuracy {accuracy:.3f}, features' cosine "
+            f"to torch {cos.mean():.5f} (min {cos.min():.5f})"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from crossover._encoders import DEFAULT_ENCODER, EncoderSetting
+from crossover._encoders import EncoderSetting
 from crossover.errors import ConfigError
 from crossover.evaluation.progress import Reporter, RichReporter, SilentReporter
 from crossover.models._resolve import DEFAULT_MODEL
@@ -137,15 +137,24 @@ def strategy_params(
             p["time_column"] = time_column
         if "model" in names:
             p["model"] = model
-        variant = registry.variant(key)
-        if "encoder" in names and (variant or encoder) is not None:
-            p["encoder"] = EncoderSetting.parse(variant or encoder).tag  # type: ignore[arg-type]
+        if "encoder" in names:
+            # The variant's (KEY@SETTING), else the study's, else the strategy's own default
+            # (the text encoders' and the image networks' differ); said in every trial.
+            given = registry.variant(key) or encoder or _default_of(registry.get(key), "encoder")
+            p["encoder"] = EncoderSetting.parse(given).tag
         if "cache_dir" in names and cache_dir is not None:
             p["cache_dir"] = cache_dir
         if "time_budget_s" in names and time_budget_s is not None:
             p["time_budget_s"] = time_budget_s
         params[key] = p
     return params
+
+
+def _default_of(cls: type, name: str) -> Any:
+    """The default of ``cls``'s constructor parameter ``name``."""
+    import inspect
+
+    return inspect.signature(cls).parameters[name].default
 
 
 #: What ``StudyPlan.to_dict`` leaves out: live objects, not settings.
@@ -168,7 +177,7 @@ class StudyPlan:
     task_options: TaskOptions | None = None
     strategies: str | list[str] | None = None
     model: str = DEFAULT_MODEL
-    encoder: str = DEFAULT_ENCODER
+    encoder: str | None = None
     seed: int = 0
     use_cache: bool = True
     n_resamples: int = 2000
@@ -220,7 +229,8 @@ class StudyPlan:
     def check(self) -> StudyPlan:
         """Refuse impossible values, naming the option; returns ``self``."""
         try:
-            EncoderSetting.parse(self.encoder)
+            if self.encoder is not None:
+                EncoderSetting.parse(self.encoder)
         except ConfigError as exc:
             raise ConfigError(f"--encoder {self.encoder}: {exc}") from None
         if self.target is not None and not 0.0 < self.target <= 1.0:

@@ -231,3 +231,47 @@ def default_cache() -> Path:
     from crossover.models.embeddings import default_cache_dir
 
     return default_cache_dir()
+
+
+def fashion_images(n: int = 24) -> list[str]:
+    from crossover.data import example_path
+
+    return sorted(str(p) for p in (example_path("fashion") / "test").rglob("*.png"))[:n]
+
+
+@pytest.mark.parametrize(
+    ("setting", "least_cosine"), [("openvino-fp32", 0.9999), ("openvino-bf16", 0.99)]
+)
+def test_an_image_network_converted_gives_the_features_of_torch(
+    tmp_path: Path, setting: str, least_cosine: float
+) -> None:
+    from crossover.models.images import ImageEncoder
+
+    images = fashion_images()
+    reference = ImageEncoder(image_size=96, cache_dir=tmp_path).encode(images, use_cache=False)
+    encoder = ImageEncoder(image_size=96, cache_dir=tmp_path, encoder=setting)
+    features = encoder.encode(images)
+    assert features.shape == reference.shape
+    cos = (features * reference).sum(1) / (
+        np.linalg.norm(features, axis=1) * np.linalg.norm(reference, axis=1)
+    )
+    assert cos.min() >= least_cosine
+    folder = encoder.converted_folder()
+    assert folder is not None and setting in folder.name and "96px" in folder.name
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["image_size"] == 96 and manifest["identity"] == encoder.resolved.identity
+    assert setting in encoder.cache.path.name
+
+
+def test_an_image_network_refuses_int8_and_a_strategy_names_its_setting() -> None:
+    from crossover.models.images import ImageEncoder
+    from crossover.strategies.image.embedding_head import ImageEmbeddingHead
+
+    with pytest.raises(ConfigError, match=r"not offered for image networks.*openvino-bf16"):
+        ImageEncoder(encoder="openvino-int8")
+    head = ImageEmbeddingHead(image_size=96, encoder="openvino-fp32")
+    assert head._encoder().setting.tag == "openvino-fp32"
+    assert (
+        head.encoding_key()
+        != ImageEmbeddingHead(image_size=96, encoder="torch-fp32").encoding_key()
+    )

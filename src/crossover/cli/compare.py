@@ -109,12 +109,13 @@ def compare_command(
     model: str = typer.Option(
         DEFAULT_MODEL, "--model", help="Sentence-transformers model: Hugging Face id or folder."
     ),
-    encoder: str = typer.Option(
-        DEFAULT_ENCODER,
+    encoder: str | None = typer.Option(
+        None,
         "--encoder",
-        help="How the pre-trained text encoder runs: RUNTIME-PRECISION, one of "
-        f"{', '.join(SETTINGS)} (int8 on OpenVINO is calibrated on the training texts; "
-        "torch-fp32 is sentence-transformers as it is).",
+        help="How the pre-trained encoder runs: RUNTIME-PRECISION, one of "
+        f"{', '.join(SETTINGS)} (default: {DEFAULT_ENCODER} for texts, calibrated on the "
+        "training texts; openvino-bf16 for images; torch-fp32 runs the model as it is). "
+        "KEY@SETTING in --strategies adds a strategy at another setting.",
     ),
     out: Path = typer.Option(Path("crossover-out"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the models, the bootstrap."),

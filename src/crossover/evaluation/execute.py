@@ -357,7 +357,7 @@ def _run_trial(
     encode_train_s = 0.0
     if model is not None and strategy.needs_labels and encode_s_per_text:
         n_texts = len(train_y) * data.texts_per_row
-        encode_train_s = n_texts * encode_s_per_text.get(model, 0.0)
+        encode_train_s = n_texts * encode_s_per_text.get(strategy.encoding_key() or model, 0.0)
     return measured_result(
         trial,
         strategy,

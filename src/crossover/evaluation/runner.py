@@ -133,7 +133,7 @@ def prefetch_embeddings(
     seen: set[tuple[str, str | None]] = set()
     for trial in trials:
         strategy = build_strategy(trial)
-        model = strategy.embedding_model()
+        model = strategy.encoding_key()
         cache_dir = trial.params.get("cache_dir")
         if model is None or (model, cache_dir) in seen or not trial.params.get("use_cache", True):
             continue
@@ -164,7 +164,7 @@ def measure_encode_rates(
     sample = texts[::step][:sample_size]
     for trial in trials:
         strategy = build_strategy(trial)
-        model = strategy.embedding_model()
+        model = strategy.encoding_key()
         if model is None or not strategy.needs_labels or model in rates:
             continue
         encoder = strategy.feature_encoder()

@@ -26,6 +26,14 @@ import numpy as np
 from crossover.data.images import ImageInput, content_key, image_bytes, image_name, to_array
 from crossover.errors import ConfigError, ModelError
 from crossover.models.embeddings import EmbeddingCache, default_cache_dir
+from crossover.models.runtimes import (
+    TORCH_FP32,
+    EncoderSetting,
+    ImageRuntime,
+    build_converted_image,
+    encoder_threads,
+    image_setting,
+)
 
 __all__ = [
     "DEFAULT_IMAGE_MODEL",
@@ -177,11 +185,9 @@ def load_network(model_id: str, image_size: int) -> Any:
     return _fast(pretrained_network(model_id, image_size), image_size, network.pooled_blocks)
 
 
-def _fast(model: Any, image_size: int, blocks: tuple[int, ...] = ()) -> Any:
-    """``model`` made fast for CPU inference of pooled features: channels-last memory, and
-    traced and frozen by TorchScript, which folds each batch norm into its convolution
-    (together 1.4x at 224 px on 2 cores; see benchmarks/image_features.py). The result maps
-    a batch of normalised images to their pooled features (``pooled_features``)."""
+def _pooled_module(model: Any, blocks: tuple[int, ...] = ()) -> Any:
+    """``model`` as a module from a normalised batch to its pooled features
+    (``pooled_features``), its parameters frozen."""
     import torch
 
     class Pooled(torch.nn.Module):
@@ -192,14 +198,30 @@ def _fast(model: Any, image_size: int, blocks: tuple[int, ...] = ()) -> Any:
         def forward(self, x: Any) -> Any:
             return pooled_features(self.network, x, blocks)
 
-    model = model.to(memory_format=torch.channels_last)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
+    return Pooled(model).eval()
+
+
+@lru_cache(maxsize=4)
+def _image_runtime(folder: str, setting: EncoderSetting, threads: int) -> ImageRuntime:
+    """A converted network loaded once per process."""
+    return ImageRuntime(Path(folder), setting, threads)
+
+
+def _fast(model: Any, image_size: int, blocks: tuple[int, ...] = ()) -> Any:
+    """``model`` made fast for CPU inference of pooled features: channels-last memory, and
+    traced and frozen by TorchScript, which folds each batch norm into its convolution
+    (together 1.4x at 224 px on 2 cores; see benchmarks/image_features.py). The result maps
+    a batch of normalised images to their pooled features (``pooled_features``)."""
+    import torch
+
+    model = model.to(memory_format=torch.channels_last)
     example = torch.zeros(2, 3, image_size, image_size).contiguous(
         memory_format=torch.channels_last
     )
     with torch.inference_mode():
-        traced = torch.jit.trace(Pooled(model).eval(), example)  # type: ignore[no-untyped-call]
+        traced = torch.jit.trace(_pooled_module(model, blocks), example)  # type: ignore[no-untyped-call]
         return torch.jit.freeze(traced)
 
 
@@ -248,6 +270,7 @@ class ImageEncoder:
         image_size: int | None = None,
         cache_dir: Path | None = None,
         use_cache: bool = True,
+        encoder: str | EncoderSetting = TORCH_FP32,
     ) -> None:
         self.model_id = model_id
         self.resolved = resolve_image_model(model_id)
@@ -255,20 +278,51 @@ class ImageEncoder:
         self.image_size = int(image_size or self.network.native_size)
         self.use_cache = use_cache
         self.cache_dir = cache_dir or default_cache_dir()
+        self.setting = image_setting(encoder)
         self._cache: EmbeddingCache | None = None
         self.model_calls = 0  # images sent to the network, for tests and progress
 
     @property
     def model(self) -> Any:
-        return load_network(self.model_id, self.image_size)
+        """What maps a normalised batch to pooled features: the traced torch network, or the
+        converted copy (``setting``; it takes the batch as numpy)."""
+        folder = self.converted_folder()
+        if folder is None:
+            return load_network(self.model_id, self.image_size)
+        return _image_runtime(str(folder), self.setting, encoder_threads())
+
+    def _name(self) -> str:
+        blocks = ".".join(map(str, self.network.pooled_blocks))
+        name = f"{self.resolved.identity}-{self.image_size}px-blocks{blocks}"
+        return name if not self.setting.converted else f"{name}-{self.setting.tag}"
 
     @property
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
-            blocks = ".".join(map(str, self.network.pooled_blocks))
-            name = f"{self.resolved.identity}-{self.image_size}px-blocks{blocks}.sqlite"
-            self._cache = EmbeddingCache(self.cache_dir / "image-features" / name)
+            self._cache = EmbeddingCache(
+                self.cache_dir / "image-features" / f"{self._name()}.sqlite"
+            )
         return self._cache
+
+    def converted_folder(self) -> Path | None:
+        """The converted copy this setting runs (built from the installed weights when
+        missing, under the cache folder's ``encoders/``); None for torch-fp32."""
+        if not self.setting.converted:
+            return None
+        folder = self.cache_dir / "encoders" / f"image-{self._name()}"
+        if not folder.is_dir():
+            module = _pooled_module(
+                pretrained_network(self.model_id, self.image_size), self.network.pooled_blocks
+            )
+            build_converted_image(
+                module,
+                self.image_size,
+                self.setting,
+                folder,
+                model_id=self.model_id,
+                identity=self.resolved.identity,
+            )
+        return folder
 
     @property
     def dimension(self) -> int:
@@ -281,6 +335,7 @@ class ImageEncoder:
         import torch
 
         self.model_calls += len(images)
+        model = self.model
         out = []
         with torch.inference_mode():
             for start in range(0, len(images), BATCH):
@@ -290,7 +345,10 @@ class ImageEncoder:
                     names=names[start : start + BATCH],
                 )
                 x = image_tensor(pixels, self.network)
-                out.append(self.model(x).numpy())
+                if self.setting.converted:
+                    out.append(model(x.contiguous().numpy()))
+                else:
+                    out.append(model(x).numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 
     def encode(
@@ -332,7 +390,7 @@ class ImageEncoder:
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
 
-_ENCODERS: dict[tuple[str, int | None, str, bool], ImageEncoder] = {}
+_ENCODERS: dict[tuple[str, int | None, str, bool, str], ImageEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
@@ -342,13 +400,20 @@ def get_image_encoder(
     image_size: int | None = None,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    encoder: str | EncoderSetting = TORCH_FP32,
 ) -> ImageEncoder:
-    """The process-wide ``ImageEncoder`` for a network, input size and cache setting."""
+    """The process-wide ``ImageEncoder`` for a network, input size, cache and encoder
+    setting."""
     directory = cache_dir or default_cache_dir()
-    key = (model_id, image_size, str(directory), use_cache)
+    setting = image_setting(encoder)
+    key = (model_id, image_size, str(directory), use_cache, setting.tag)
     with _ENCODERS_LOCK:
         if key not in _ENCODERS:
             _ENCODERS[key] = ImageEncoder(
-                model_id, image_size=image_size, cache_dir=directory, use_cache=use_cache
+                model_id,
+                image_size=image_size,
+                cache_dir=directory,
+                use_cache=use_cache,
+                encoder=setting,
             )
         return _ENCODERS[key]

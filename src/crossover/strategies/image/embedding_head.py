@@ -28,6 +28,7 @@ from crossover.data.images import ImageInput
 from crossover.models.sklearn_io import load_sklearn, save_sklearn
 from crossover.strategies._head import choose_C, new_head, one_blas_thread
 from crossover.strategies.image._base import (
+    DEFAULT_IMAGE_ENCODER,
     DEFAULT_IMAGE_MODEL,
     DEFAULT_IMAGE_SIZE,
     PretrainedImageStrategy,
@@ -96,6 +97,7 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
         random_state: int = 0,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        encoder: str = DEFAULT_IMAGE_ENCODER,
     ) -> None:
         self.network = network
         self.image_size = image_size
@@ -106,6 +108,7 @@ class ImageEmbeddingHead(PretrainedImageStrategy):
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.use_cache = use_cache
+        self.encoder = encoder
 
     def _fit(self, X: list[ImageInput] | None, y: list[str] | None) -> None:
         assert X is not None and y is not None

@@ -27,6 +27,7 @@ from crossover.models import get_embedder
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.models.images import read_weights, resolve_image_model
 from crossover.strategies.image._base import (
+    DEFAULT_IMAGE_ENCODER,
     DEFAULT_IMAGE_MODEL,
     DEFAULT_IMAGE_SIZE,
     PretrainedImageStrategy,
@@ -171,6 +172,7 @@ class ImageZeroShot(PretrainedImageStrategy):
         temperature: float = 0.01,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        encoder: str = DEFAULT_IMAGE_ENCODER,
     ) -> None:
         self.network = network
         self.image_size = image_size
@@ -180,6 +182,7 @@ class ImageZeroShot(PretrainedImageStrategy):
         self.temperature = temperature
         self.cache_dir = cache_dir
         self.use_cache = use_cache
+        self.encoder = encoder
 
     def _check_params(self) -> None:
         if self.mapping not in MAPPINGS:
