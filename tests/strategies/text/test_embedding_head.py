@@ -111,3 +111,20 @@ def test_embedding_head_folder_saved_before_the_search_reads_c_from_the_head(
     loaded = Strategy.load(saved)
     assert isinstance(loaded, EmbeddingHead)
     assert (loaded.C_, loaded.cv_accuracy_) == (20.0, {})
+
+
+def test_the_choice_of_C_is_the_same_on_one_thread_and_on_several(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crossover.strategies._head import choose_C, cv_threads
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.array(["a", "b", "c"], dtype=object), 30)
+    vectors = rng.normal(size=(90, 16)) + (y == "a")[:, None] * 0.8 + (y == "b")[:, None] * 0.4
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cv_threads() == 1
+    serial = choose_C(vectors, y, cv_folds=3, max_iter=500, random_state=0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cv_threads() == 3
+    assert choose_C(vectors, y, cv_folds=3, max_iter=500, random_state=0) == serial
+    assert len(serial[1]) == 7  # every C of the grid scored
