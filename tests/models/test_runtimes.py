@@ -275,3 +275,21 @@ def test_an_image_network_refuses_int8_and_a_strategy_names_its_setting() -> Non
         head.encoding_key()
         != ImageEmbeddingHead(image_size=96, encoder="torch-fp32").encoding_key()
     )
+
+
+def test_an_exported_image_head_ships_its_converted_network(tmp_path: Path) -> None:
+    from crossover.artifacts.export import export_strategy
+    from crossover.artifacts.load import load_model, verify
+    from crossover.strategies.image.embedding_head import ImageEmbeddingHead
+
+    images = fashion_images(40)
+    labels = [Path(p).parent.name for p in images]
+    head = ImageEmbeddingHead(image_size=96, encoder="openvino-fp32", cache_dir=str(tmp_path))
+    head.fit(images, labels)
+    out = export_strategy(head, tmp_path / "model")
+    files = verify(out)["files"]
+    assert "strategy/runtime/model.xml" in files and "strategy/runtime/model.weights" in files
+    loaded = load_model(out)
+    shipped = loaded.strategy._encoder().converted_folder()
+    assert shipped is not None and shipped.resolve() == (out / "strategy" / "runtime").resolve()
+    assert list(loaded.predict(images[:8])) == list(head.predict(images[:8]))

