@@ -293,3 +293,23 @@ def test_an_exported_image_head_ships_its_converted_network(tmp_path: Path) -> N
     shipped = loaded.strategy._encoder().converted_folder()
     assert shipped is not None and shipped.resolve() == (out / "strategy" / "runtime").resolve()
     assert list(loaded.predict(images[:8])) == list(head.predict(images[:8]))
+
+
+def test_a_study_without_cache_exports_its_int8_head(tickets_csv: Path, tmp_path: Path) -> None:
+    """--no-cache kept the calibration texts in a scratch folder, gone after the study: the
+    export calibrates on the rows it trains on instead of failing."""
+    from crossover.artifacts.load import verify
+    from crossover.cli import app
+
+    out = tmp_path / "out"
+    args = ["compare", str(tickets_csv), "--strategies", "text.embedding-head", "--no-cache"]
+    result = CliRunner().invoke(app, [*args, "--budgets", "full", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        app,
+        ["export", str(out), "--strategy", "text.embedding-head", "--out", str(tmp_path / "m")],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = verify(tmp_path / "m")
+    assert manifest["embedding_model"]["runtime"] == "openvino-int8"
+    assert manifest["embedding_model"]["converted"].startswith("encoder/runtimes/openvino-int8-")

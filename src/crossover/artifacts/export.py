@@ -470,7 +470,7 @@ def _export_labelled(
         rows[list(spec["inputs"])] if is_table else rows[spec["inputs"][0]].astype(str).tolist()
     )
     board = next(r for r in study.leaderboard_results if r.trial.strategy == key)
-    params = {k: v for k, v in board.trial.params.items() if k != "cache_dir"}
+    params = _keep_calibration({k: v for k, v in board.trial.params.items() if k != "cache_dir"})
     fitted = cls(**params).fit(
         inputs,
         rows[target].astype(str).tolist(),
@@ -492,6 +492,22 @@ def _export_labelled(
         "study_created_at": study.created_at,
     }
     return export_strategy(fitted, out, metrics=metrics, trained_on=trained_on)
+
+
+def _keep_calibration(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the study's int8 calibration when its texts are still in the cache
+    (the exported encoder is then the one measured), else without: the strategy calibrates
+    on the rows it is trained on (a study run with --no-cache kept them in a scratch folder)."""
+    digest = params.get("encoder_calibration")
+    if digest:
+        from crossover.models.embeddings import default_cache_dir
+        from crossover.models.runtimes import load_calibration
+
+        try:
+            load_calibration(default_cache_dir(), digest)
+        except ModelError:
+            params = {k: v for k, v in params.items() if k != "encoder_calibration"}
+    return params
 
 
 def _study_file(given: str | Path | None, recorded: str | None, what: str, option: str) -> Path:
