@@ -9,6 +9,12 @@ training texts. Every setting runs in this one process, one after another, on th
 
     .venv/bin/python benchmarks/encoder_runtimes.py [--data banking77,sms_spam]
         [--settings torch-fp32,openvino-int8] [--repeats 3] [--no-accuracy]
+    .venv/bin/python benchmarks/encoder_runtimes.py --ablations [--data banking77]
+
+``--ablations`` measures what the choices inside openvino-int8 gain, side by side: batches
+sorted by token length against the texts' own order, and every core against one thread
+(each a converted model loaded with that thread count; the texts in the CSV's order, which
+groups them by intent).
 """
 
 from __future__ import annotations
@@ -56,7 +62,11 @@ def main() -> None:
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-accuracy", action="store_true")
+    parser.add_argument("--ablations", action="store_true")
     args = parser.parse_args()
+    if args.ablations:
+        ablations(args)
+        return
     if not SHARED.exists():
         sys.exit(f"{SHARED} is absent: the shared data sets are needed for this benchmark")
     settings = args.settings.split(",")
@@ -105,6 +115,42 @@ def main() -> None:
                 f"{cos.mean():9.5f} {cos.min():8.5f} {accuracy:9.4f} {delta:+7.2f}p",
                 flush=True,
             )
+        print(f"load at the end {os.getloadavg()[0]:.2f}")
+
+
+def ablations(args: argparse.Namespace) -> None:
+    from crossover.models.embeddings import Embedder
+    from crossover.models.runtimes import RuntimeEncoder, encoder_threads
+
+    threads = encoder_threads()
+    for name in args.data.split(","):
+        train_x, _, test_x, _ = load(name)
+        cache = Path(tempfile.mkdtemp(prefix="crossover-runtimes-"))
+        embedder = Embedder(MODEL, cache_dir=cache, encoder="openvino-int8", use_cache=False)
+        embedder.calibrate(train_x)
+        folder = embedder.converted_folder()
+        assert folder is not None
+        runs = {
+            f"sorted, {threads} threads": (
+                RuntimeEncoder(embedder.model, folder, embedder.setting, threads),
+                True,
+            ),
+            f"as given, {threads} threads": (None, False),
+            "sorted, 1 thread": (RuntimeEncoder(embedder.model, folder, embedder.setting, 1), True),
+        }
+        first = runs[f"sorted, {threads} threads"][0]
+        rates: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(args.repeats):
+            for label, (encoder, by_length) in runs.items():
+                encoder = encoder or first
+                encoder.encode(test_x[:64])
+                started = time.perf_counter()
+                encoder.encode(test_x, by_length=by_length)
+                rates[label].append(len(test_x) / (time.perf_counter() - started))
+        print(f"\n{name}, openvino-int8, {len(test_x)} test texts, best of {args.repeats}:")
+        best = max(rates[f"sorted, {threads} threads"])
+        for label, values in rates.items():
+            print(f"  {label:22} {max(values):7.0f} sent/s  x{max(values) / best:.2f}")
         print(f"load at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -481,7 +481,11 @@ class RuntimeEncoder:
         self.pooling = _pooling_of(model)
         self._model: Any = model if self.pooling is None else None
 
-    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], batch_size: int = BATCH_SIZE, *, by_length: bool = True
+    ) -> np.ndarray:
+        """L2-normalised vectors of ``texts``, in their order; ``by_length=False`` batches
+        them as given (for measuring what sorting gains)."""
         if self.pooling is None:
             return self._encode_inside(texts, batch_size)
         ids = self.tokenizer(
@@ -494,7 +498,7 @@ class RuntimeEncoder:
         )["input_ids"]
         lengths = np.array([len(i) for i in ids])
         # Longest first: batches of like lengths pad least (stable: equal lengths keep order).
-        order = np.argsort(-lengths, kind="stable")
+        order = np.argsort(-lengths, kind="stable") if by_length else np.arange(len(ids))
         out: np.ndarray | None = None
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
