@@ -106,7 +106,11 @@ class PretrainedImageStrategy(ImageStrategy):
         return self._encoder()
 
     def _external_bytes(self) -> int:
-        return resolve_image_model(self.network).size_bytes
+        """The network's weights, and the converted copy it runs (an exported model ships it:
+        ``runtime/``)."""
+        converted = self._encoder().converted_folder()
+        extra = 0 if converted is None else sum(f.stat().st_size for f in converted.iterdir())
+        return resolve_image_model(self.network).size_bytes + extra
 
     def _encoder_parameters(self) -> int:
         return network_parameters(self.network)
