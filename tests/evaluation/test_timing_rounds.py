@@ -123,6 +123,12 @@ def test_a_busy_timing_is_said_in_the_run_the_report_the_costs_and_the_verdict(
     lines = busy_lines(study.results)
     assert len(lines) == 1 and lines[0].startswith("noisy was timed while the machine was busy")
     assert "other processes used 1.5 of 2 cores" in lines[0]
+    # Nothing is cached for a strategy that reads no pre-trained features: not said of it.
+    noisy = next(r for r in study.results if r.trial.strategy == "noisy")
+    said = "(the embeddings stay cached)" in lines[0]
+    assert said == bool(noisy.embedding_model)
+    noisy.embedding_model = None if said else "some-model"
+    assert ("(the embeddings stay cached)" in busy_lines(study.results)[0]) is not said
 
     print_leaderboard(study)
     out = capsys.readouterr().out

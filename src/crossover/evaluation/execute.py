@@ -266,11 +266,13 @@ def busy_lines(results: Sequence[TrialResult]) -> list[str]:
         if not result.timed_busy:
             continue
         load = MachineLoad.from_dict((result.timing or {})["load"])
+        # Said only of a strategy that reads cached features (nothing is cached for others).
+        cached = " (the embeddings stay cached)" if result.embedding_model else ""
         lines.append(
             f"{result.trial.strategy} was timed while the machine was busy "
             f"({load.describe()}): its latency is likely overstated and its "
             "cost per prediction with it; to time it again, rerun on a quiet machine with a "
-            "new --out (the embeddings stay cached)"
+            f"new --out{cached}"
         )
     return lines
 
