@@ -327,3 +327,12 @@ def test_a_tie_is_not_given_to_a_slower_larger_model_by_the_default_engineering_
     )
     assert not own.engineering_assumed
     assert decide(study, price(study, own)).choice == "head"
+
+
+def test_a_model_that_stores_next_to_nothing_is_under_1_mb_not_unmeasured() -> None:
+    from crossover.recommend import _sizes
+
+    assert _sizes(0.0, 0.2) == "a size under 1 MB each"
+    assert _sizes(0.1, 30.0) == "a size of under 1 MB against 30 MB"
+    assert _sizes(90.0, 30.0) == "a size of 90 MB against 30 MB (3.0x larger)"
+    assert "not comparable: one is not measured" in _sizes(float("nan"), 30.0)

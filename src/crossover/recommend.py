@@ -557,7 +557,24 @@ def _speed_and_size(decider: _Decider, a: CostSheet, b: CostSheet) -> str:
     return (
         f"a p95 latency of {a.latency_p95_ms:,.1f} ms against {b.latency_p95_ms:,.1f} ms "
         f"({_times(a.latency_p95_ms, b.latency_p95_ms, 'slower', 'faster')}; {where}) "
-        f"and a size of {size_a:,.0f} MB against {size_b:,.0f} MB "
+        f"and {_sizes(size_a, size_b)}"
+    )
+
+
+def _sizes(size_a: float, size_b: float) -> str:
+    """Two sizes in MB as the verdict says them: a ratio only between two that round to 1 MB
+    or more (a model that stores next to nothing, such as one fitted per series when it
+    forecasts, is "under 1 MB", not an unmeasured one)."""
+
+    def mb(size: float) -> str:
+        return "under 1 MB" if size < 0.5 else f"{size:,.0f} MB"
+
+    if math.isfinite(size_a) and math.isfinite(size_b) and min(size_a, size_b) < 0.5:
+        if max(size_a, size_b) < 0.5:
+            return "a size under 1 MB each"
+        return f"a size of {mb(size_a)} against {mb(size_b)}"
+    return (
+        f"a size of {size_a:,.0f} MB against {size_b:,.0f} MB "
         f"({_times(size_a, size_b, 'larger', 'smaller')})"
     )
 
