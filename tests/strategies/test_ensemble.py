@@ -109,3 +109,16 @@ def test_two_classes_use_the_single_svm_margin(
     texts = test[test["label"].isin(two)]["text"].tolist()
     np.testing.assert_array_equal(model.predict(texts), svm.predict(texts))
     assert model.predict_proba(texts).shape == (len(texts), 2)
+
+
+def test_the_weight_is_the_same_with_the_folds_on_one_thread_or_several(
+    split: tuple[pd.DataFrame, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train, _ = split
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # cv_threads: one, the folds in turn
+    serial = _fit(Ensemble(model=FAST_MODEL), train)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # three folds at once
+    together = _fit(Ensemble(model=FAST_MODEL), train)
+    assert isinstance(serial, Ensemble) and isinstance(together, Ensemble)
+    assert together.cv_accuracy_ == serial.cv_accuracy_
+    assert together.weight_ == serial.weight_

@@ -26,6 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from crossover.strategies._head import cv_threads, one_blas_thread
 from crossover.strategies.registry import register
 from crossover.strategies.text._embedding import DEFAULT_ENCODER, DEFAULT_MODEL, EmbeddingStrategy
 from crossover.strategies.text.embedding_head import EmbeddingHead
@@ -140,12 +141,27 @@ class Ensemble(EmbeddingStrategy):
         texts = np.asarray(X, dtype=object)
         correct = np.zeros(len(WEIGHT_GRID))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        for train, held in splitter.split(texts, y):
+
+        def fold(train: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             head, svm = self._members()
             fit_x, held_x = list(texts[train]), list(texts[held])
             head.fit(fit_x, list(y[train]))
             svm.fit(fit_x, list(y[train]))
-            log_p, margins = self._scores(head, svm, held_x, self.classes_)
+            return self._scores(head, svm, held_x, self.classes_)
+
+        splits = list(splitter.split(texts, y))
+        # The folds are independent: on every core (cv_threads), BLAS on one thread in each
+        # (set here, around them all, so that no fold's own setting undoes another's).
+        threads = min(cv_threads(), len(splits))
+        with one_blas_thread():
+            if threads == 1:
+                scored = [fold(train, held) for train, held in splits]
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(threads) as pool:
+                    scored = list(pool.map(lambda s: fold(*s), splits))
+        for (_, held), (log_p, margins) in zip(splits, scored, strict=True):
             for i, w in enumerate(WEIGHT_GRID):
                 guess = self.classes_[np.argmax(log_p + w * margins, axis=1)]
                 correct[i] += np.sum(guess == y[held])
