@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crossover._files import sha256_file
 from crossover.errors import ConfigError, DataError, ModelError
 from crossover.versions import check_versions
 
@@ -103,12 +104,7 @@ FORECAST_MAX_HORIZON = 500
 FORECAST_MAX_POINTS = 100_000
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = sha256_file  # export hashes the files it writes with the same function
 
 
 def _files(root: Path) -> list[Path]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crossover._files import hash_file
 from crossover.errors import ModelError
 from crossover.models._resolve import hub_snapshot
 
@@ -100,9 +101,7 @@ def _identity(path: str) -> str:
     digest = hashlib.sha256()
     for f in sorted(p for p in root.rglob("*") if p.is_file() and ".cache" not in p.parts):
         digest.update(f"{f.relative_to(root).as_posix()}:{f.stat().st_size}\n".encode())
-        with f.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        hash_file(digest, f)
     return digest.hexdigest()[:16]
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from crossover._encoders import DEFAULT_ENCODER, SETTINGS, TORCH_FP32, EncoderSetting
+from crossover._files import sha256_file
 from crossover.errors import ConfigError, ModelError
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "build_converted_image",
     "calibration_digest",
     "calibration_sample",
+    "converted_bytes",
     "encoder_threads",
     "image_setting",
     "load_calibration",
@@ -296,14 +298,6 @@ def _quantize_openvino(model: Any, names: tuple[str, ...], ov_model: Any, texts:
     )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _versions(runtime: str) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -315,6 +309,39 @@ def _versions(runtime: str) -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
+
+
+@contextmanager
+def _converting(folder: Path, model_id: str, setting: EncoderSetting) -> Iterator[Path]:
+    """A fresh scratch folder beside ``folder`` to convert into, the runtimes' telemetry and
+    chatter off; on a failure it is removed, and any error but a ``ModelError`` becomes one
+    that names the model and the way out."""
+    scratch = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        with _no_telemetry(), _quietly():
+            yield scratch
+    except ModelError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    except Exception as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise ModelError(
+            f"{model_id}: could not convert it for {setting} ({type(exc).__name__}: {exc}); "
+            "run it with --encoder torch-fp32"
+        ) from exc
+
+
+def _save_openvino(ov_model: Any, scratch: Path) -> dict[str, str]:
+    """Write an OpenVINO model into ``scratch``; the files it wrote, by role. The weights go
+    in a file of their own suffix: ".bin" is the suffix of pickled torch weights, which an
+    exported model folder never holds."""
+    import openvino as ov
+
+    ov.save_model(ov_model, str(scratch / "model.xml"), compress_to_fp16=False)
+    (scratch / "model.bin").rename(scratch / "model.weights")
+    return {"model": "model.xml", "weights": "model.weights"}
 
 
 def build_converted(
@@ -335,42 +362,23 @@ def build_converted(
     if setting.calibrated and not calibration:
         raise ModelError(f"{setting}: a static int8 model needs calibration texts; none given")
     names = _inputs_of(model)
-    scratch = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    started = time.perf_counter()
-    try:
-        with _no_telemetry(), _quietly():
-            if setting.runtime == "onnx":
-                fp32 = scratch / "model.onnx"
-                _export_onnx(model, names, fp32)
-                if setting.precision == "int8":
-                    _quantize_onnx(fp32, scratch / "model_int8.onnx")
-                    fp32.unlink()
-                    files = {"model": "model_int8.onnx"}
-                else:
-                    files = {"model": "model.onnx"}
+    with _converting(folder, model_id, setting) as scratch:
+        started = time.perf_counter()
+        if setting.runtime == "onnx":
+            fp32 = scratch / "model.onnx"
+            _export_onnx(model, names, fp32)
+            if setting.precision == "int8":
+                _quantize_onnx(fp32, scratch / "model_int8.onnx")
+                fp32.unlink()
+                files = {"model": "model_int8.onnx"}
             else:
-                import openvino as ov
-
-                ov_model = _convert_openvino(model, names)
-                if setting.precision == "int8":
-                    assert calibration is not None
-                    ov_model = _quantize_openvino(model, names, ov_model, calibration)
-                # The weights go in a file of their own suffix: ".bin" is the suffix of pickled
-                # torch weights, which an exported model folder never holds.
-                ov.save_model(ov_model, str(scratch / "model.xml"), compress_to_fp16=False)
-                (scratch / "model.bin").rename(scratch / "model.weights")
-                files = {"model": "model.xml", "weights": "model.weights"}
-    except ModelError:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    except Exception as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise ModelError(
-            f"{model_id}: could not convert it for {setting} ({type(exc).__name__}: {exc}); "
-            "run it with --encoder torch-fp32"
-        ) from exc
+                files = {"model": "model.onnx"}
+        else:
+            ov_model = _convert_openvino(model, names)
+            if setting.precision == "int8":
+                assert calibration is not None
+                ov_model = _quantize_openvino(model, names, ov_model, calibration)
+            files = _save_openvino(ov_model, scratch)
     manifest = {
         "model_id": model_id,
         "identity": identity,
@@ -389,7 +397,7 @@ def _settle(scratch: Path, folder: Path, manifest: dict[str, Any]) -> Path:
     """Write ``manifest`` (with the versions and the SHA-256 of each file) into ``scratch``
     and move it in as ``folder`` (when another process was first, its folder is kept)."""
     manifest["versions"] = _versions(str(manifest["runtime"]))
-    manifest["sha256"] = {name: _sha256(scratch / name) for name in manifest["files"].values()}
+    manifest["sha256"] = {name: sha256_file(scratch / name) for name in manifest["files"].values()}
     (scratch / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     try:
         scratch.rename(folder)
@@ -400,6 +408,11 @@ def _settle(scratch: Path, folder: Path, manifest: dict[str, Any]) -> Path:
     return folder
 
 
+def converted_bytes(folder: Path | None) -> int:
+    """The bytes of a converted copy's files (0 for none): what it adds to a model's size."""
+    return 0 if folder is None else sum(f.stat().st_size for f in folder.iterdir())
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """``folder``'s ``encoder.json``, its files checked against their hashes."""
     path = folder / MANIFEST
@@ -408,7 +421,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: not a converted encoder ({exc}); delete {folder}") from exc
     for name, digest in manifest.get("sha256", {}).items():
-        if not (folder / name).is_file() or _sha256(folder / name) != digest:
+        if not (folder / name).is_file() or sha256_file(folder / name) != digest:
             raise ModelError(f"{folder / name}: missing or changed since it was built; delete it")
     return dict(manifest)
 
@@ -616,44 +629,32 @@ def build_converted_image(
     image_setting(setting)
     if not setting.converted:
         raise ValueError("torch-fp32 runs the network as it is: nothing to convert")
-    scratch = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    started = time.perf_counter()
     example = torch.zeros(2, 3, image_size, image_size)
-    try:
-        with _no_telemetry(), _quietly(), torch.no_grad():
-            if setting.runtime == "onnx":
-                torch.onnx.export(
-                    module.eval(),
-                    (example,),
-                    str(scratch / "model.onnx"),
-                    input_names=["pixels"],
-                    output_names=["features"],
-                    dynamic_shapes=({0: torch.export.Dim("batch")},),
-                    dynamo=True,
-                    external_data=False,
-                    verbose=False,
-                )
-                files = {"model": "model.onnx"}
-            else:
-                import openvino as ov
+    with _converting(folder, model_id, setting) as scratch, torch.no_grad():
+        started = time.perf_counter()
+        if setting.runtime == "onnx":
+            torch.onnx.export(
+                module.eval(),
+                (example,),
+                str(scratch / "model.onnx"),
+                input_names=["pixels"],
+                output_names=["features"],
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+            files = {"model": "model.onnx"}
+        else:
+            import openvino as ov
 
-                ov_model = ov.convert_model(
-                    module.eval(),
-                    example_input=example,
-                    input=[([-1, 3, image_size, image_size], ov.Type.f32)],
-                )
-                ov_model.inputs[0].get_tensor().set_names({"pixels"})
-                ov.save_model(ov_model, str(scratch / "model.xml"), compress_to_fp16=False)
-                (scratch / "model.bin").rename(scratch / "model.weights")
-                files = {"model": "model.xml", "weights": "model.weights"}
-    except Exception as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise ModelError(
-            f"{model_id}: could not convert it for {setting} ({type(exc).__name__}: {exc}); "
-            "run it with --encoder torch-fp32"
-        ) from exc
+            ov_model = ov.convert_model(
+                module.eval(),
+                example_input=example,
+                input=[([-1, 3, image_size, image_size], ov.Type.f32)],
+            )
+            ov_model.inputs[0].get_tensor().set_names({"pixels"})
+            files = _save_openvino(ov_model, scratch)
     manifest = {
         "model_id": model_id,
         "identity": identity,

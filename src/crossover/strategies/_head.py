@@ -4,11 +4,12 @@ rows (see ``crossover.strategies.text.embedding_head`` for why, and what it meas
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any
 
 import numpy as np
+
+from crossover.strategies._threads import lgbm_threads
 
 __all__ = ["C_GRID", "DEFAULT_C", "choose_C", "new_head", "one_blas_thread"]
 
@@ -107,7 +108,4 @@ def _search(
 def cv_threads() -> int:
     """Threads a head's cross-validation uses: ``OMP_NUM_THREADS`` when set (a study's worker
     processes set it to 1: they share the cores already), else every CPU, at most 4."""
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    if limit.isdigit() and int(limit) > 0:
-        return min(4, int(limit))
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(4, lgbm_threads(None)))

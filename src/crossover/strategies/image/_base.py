@@ -24,6 +24,7 @@ from crossover.models.images import (
     network_parameters,
     resolve_image_model,
 )
+from crossover.models.runtimes import converted_bytes
 from crossover.strategies.base import Strategy
 
 __all__ = ["DEFAULT_IMAGE_MODEL", "DEFAULT_IMAGE_SIZE", "ImageStrategy", "PretrainedImageStrategy"]
@@ -108,9 +109,8 @@ class PretrainedImageStrategy(ImageStrategy):
     def _external_bytes(self) -> int:
         """The network's weights, and the converted copy it runs (an exported model ships it:
         ``runtime/``)."""
-        converted = self._encoder().converted_folder()
-        extra = 0 if converted is None else sum(f.stat().st_size for f in converted.iterdir())
-        return resolve_image_model(self.network).size_bytes + extra
+        converted = converted_bytes(self._encoder().converted_folder())
+        return resolve_image_model(self.network).size_bytes + converted
 
     def _encoder_parameters(self) -> int:
         return network_parameters(self.network)

@@ -12,7 +12,12 @@ import numpy as np
 from crossover.models import Embedder, get_embedder
 from crossover.models._resolve import DEFAULT_MODEL
 from crossover.models.embeddings import default_cache_dir
-from crossover.models.runtimes import DEFAULT_ENCODER, calibration_sample, save_calibration
+from crossover.models.runtimes import (
+    DEFAULT_ENCODER,
+    calibration_sample,
+    converted_bytes,
+    save_calibration,
+)
 from crossover.strategies.base import Strategy
 
 __all__ = ["DEFAULT_ENCODER", "DEFAULT_MODEL", "EmbeddingStrategy"]
@@ -101,9 +106,7 @@ class EmbeddingStrategy(Strategy):
         """The encoder's folder, and the converted copy it runs (both ship in an exported
         model: the folder gives the tokenizer and the pooling)."""
         embedder = self._embedder()
-        converted = embedder.converted_folder()
-        extra = 0 if converted is None else sum(f.stat().st_size for f in converted.iterdir())
-        return embedder.resolved.size_bytes + extra
+        return embedder.resolved.size_bytes + converted_bytes(embedder.converted_folder())
 
     def _encoder_parameters(self) -> int:
         counted = self._embedder().resolved.parameter_count()
