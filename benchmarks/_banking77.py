@@ -16,11 +16,20 @@ def require_data() -> None:
         sys.exit(f"{DATA} is absent: the shared data sets are needed for this benchmark")
 
 
-def compare_cli(cache: Path, out: Path, *extra: str) -> float:
-    """Run `crossover compare` on banking77 train/test in a new process; return wall seconds."""
+def compare_cli(cache: Path, out: Path, *extra: str, source: Path | None = None) -> float:
+    """Run `crossover compare` on banking77 train/test in a new process; return wall seconds.
+
+    ``source``: a ``src`` folder of another crossover checkout to run instead of the installed
+    one (same interpreter and packages), to time an older revision side by side.
+    """
     env = {**os.environ, "CROSSOVER_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
+    program = [str(Path(sys.executable).with_name("crossover"))]
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+        run = "import sys; from crossover.cli import main; sys.argv[0] = 'crossover'; main()"
+        program = [sys.executable, "-c", run]
     cmd = [
-        str(Path(sys.executable).with_name("crossover")),
+        *program,
         "compare",
         str(DATA / "train.csv"),
         "--test",
