@@ -17,6 +17,7 @@ import pandas as pd
 from crossover import tasks
 from crossover.data import Dataset
 from crossover.errors import ConfigError
+from crossover.evaluation.backends import Backend
 from crossover.evaluation.budgets import Budget, parse_budgets
 from crossover.evaluation.environment import environment
 from crossover.evaluation.execute import api_failure_lines
@@ -69,6 +70,8 @@ def compare(
     budgets: str | list[Budget] | None = None,
     seeds: int = 3,
     jobs: int | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
     target: float | None = None,
     all_budgets: bool = False,
     time_budget_s: float | None = None,
@@ -129,6 +132,12 @@ def compare(
         Stratified subsamples per budget.
     jobs : int, default=None
         Worker processes for the learning-curve trials (None: the CPU count).
+    backend : {"local", "ray"}, default="local"
+        Where the learning-curve trials run: local worker processes (``jobs`` of them), or
+        Ray tasks (``pip install 'crossover[ray]'``) on the cluster at ``ray_address``, else on
+        a Ray started for the study. Results, resume and the study are the same.
+    ray_address : str, default=None
+        ``HOST:PORT`` of a running Ray cluster (``ray start --head``), or ``"auto"``.
     target : float, default=None
         A metric value to reach: the study says at which budget each strategy reaches it.
     all_budgets : bool, default=False
@@ -224,6 +233,7 @@ def run_study(data: Any, options: StudyPlan) -> Study:
         "budget_unit": the_task.present.budget_unit,
         "seeds": inputs.seeds or options.seeds,
         "jobs": n_jobs,
+        "backend": options.backend,
         "target": options.target,
         "all_budgets": options.all_budgets,
         "plan": plan_summary,
@@ -312,11 +322,22 @@ def _run_trials(
             measure_speed=options.measure_speed,
             store=store,
             jobs=n_jobs,
+            backend=_backend(options, n_jobs),
         )
     if not options.use_cache:
         for result in results:
             result.trial.params.pop("cache_dir", None)  # a scratch path means nothing later
     return results, plan_summary
+
+
+def _backend(options: StudyPlan, n_jobs: int) -> Backend | None:
+    """The study's ``Backend``: None for local worker processes (the runner's default)."""
+    if options.backend != "ray":
+        return None
+    from crossover.evaluation.ray_backend import RayBackend
+
+    # A local Ray gets the CPUs --jobs names, as the process pool would.
+    return RayBackend(options.ray_address, num_cpus=None if options.ray_address else n_jobs)
 
 
 def _calibrate_encoders(

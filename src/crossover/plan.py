@@ -161,6 +161,10 @@ def _default_of(cls: type, name: str) -> Any:
 _NOT_SETTINGS = frozenset({"progress", "confirm", "task_options"})
 
 
+#: Where learning-curve trials can run (``--backend``).
+BACKENDS = ("local", "ray")
+
+
 @dataclass
 class StudyPlan:
     """Every option of a study, in one checked object: what ``crossover.compare`` takes besides
@@ -184,6 +188,8 @@ class StudyPlan:
     budgets: Any = None
     seeds: int = 3
     jobs: int | None = None
+    backend: str = "local"
+    ray_address: str | None = None
     target: float | None = None
     all_budgets: bool = False
     time_budget_s: float | None = None
@@ -233,6 +239,13 @@ class StudyPlan:
                 EncoderSetting.parse(self.encoder)
         except ConfigError as exc:
             raise ConfigError(f"--encoder {self.encoder}: {exc}") from None
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"--backend {self.backend}: use one of {', '.join(BACKENDS)}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ConfigError(
+                f"--ray-address {self.ray_address}: it is the address of a Ray cluster; "
+                "add --backend ray"
+            )
         if self.target is not None and not 0.0 < self.target <= 1.0:
             from crossover import tasks
 

@@ -134,6 +134,18 @@ def compare_command(
     jobs: int | None = typer.Option(
         None, "--jobs", help="Worker processes for learning-curve trials (default: CPU count)."
     ),
+    backend: str = typer.Option(
+        "local",
+        "--backend",
+        help="Where learning-curve trials run: local (worker processes) or ray (Ray tasks; "
+        "pip install 'crossover[ray]').",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="With --backend ray: HOST:PORT of a running cluster (ray start --head), or auto "
+        "(default: start a local Ray for the study).",
+    ),
     target: float | None = typer.Option(
         None,
         "--target",
@@ -228,6 +240,8 @@ def compare_command(
         budgets=budgets,
         seeds=seeds,
         jobs=jobs,
+        backend=backend,
+        ray_address=ray_address,
         target=target,
         all_budgets=all_budgets,
         time_budget_s=time_budget,
@@ -241,7 +255,13 @@ def compare_command(
             embedding=(embedding_api, embedding_api_base, embedding_price),
         ),
     )
-    run_compare(data, options, out=out, scenario=scenario, yes=yes)
+    run_compare(
+        data,
+        options,
+        out=out,
+        scenario=scenario,
+        yes=yes,
+    )
 
 
 # The task options (each task's TaskOptions, crossover.tasks.options_class) follow the common

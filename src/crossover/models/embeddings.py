@@ -42,6 +42,7 @@ __all__ = [
     "default_cache_dir",
     "get_embedder",
     "load_model_copy",
+    "seed_cache",
 ]
 
 _CHUNK = 512  # texts per model call between cache writes and progress updates
@@ -57,11 +58,30 @@ def _key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()[:20]
 
 
+#: Vectors handed to this process (``seed_cache``), by cache file, read before the file.
+_SEEDED: dict[str, dict[bytes, np.ndarray]] = {}
+
+
+def _seed_key(cache_file: str | Path) -> str:
+    """A cache file by its folder and name (``embeddings/<model>-<setting>.sqlite``), which
+    name what it holds: the cache folder itself differs from one machine to the next."""
+    return "/".join(Path(cache_file).parts[-2:])
+
+
+def seed_cache(cache_file: str | Path, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+    """Serve ``vectors`` (one row per key) to every lookup of a cache file of that folder and
+    name in this process, before the file is read: how a worker on another machine (a Ray
+    task) gets the features a study computed once, without its own cache holding them."""
+    seeded = _SEEDED.setdefault(_seed_key(cache_file), {})
+    seeded.update(zip(keys, vectors, strict=True))
+
+
 class EmbeddingCache:
     """A content-addressed store of float32 vectors in one SQLite file.
 
     Safe to share between processes: SQLite serialises the writers, and a write is a plain
-    ``INSERT OR IGNORE`` of a vector that is the same whoever computes it.
+    ``INSERT OR IGNORE`` of a vector that is the same whoever computes it. Vectors given to
+    ``seed_cache`` for its file are served first.
     """
 
     def __init__(self, path: Path) -> None:
@@ -75,6 +95,10 @@ class EmbeddingCache:
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
+        seeded = _SEEDED.get(_seed_key(self.path))
+        if seeded:
+            found = {k: seeded[k] for k in keys if k in seeded}
+            keys = [k for k in keys if k not in found]
         with self._lock:
             for start in range(0, len(keys), 900):  # SQLite's bound-parameter limit
                 chunk = list(keys[start : start + 900])
@@ -270,6 +294,10 @@ class Embedder:
     def parameter_count(self) -> int:
         return int(sum(p.numel() for p in self.model.parameters()))
 
+    def cache_keys(self, texts: Sequence[str]) -> list[bytes]:
+        """The keys ``cache`` files the vectors of ``texts`` under."""
+        return [_key(str(t)) for t in texts]
+
     def _run_model(self, texts: Sequence[str]) -> np.ndarray:
         self.model_calls += len(texts)
         self.calibrate(texts)
@@ -304,7 +332,7 @@ class Embedder:
         if not cached:
             return self._run_model(texts)
         self.calibrate(texts)
-        keys = [_key(t) for t in texts]
+        keys = self.cache_keys(texts)
         found = self.cache.get_many(list(dict.fromkeys(keys)))
         todo: dict[bytes, str] = {}
         for k, t in zip(keys, texts, strict=True):

@@ -345,6 +345,17 @@ class ImageEncoder:
     def parameter_count(self) -> int:
         return network_parameters(self.model_id)
 
+    def cache_keys(self, images: Sequence[ImageInput]) -> list[bytes]:
+        """The keys ``cache`` files the features of ``images`` under."""
+        images = list(images)
+        return self._keys(images, [image_name(image, i) for i, image in enumerate(images)])
+
+    @staticmethod
+    def _keys(images: Sequence[ImageInput], names: Sequence[str]) -> list[bytes]:
+        return [
+            content_key(image_bytes(image, name)) for image, name in zip(images, names, strict=True)
+        ]
+
     def _run_model(self, images: Sequence[ImageInput], names: Sequence[str]) -> np.ndarray:
         import torch
 
@@ -384,9 +395,7 @@ class ImageEncoder:
         cached = self.use_cache if use_cache is None else use_cache
         if not cached:
             return self._run_model(images, names)
-        keys = [
-            content_key(image_bytes(image, name)) for image, name in zip(images, names, strict=True)
-        ]
+        keys = self._keys(images, names)
         found = self.cache.get_many(list(dict.fromkeys(keys)))
         todo: dict[bytes, int] = {}
         for i, k in enumerate(keys):

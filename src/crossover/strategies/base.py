@@ -100,6 +100,12 @@ class Strategy(ABC):
     curve_without_labels: ClassVar[bool] = False
     is_api: ClassVar[bool] = False
     packages: ClassVar[tuple[str, ...]] = ("numpy",)
+    #: What one trial asks a cluster scheduler for (``--backend ray``): CPUs (its BLAS and
+    #: torch threads are limited to them), memory to reserve (None: no reservation), and
+    #: whether it uses a GPU when the cluster has one.
+    trial_cpus: ClassVar[int] = 1
+    trial_memory_mb: ClassVar[int | None] = None
+    wants_gpu: ClassVar[bool] = False
 
     classes_: np.ndarray
     label_descriptions_: dict[str, str]
@@ -114,6 +120,11 @@ class Strategy(ABC):
             for p in signature.parameters.values()
             if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
+
+    @classmethod
+    def trial_resources(cls) -> dict[str, Any]:
+        """``{"cpus", "memory_mb", "gpu"}``: what one trial of this strategy needs."""
+        return {"cpus": cls.trial_cpus, "memory_mb": cls.trial_memory_mb, "gpu": cls.wants_gpu}
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments, as stored by ``__init__``."""

@@ -63,6 +63,8 @@ class TabPfn(TabularStrategy):
     """TabPFN v2 classifier, in-context on the training rows (see the module docstring)."""
 
     packages: ClassVar[tuple[str, ...]] = ("tabpfn", "torch")
+    #: device="auto" runs on a GPU where there is one.
+    wants_gpu: ClassVar[bool] = True
 
     key = "tabular.tabpfn"
     kind = "pretrained"

@@ -276,6 +276,8 @@ class SetFit(EmbeddingStrategy):
     """
 
     packages: ClassVar[tuple[str, ...]] = ("scikit-learn", "skops")
+    #: Fine-tuning the body is torch work on as many threads as it is given: two per trial.
+    trial_cpus: ClassVar[int] = 2
 
     key = "text.setfit"
     kind = "hybrid"
