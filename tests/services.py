@@ -1,6 +1,7 @@
 """Services some tests need, started on loopback by the test session and stopped after it: a
-Ray head (``ray start --head``). Each runs in a process group of its own, stopped by signalling that
-group: never ``ray stop``, which stops every Ray on the machine."""
+Ray head (``ray start --head``) and an MLflow tracking server (``mlflow server``). Each runs in
+a process group of its own, stopped by signalling that group: never ``ray stop``, which stops
+every Ray on the machine."""
 
 from __future__ import annotations
 
@@ -118,3 +119,71 @@ def _wait_for_ray(address: str, process: subprocess.Popen[bytes], log: Path) -> 
                 return
         time.sleep(0.5)
     raise RuntimeError(f"ray start did not come up in 90 s: {log.read_text(errors='replace')}")
+
+
+#: MLflow in tests: nothing fetched from the network (LiteLLM's price map), no job runner.
+MLFLOW_ENV = {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+}
+
+
+@contextmanager
+def mlflow_server() -> Iterator[str]:
+    """An MLflow tracking server on 127.0.0.1 with a SQLite store (runs and the model registry)
+    and a local artifact folder; yields its URI."""
+    if shutil.which("mlflow", path=str(BIN)) is None:
+        pytest.skip("mlflow is not installed (pip install 'crossover[mlflow]')")
+    port = free_port()
+    temp = Path(tempfile.mkdtemp(prefix="xm-"))
+    cmd = [
+        str(BIN / "mlflow"),
+        "server",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        f"--backend-store-uri=sqlite:///{temp / 'mlflow.db'}",
+        f"--artifacts-destination={temp / 'artifacts'}",
+        "--workers=1",
+    ]
+    log = temp / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            cmd,
+            env={**os.environ, **MLFLOW_ENV},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=temp,
+            start_new_session=True,
+        )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{uri}/health", process, log)
+        yield uri
+    finally:
+        _stop(process)
+        _kill_group(process.pid)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120
+) -> None:
+    """Until ``url`` answers 200; a ``RuntimeError`` with the log if the process exits first."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited: {log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(
+        f"{url} did not answer in {timeout:.0f} s: {log.read_text(errors='replace')}"
+    )

@@ -17,6 +17,7 @@ from crossover.cli._common import (
     user_errors,
 )
 from crossover.cli._task_options import task_parameters, task_values
+from crossover.errors import ConfigError
 from crossover.tasks import DEFAULT as DEFAULT_TASK
 
 if TYPE_CHECKING:
@@ -32,20 +33,27 @@ def run_compare(
     out: Path,
     scenario: Path | None = None,
     yes: bool = False,
+    mlflow: str | None = None,
+    mlflow_experiment: str | None = None,
 ) -> None:
     """Compare, price, decide, print and write; shared by ``compare`` and ``demo``.
 
     The trials are kept in ``out/trials`` (a rerun resumes), with a progress bar; an API
-    spend above the threshold is asked for unless ``yes``."""
+    spend above the threshold is asked for unless ``yes``. With ``mlflow`` (a tracking URI),
+    the study is logged there afterwards (``crossover.tracking.log_study``)."""
     from crossover._api import run_study
     from crossover.costs import load_catalog, load_scenario
 
     assumptions = load_scenario(scenario).check(load_catalog())  # bad scenario: fail first
+    if mlflow is not None:
+        from crossover.tracking import check_tracking_uri
+
+        mlflow = check_tracking_uri(mlflow)  # an address nothing answers at: fail first
     options = replace(
         options, trials_dir=out / "trials", progress=True, confirm=None if yes else _ask
     )
     study = run_study(data, options)
-    _finish(study, assumptions, out)
+    _finish(study, assumptions, out, mlflow=mlflow, mlflow_experiment=mlflow_experiment)
 
 
 def _ask(message: str) -> bool:
@@ -54,8 +62,15 @@ def _ask(message: str) -> bool:
     return bool(typer.confirm("Spend it?", default=False, err=True))
 
 
-def _finish(study: Any, assumptions: Any, out: Path) -> None:
-    """Print the leaderboard, curves and decision; write every output file."""
+def _finish(
+    study: Any,
+    assumptions: Any,
+    out: Path,
+    *,
+    mlflow: str | None = None,
+    mlflow_experiment: str | None = None,
+) -> None:
+    """Print the leaderboard, curves and decision; write every output file; log to MLflow."""
     from crossover._api import decide, write_outputs
 
     print_leaderboard(study)
@@ -64,6 +79,29 @@ def _finish(study: Any, assumptions: Any, out: Path) -> None:
     print_decision(study, pricing, recommendation)
     paths = write_outputs(study, out, pricing=pricing, recommendation=recommendation)
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())} ({study.duration_s:.1f} s)")
+    if mlflow is not None:
+        from crossover.tracking import EXPERIMENT, log_study
+
+        try:
+            logged = log_study(
+                study,
+                mlflow,
+                experiment=mlflow_experiment or EXPERIMENT,
+                pricing=pricing,
+                recommendation=recommendation,
+                artifacts=paths.values(),
+                out=out,
+            )
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{exc} (the study is written in {out}; the same command logs it again without "
+                "rerunning a trial)"
+            ) from None
+        where = logged.url or f"run {logged.run_id} at {logged.tracking_uri}"
+        typer.echo(
+            f"logged to MLflow: {where} ({len(logged.strategy_runs)} strategy runs, experiment "
+            f"{mlflow_experiment or EXPERIMENT})"
+        )
     for line in _next_steps(recommendation.choice, out):
         typer.echo(line)
 
@@ -218,14 +256,24 @@ def compare_command(
     yes: bool = typer.Option(
         False, "--yes", help="With an API model: do not ask before spending more than $1."
     ),
+    mlflow: str | None = typer.Option(
+        None,
+        "--mlflow",
+        envvar="MLFLOW_TRACKING_URI",
+        show_envvar=True,
+        help="Log the study to MLflow at this tracking URI (a server such as "
+        "http://127.0.0.1:5000, or a local store): a run, a nested run per strategy, the "
+        "report and decision as artifacts (pip install 'crossover[mlflow]').",
+    ),
+    mlflow_experiment: str | None = typer.Option(
+        None, "--mlflow-experiment", help="With --mlflow: the experiment (default: crossover)."
+    ),
     **task_options: Any,
 ) -> None:
     """Build the pretrained, custom and hybrid candidates and measure them side by side."""
     from crossover import tasks
 
     if task not in tasks.names():
-        from crossover.errors import ConfigError
-
         raise ConfigError(f"--task {task!r}: use one of {', '.join(tasks.names())}")
     from crossover.plan import StudyPlan
 
@@ -261,6 +309,8 @@ def compare_command(
         out=out,
         scenario=scenario,
         yes=yes,
+        mlflow=mlflow,
+        mlflow_experiment=mlflow_experiment,
     )
 
 
@@ -283,7 +333,6 @@ def _llm_options(
 ) -> Any:
     """``--llm``, ``--embedding-api`` and their options as ``LlmOptions`` (None without
     either)."""
-    from crossover.errors import ConfigError
     from crossover.plan import LlmOptions
 
     given: dict[str, object] = {

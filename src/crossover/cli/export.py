@@ -40,6 +40,27 @@ def export_command(
         readable=False,
         help="A recommendation study's items file, if it moved.",
     ),
+    mlflow_register: str | None = typer.Option(
+        None,
+        "--mlflow-register",
+        help="Also register the exported model in MLflow's model registry under this name "
+        "(a new version if it exists), as a pyfunc model that loads through crossover's own "
+        "loader: mlflow models serve -m models:/NAME/VERSION serves it. Needs --mlflow.",
+    ),
+    mlflow: str | None = typer.Option(
+        None,
+        "--mlflow",
+        envvar="MLFLOW_TRACKING_URI",
+        show_envvar=True,
+        help="With --mlflow-register: the tracking URI (a server with a model registry, e.g. "
+        "http://127.0.0.1:5000).",
+    ),
+    mlflow_experiment: str | None = typer.Option(
+        None,
+        "--mlflow-experiment",
+        help="With --mlflow-register: the experiment of the model's run (default: the study's "
+        "if it was logged there, else crossover).",
+    ),
 ) -> None:
     """Train on all labelled rows (training and test) and export with a hashed manifest.
 
@@ -48,6 +69,20 @@ def export_command(
     """
     from crossover.artifacts import export_model, load_model
 
+    if mlflow_register is not None:
+        from crossover.errors import ConfigError
+        from crossover.tracking import check_tracking_uri
+
+        if mlflow is None:
+            raise ConfigError(
+                "--mlflow-register needs a tracking server: give --mlflow URI or set "
+                "MLFLOW_TRACKING_URI"
+            )
+        mlflow = check_tracking_uri(mlflow)  # before training: a wrong address costs nothing
+    elif mlflow_experiment is not None:
+        from crossover.errors import ConfigError
+
+        raise ConfigError("--mlflow-experiment only applies with --mlflow-register NAME")
     path = export_model(
         study,
         out,
@@ -68,6 +103,7 @@ def export_command(
             f"recommends from {len(model.catalogue)} items) to {path}"
         )
         typer.echo(f"serve it: crossover serve {path}  (POST /v1/recommend)")
+        _register(path, study, mlflow_register, mlflow, mlflow_experiment)
         return
     if model.forecasts:
         trained = manifest["trained_on"]
@@ -80,9 +116,32 @@ def export_command(
             f"{facts.get('min_history', model.min_history)} points of history) to {path}"
         )
         typer.echo(f"serve it: crossover serve {path}  (POST /v1/forecast)")
+        _register(path, study, mlflow_register, mlflow, mlflow_experiment)
         return
     typer.echo(
         f"exported {manifest['strategy']} ({manifest['kind']}, {len(model.labels)} labels, "
         f"trained on {manifest['trained_on'].get('rows')} rows) to {path}"
     )
     typer.echo(f"serve it: crossover serve {path}")
+    _register(path, study, mlflow_register, mlflow, mlflow_experiment)
+
+
+def _register(
+    path: Path, study: Path, name: str | None, uri: str | None, experiment: str | None
+) -> None:
+    if name is None or uri is None:
+        return
+    from crossover.errors import ConfigError
+    from crossover.tracking import EXPERIMENT, register_model
+
+    try:
+        registered = register_model(
+            path, name, uri, experiment=experiment or EXPERIMENT, study_dir=study
+        )
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc} (the model is exported to {path}; register it again with the same "
+            "command and a new --out)"
+        ) from None
+    typer.echo(f"registered {registered.model_uri} in MLflow at {uri} (run {registered.run_id})")
+    typer.echo(f"serve it with MLflow: {registered.serve_command}")
