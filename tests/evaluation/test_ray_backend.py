@@ -12,7 +12,9 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,3 +201,65 @@ def test_trials_ask_ray_for_what_their_strategy_declares() -> None:
     assert _task_options(setfit, has_gpu=False) == {"num_cpus": 2}
     tfidf = Trial("text.tfidf-linear", {}, 4, 0, "s")
     assert _task_options(tfidf, has_gpu=True) == {"num_cpus": 1}
+
+
+class _Stages:
+    """A reporter that keeps each stage's description and its last progress."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[int, int | None]] = {}
+
+    @contextmanager
+    def stage(self, description: str, total: int | None = None) -> Iterator[Any]:
+        self.stages[description] = (0, total)
+
+        def advance(completed: int, new_total: int | None = None) -> None:
+            self.stages[description] = (completed, new_total or total)
+
+        yield advance
+
+    def message(self, text: str) -> None:
+        pass
+
+
+def test_a_cluster_encodes_the_texts_with_ray_data(tmp_path: Path, ray_address: str) -> None:
+    from crossover.evaluation.ray_backend import RayBackend
+    from crossover.models.embeddings import get_embedder
+
+    frame = make_tickets(40)
+    split = Split(frame.iloc[::2], frame.iloc[1::2], "halves", "halves")
+    cache_dir = str(tmp_path / "cache")
+    trials, _ = plan(
+        ["text.embedding-head"],
+        {"text.embedding-head": {"model": FAST_MODEL, "cache_dir": cache_dir}},
+        split,
+        seed=0,
+        label="label",
+        budgets=[2, 4],
+        seeds=1,
+    )
+    texts = [*split.train["text"], *split.test["text"]]
+    expected = get_embedder(FAST_MODEL, use_cache=False).encode(texts)
+
+    assert (
+        RayBackend(ray_address, encode_on_cluster=False).prefetch_embeddings(
+            trials, texts, _Stages()
+        )
+        == {}
+    )
+    reporter = _Stages()
+    spent = RayBackend(ray_address).prefetch_embeddings(trials, texts, reporter)
+    ((model, _),) = spent.items()
+    assert model.startswith(FAST_MODEL)
+    ((description, (done, total)),) = reporter.stages.items()
+    assert description == f"embedding texts with {model} on Ray Data"
+    assert done == total == len(set(texts))
+    embedder = get_embedder(FAST_MODEL, cache_dir=Path(cache_dir))
+    cached = embedder.cache.get_many(embedder.cache_keys(texts))
+    assert len(cached) == len(set(texts))
+    got = np.stack([cached[k] for k in embedder.cache_keys(texts)])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # A second pass finds every vector cached: no job.
+    again = _Stages()
+    assert RayBackend(ray_address).prefetch_embeddings(trials, texts, again) == {}
+    assert again.stages == {}

@@ -7,6 +7,9 @@ scheduler instead of our own:
   (``Strategy.trial_resources``: CPUs, memory, a GPU when the cluster has one), retried by Ray
   when its worker dies (``max_retries``); its result comes back as soon as it finishes, and the
   runner stores it at once, so a driver that dies loses only the trials still running;
+- on a cluster, the texts or images are encoded there too, before any trial: a Ray Data job
+  (``map_batches`` over a pool of actors that each load the encoder once) whose vectors fill
+  this machine's embedding cache (``RayBackend.prefetch_embeddings``);
 - what every trial shares is put in Ray's object store once per study, not sent with each
   task: the rows of every split (``TrialWork``) and the features the study computed once (the
   vectors of every text or image, read from the embedding cache: ``FeatureSnapshot``). A worker
@@ -19,6 +22,7 @@ when a study asks for this backend.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from crossover.errors import ConfigError, CrossoverError
 from crossover.evaluation.backends import TrialWork, execute
 
 if TYPE_CHECKING:
+    from crossover.evaluation.progress import Reporter
     from crossover.evaluation.trials import Trial, TrialResult
 
 __all__ = ["RAY_ENV", "FeatureSnapshot", "RayBackend", "RayError", "snapshot_features"]
@@ -98,15 +103,75 @@ def snapshot_features(trials: Sequence[Trial], work: TrialWork) -> list[FeatureS
 class RayBackend:
     """Trials as Ray tasks: on the cluster at ``address`` (``HOST:PORT`` of a ``ray start
     --head``, or ``auto``), else on a Ray started here for this study and stopped after it
-    (``num_cpus``: its CPUs, default all)."""
+    (``num_cpus``: its CPUs, default all).
+
+    ``encode_on_cluster`` (default: on for a cluster, off for a local Ray, where the machine
+    that would encode is this one anyway): the study's texts or images are encoded by a Ray
+    Data job on the cluster's workers (:meth:`prefetch_embeddings`) instead of in this
+    process."""
 
     def __init__(
-        self, address: str | None = None, *, num_cpus: int | None = None, max_retries: int = 3
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: int | None = None,
+        max_retries: int = 3,
+        encode_on_cluster: bool | None = None,
     ) -> None:
         self.address = address
         self.num_cpus = num_cpus
         self.max_retries = max_retries
+        self.encode_on_cluster = bool(address) if encode_on_cluster is None else encode_on_cluster
         self.where = f"Ray at {address}" if address else "a local Ray"
+
+    def prefetch_embeddings(
+        self, trials: Sequence[Trial], items: Sequence[Any], reporter: Reporter
+    ) -> dict[str, float]:
+        """Fill each feature cache the trials read with the vectors of ``items`` (the primary
+        split's texts or images) it lacks, encoded on the cluster: a Ray Data job whose
+        batches a pool of actors maps (``map_batches``), each actor loading the encoder once.
+        The vectors come back here into the cache, where the leaderboard trials and the
+        shared snapshot read them. Returns the seconds spent per encoder."""
+        if not self.encode_on_cluster or not items:
+            return {}
+        import time
+
+        from crossover.evaluation.execute import build_strategy
+
+        ray = _import_ray()
+        started = _connect(ray, self.address, self.num_cpus)
+        spent: dict[str, float] = {}
+        try:
+            seen: set[tuple[str | None, Any]] = set()
+            for trial in trials:
+                strategy = build_strategy(trial)
+                model = strategy.encoding_key()
+                where = (model, trial.params.get("cache_dir"))
+                if model is None or where in seen or not trial.params.get("use_cache", True):
+                    continue
+                seen.add(where)
+                encoder = strategy.feature_encoder()
+                if encoder is None or not hasattr(encoder, "cache_keys"):
+                    continue
+                keys = encoder.cache_keys(items)
+                found = encoder.cache.get_many(list(dict.fromkeys(keys)))
+                missing: dict[bytes, Any] = {}
+                for key, item in zip(keys, items, strict=True):
+                    if key not in found:
+                        missing.setdefault(key, item)
+                if not missing:
+                    continue
+                begin = time.perf_counter()
+                what = "images" if strategy.input_kind == "image" else "texts"
+                with reporter.stage(
+                    f"embedding {what} with {model} on Ray Data", total=len(missing)
+                ) as advance:
+                    _encode_on_ray(ray, trial, encoder, missing, advance)
+                spent[model] = time.perf_counter() - begin
+        finally:
+            if started:
+                ray.shutdown()
+        return spent
 
     def map(self, trials: Sequence[Trial], work: TrialWork) -> Iterator[TrialResult]:
         ray = _import_ray()
@@ -132,6 +197,67 @@ class RayBackend:
                 ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()
+
+
+#: Items per Ray Data batch: enough to keep an encoder busy, small enough to spread.
+ENCODE_BATCH = 256
+
+
+def _encode_on_ray(
+    ray: Any, trial: Trial, encoder: Any, missing: dict[bytes, Any], advance: Any
+) -> None:
+    """Encode ``missing`` (cache key -> item) with a Ray Data job and put the vectors in
+    ``encoder``'s cache as batches come back."""
+    import numpy as np
+
+    # Build (convert, calibrate) the encoder here first: workers on this machine then read the
+    # converted copy from disk instead of each building it.
+    encoder.encode(list(missing.values())[:1], use_cache=False)
+    keys = list(missing)
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    actors = max(1, min(cpus, -(-len(keys) // ENCODE_BATCH)))
+    # Nested in a list, the reference reaches each actor as it is (read there once) rather
+    # than as a constructor argument Ray would have to keep for actor restarts.
+    items = [ray.put(list(missing.values()))]
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # crossover's own progress line says it
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    dataset = ray.data.range(len(keys)).map_batches(
+        _EncodeBatches,
+        fn_constructor_args=(trial, items),
+        batch_size=ENCODE_BATCH,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+        num_cpus=1,
+    )
+    done = 0
+    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+        ids = np.asarray(batch["id"], dtype=np.int64)
+        vectors = np.asarray(batch["vector"], dtype=np.float32)
+        encoder.cache.put_many([(keys[i], v) for i, v in zip(ids, vectors, strict=True)])
+        done += len(ids)
+        advance(done, len(keys))
+
+
+class _EncodeBatches:
+    """A Ray Data actor: loads the trial's encoder once, then encodes batches of item ids."""
+
+    def __init__(self, trial: Trial, items: list[Any]) -> None:
+        import ray
+
+        from crossover.evaluation.execute import build_strategy
+
+        self.items = ray.get(items[0])
+        encoder = build_strategy(trial).feature_encoder()
+        if encoder is None:  # pragma: no cover - only encoding strategies get here
+            raise RayError(f"{trial.strategy} has no feature encoder")
+        self.encoder = encoder
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        ids = batch["id"]
+        vectors = self.encoder.encode([self.items[int(i)] for i in ids], use_cache=False)
+        return {"id": ids, "vector": vectors}
 
 
 def _import_ray() -> Any:

@@ -224,6 +224,11 @@ def run(
         if store is not None and not result.api_failed:
             store.put(result)
 
+    # A backend that can encode where the trials run does it first (Ray Data on a cluster);
+    # the local pass then finds every vector cached.
+    encode_there = getattr(backend, "prefetch_embeddings", None)
+    if encode_there is not None:
+        encode_there(todo, primary.texts(), reporter)
     prefetch_embeddings(todo, primary.texts(), reporter)
     rates = measure_encode_rates(todo, primary.texts("train")) if measure_speed else {}
     primary_id = next(iter(datas))
