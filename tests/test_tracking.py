@@ -254,3 +254,19 @@ def test_tracking_uri_from_the_environment(
     run = client.get_run(record["run_id"])
     assert client.get_experiment(run.info.experiment_id).name == "crossover"
     assert set(record["strategy_runs"]) == {"text.tfidf-linear"}
+
+
+def test_log_study_from_python(client: Any, study_dir: Path, uri: str) -> None:
+    import crossover
+
+    study = crossover.load_study(study_dir / "study.json")
+    pricing, choice = crossover.decide(study)
+    logged = crossover.log_study(
+        study, uri, experiment="notebook", pricing=pricing, recommendation=choice
+    )
+    run = client.get_run(logged.run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "notebook"
+    assert run.data.tags["crossover.recommendation"] == (choice.choice or "none")
+    assert set(logged.strategy_runs) == set(study.leaderboard["strategy"])
+    assert logged.url == f"{uri}/#/experiments/{run.info.experiment_id}/runs/{logged.run_id}"
+    assert client.list_artifacts(logged.run_id) == []  # no files given, none uploaded

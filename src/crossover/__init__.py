@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from crossover.strategies.registry import register, registry
     from crossover.study import Study, load_study
     from crossover.tasks import load
+    from crossover.tracking import log_study, register_model
 
 try:
     __version__ = version("crossover")
@@ -61,7 +62,9 @@ _SOURCES = {
     "load_model": "crossover.artifacts.load",
     "load_scenario": "crossover.costs",
     "load_study": "crossover.study",
+    "log_study": "crossover.tracking",
     "register": "crossover.strategies",
+    "register_model": "crossover.tracking",
     "registry": "crossover.strategies",
     "write_decision": "crossover._api",
     "write_outputs": "crossover._api",
@@ -92,7 +95,9 @@ __all__ = [
     "load_model",
     "load_scenario",
     "load_study",
+    "log_study",
     "register",
+    "register_model",
     "registry",
     "write_decision",
     "write_outputs",
