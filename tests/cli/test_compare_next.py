@@ -65,3 +65,11 @@ def test_next_steps_avoid_a_used_folder_and_quote_paths(tmp_path: Path) -> None:
     export, serve = (shlex.split(line) for line in _next_steps("text.tfidf-linear", out)[1:])
     assert export[2] == str(out) and export[-1] == serve[-1] == str(out / "model-2")
     assert "KEY" in _next_steps(None, out)[1]
+
+
+def test_help_names_the_extras_to_install() -> None:
+    # Rich markup would read "[ray]" as a tag and drop it: the help must say what to install.
+    result = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "pip install 'crossover[ray]'" in result.output
+    assert "pip install 'crossover[mlflow]'" in result.output

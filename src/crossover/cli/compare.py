@@ -176,7 +176,7 @@ def compare_command(
         "local",
         "--backend",
         help="Where learning-curve trials run: local (worker processes) or ray (Ray tasks; "
-        "pip install 'crossover[ray]').",
+        "pip install 'crossover\\[ray]').",
     ),
     ray_address: str | None = typer.Option(
         None,
@@ -263,7 +263,7 @@ def compare_command(
         show_envvar=True,
         help="Log the study to MLflow at this tracking URI (a server such as "
         "http://127.0.0.1:5000, or a local store): a run, a nested run per strategy, the "
-        "report and decision as artifacts (pip install 'crossover[mlflow]').",
+        "report and decision as artifacts (pip install 'crossover\\[mlflow]').",
     ),
     mlflow_experiment: str | None = typer.Option(
         None, "--mlflow-experiment", help="With --mlflow: the experiment (default: crossover)."
