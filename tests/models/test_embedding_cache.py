@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +61,25 @@ def test_embedder_reports_progress(tmp_path: Path) -> None:
     )
     assert seen[-1] == (1200, 1200)
     assert len(seen) == 3
+
+
+def test_embedder_encodes_the_missing_texts_longest_first_across_chunks(tmp_path: Path) -> None:
+    # Texts in an order unrelated to length (as in a CSV ordered by label): the model is
+    # called with chunks of like lengths, longest first, and the rows come back in input order.
+    rng = np.random.default_rng(0)
+    texts = [" ".join(["word"] * int(n)) + f" {i}" for i, n in enumerate(rng.integers(1, 60, 1100))]
+    embedder = Embedder(FAST_MODEL, cache_dir=tmp_path)
+    chunks: list[list[str]] = []
+    run_model = embedder._run_model
+
+    def spy(chunk: list[str]) -> np.ndarray:
+        chunks.append(list(chunk))
+        return run_model(chunk)
+
+    embedder._run_model = spy  # type: ignore[method-assign]
+    vectors = embedder.encode(texts)
+    assert len(chunks) == 3
+    for longer, shorter in pairwise(chunks):
+        assert min(map(len, longer)) >= max(map(len, shorter))
+    fresh = Embedder(FAST_MODEL, cache_dir=tmp_path, use_cache=False).encode(texts[:50])
+    np.testing.assert_allclose(vectors[:50], fresh, rtol=1e-5, atol=1e-6)

@@ -338,7 +338,10 @@ class Embedder:
         for k, t in zip(keys, texts, strict=True):
             if k not in found:
                 todo.setdefault(k, t)
-        missing = list(todo.items())
+        # Longest first across all of them, not within each chunk: a chunk of like lengths is
+        # what lets the model's batches pad little (banking77's CSV is ordered by intent:
+        # chunks in file order made the int8 encoder's sorted batches 1.7x slower).
+        missing = sorted(todo.items(), key=lambda item: len(item[1]), reverse=True)
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
             vectors = self._run_model([t for _, t in chunk])

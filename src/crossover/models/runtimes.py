@@ -275,8 +275,14 @@ def _convert_openvino(model: Any, names: tuple[str, ...]) -> Any:
 
 def _quantize_openvino(model: Any, names: tuple[str, ...], ov_model: Any, texts: list[str]) -> Any:
     """Static int8 (NNCF's post-training quantization for transformers), its activation ranges
-    from ``texts`` in batches of 16."""
+    from ``texts`` in batches of 16.
+
+    Without NNCF's bias correction: on all-MiniLM-L6-v2 with 300 banking77 training texts it
+    took 2.1 s of the 7.6 s the quantization took, and left the vectors as they were (cosine
+    to fp32 on the 3,080 test texts: mean 0.99804, min 0.99024 without it; 0.99805, 0.98977
+    with it). SmoothQuant stays: without it the mean fell to 0.99318."""
     import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     batches = [texts[i : i + _CALIBRATION_BATCH] for i in range(0, len(texts), _CALIBRATION_BATCH)]
 
@@ -295,6 +301,7 @@ def _quantize_openvino(model: Any, names: tuple[str, ...], ov_model: Any, texts:
         nncf.Dataset(batches, feed),
         model_type=nncf.ModelType.TRANSFORMER,
         subset_size=len(batches),
+        advanced_parameters=AdvancedQuantizationParameters(disable_bias_correction=True),
     )
 
 
