@@ -19,10 +19,10 @@ default weight is used; it is the value cross-validation picked on banking77 at 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -39,6 +39,8 @@ __all__ = ["Ensemble"]
 WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
 DEFAULT_WEIGHT = 2.0
 _STATE = "ensemble.json"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def plateau(accuracy: np.ndarray) -> np.ndarray:
@@ -56,6 +58,25 @@ def plateau(accuracy: np.ndarray) -> np.ndarray:
 def _log_softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
     return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+
+
+def _in_threads(work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
+    """``work`` of each job, in order, on up to ``cv_threads()`` threads with one BLAS thread
+    each (set here, around them all, so that no job's own setting undoes another's).
+
+    The jobs alternate a head and an SVM: a head's fit spends its time in BLAS, the GIL
+    released, an SVM's TF-IDF in Python, so the two overlap where two of a kind would queue
+    on the GIL. (The banking77 ensemble's fit: the three folds' pairs and the final pair,
+    each pair fitted in turn before: 14.6 s -> 11.4 s on two cores, the same weight and
+    predictions.)"""
+    threads = min(cv_threads(), len(jobs))
+    with one_blas_thread():
+        if threads <= 1:
+            return [work(job) for job in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(work, jobs))
 
 
 @register
@@ -112,24 +133,28 @@ class Ensemble(EmbeddingStrategy):
         return head, TfidfLinear(C=self.svm_C, random_state=self.random_state)
 
     @staticmethod
-    def _scores(
-        head: EmbeddingHead, svm: TfidfLinear, X: list[str], classes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The head's log-probabilities and the SVM's margins, columns in ``classes`` order."""
+    def _log_p(head: EmbeddingHead, X: list[str], classes: np.ndarray) -> np.ndarray:
+        """The head's log-probabilities, columns in ``classes`` order."""
         log_p = np.log(np.clip(head.predict_proba(X), 1e-12, None))
+        head_index = {c: i for i, c in enumerate(head.classes_)}
+        lp = np.full((len(X), len(classes)), np.log(1e-12))
+        for j, c in enumerate(classes):
+            if c in head_index:
+                lp[:, j] = log_p[:, head_index[c]]
+        return lp
+
+    @staticmethod
+    def _margins(svm: TfidfLinear, X: list[str], classes: np.ndarray) -> np.ndarray:
+        """The SVM's margins, columns in ``classes`` order."""
         margins = svm.pipeline_.decision_function(X)
         svm_classes = list(svm.pipeline_.classes_)
         if margins.ndim == 1:  # two classes: one margin, positive for classes_[1]
             margins = np.column_stack([-margins, margins])
         out = np.full((len(X), len(classes)), -1e3)
-        head_index = {c: i for i, c in enumerate(head.classes_)}
-        lp = np.full((len(X), len(classes)), np.log(1e-12))
         for j, c in enumerate(classes):
             if c in svm_classes:
                 out[:, j] = margins[:, svm_classes.index(c)]
-            if c in head_index:
-                lp[:, j] = log_p[:, head_index[c]]
-        return lp, out
+        return out
 
     def _choose_weight(self, X: list[str], y: np.ndarray) -> tuple[float, dict[str, float]]:
         from sklearn.model_selection import StratifiedKFold
@@ -141,27 +166,22 @@ class Ensemble(EmbeddingStrategy):
         texts = np.asarray(X, dtype=object)
         correct = np.zeros(len(WEIGHT_GRID))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-
-        def fold(train: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            head, svm = self._members()
-            fit_x, held_x = list(texts[train]), list(texts[held])
-            head.fit(fit_x, list(y[train]))
-            svm.fit(fit_x, list(y[train]))
-            return self._scores(head, svm, held_x, self.classes_)
-
         splits = list(splitter.split(texts, y))
-        # The folds are independent: on every core (cv_threads), BLAS on one thread in each
-        # (set here, around them all, so that no fold's own setting undoes another's).
-        threads = min(cv_threads(), len(splits))
-        with one_blas_thread():
-            if threads == 1:
-                scored = [fold(train, held) for train, held in splits]
-            else:
-                from concurrent.futures import ThreadPoolExecutor
+        members = [self._members() for _ in splits]
 
-                with ThreadPoolExecutor(threads) as pool:
-                    scored = list(pool.map(lambda s: fold(*s), splits))
-        for (_, held), (log_p, margins) in zip(splits, scored, strict=True):
+        def held_out(job: tuple[int, int]) -> np.ndarray:
+            """Fit one member on a fold's training rows; its scores of the held-out rows."""
+            fold, which = job
+            train, held = splits[fold]
+            member = members[fold][which]
+            member.fit(list(texts[train]), list(y[train]))
+            if isinstance(member, EmbeddingHead):
+                return self._log_p(member, list(texts[held]), self.classes_)
+            return self._margins(member, list(texts[held]), self.classes_)
+
+        scored = _in_threads(held_out, [(f, m) for f in range(len(splits)) for m in (0, 1)])
+        for f, (_, held) in enumerate(splits):
+            log_p, margins = scored[2 * f], scored[2 * f + 1]
             for i, w in enumerate(WEIGHT_GRID):
                 guess = self.classes_[np.argmax(log_p + w * margins, axis=1)]
                 correct[i] += np.sum(guess == y[held])
@@ -180,11 +200,11 @@ class Ensemble(EmbeddingStrategy):
         else:
             self.weight_, self.cv_accuracy_ = float(self.weight), {}
         self.head_, self.svm_ = self._members()
-        self.head_.fit(X, y)
-        self.svm_.fit(X, y)
+        _in_threads(lambda member: member.fit(X, y), [self.head_, self.svm_])
 
     def _combined(self, X: list[str]) -> np.ndarray:
-        log_p, margins = self._scores(self.head_, self.svm_, X, self.classes_)
+        log_p = self._log_p(self.head_, X, self.classes_)
+        margins = self._margins(self.svm_, X, self.classes_)
         return np.asarray(log_p + self.weight_ * margins)
 
     def _predict(self, X: list[str]) -> np.ndarray:
