@@ -149,6 +149,58 @@ def test_a_changed_converted_file_is_refused(tmp_path: Path) -> None:
         RuntimeEncoder(fresh.model, folder, fresh.setting, 1)
 
 
+def test_a_converted_copy_encodes_from_its_folder_alone(tmp_path: Path) -> None:
+    """The copy holds the model's tokenizer: encoding with it (a served model) loads neither
+    sentence-transformers' model nor the original weights, and gives the vectors the copy
+    gives when run beside the model."""
+    from crossover.models import embeddings
+    from crossover.models.runtimes import RuntimeEncoder
+
+    embedder = Embedder(MINILM, cache_dir=tmp_path, encoder="openvino-fp32")
+    folder = embedder.converted_folder()
+    assert folder is not None
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["files"]["tokenizer"] == "tokenizer.json"
+    assert manifest["tokenizer"] == {
+        "max_length": embedder.model.max_seq_length,
+        "pad_id": embedder.model.tokenizer.pad_token_id,
+        "pooling": "mean",
+    }
+    texts = [*TEXTS, *PROBE, "x" * 3000, " ".join(["word"] * 400), "Crème brûlée 東京 😀", ""]
+    alone = RuntimeEncoder.from_folder(folder, embedder.setting, 1)
+    assert alone is not None
+    beside = RuntimeEncoder(embedder.model, folder, embedder.setting, 1)
+    np.testing.assert_array_equal(alone.encode(texts), beside.encode(texts))
+    embeddings._load_model.cache_clear()
+    embeddings._load_runtime.cache_clear()
+    served = Embedder(MINILM, cache_dir=tmp_path, encoder="openvino-fp32")
+    assert served.encode(PROBE, use_cache=False).shape == (len(PROBE), 384)
+    assert embeddings._load_model.cache_info().currsize == 0
+
+
+def test_a_tokenizer_that_splits_a_text_otherwise_is_not_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved only when its copy gives the model's own token ids: otherwise the converted copy
+    encodes beside the model, as before."""
+    from crossover.models import runtimes
+
+    real = runtimes._file_tokenizer
+
+    def one_token_short(path: Path, max_length: int) -> object:
+        tokenize = real(path, max_length)
+        return lambda texts: [ids[:-1] for ids in tokenize(texts)]
+
+    monkeypatch.setattr(runtimes, "_file_tokenizer", one_token_short)
+    embedder = Embedder(MINILM, cache_dir=tmp_path, encoder="onnx-fp32")
+    folder = embedder.converted_folder()
+    assert folder is not None
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["tokenizer"] is None and "tokenizer" not in manifest["files"]
+    assert not (folder / "tokenizer.json").exists()
+    assert runtimes.RuntimeEncoder.from_folder(folder, embedder.setting, 1) is None
+
+
 def test_a_strategy_calibrates_on_its_training_texts_and_ships_the_converted_copy(
     tmp_path: Path,
 ) -> None:

@@ -151,8 +151,10 @@ def _load_model(path: str, fmt: str) -> Any:
 def _load_runtime(
     path: str, fmt: str, folder: str, setting: EncoderSetting, threads: int
 ) -> RuntimeEncoder:
-    """A converted copy loaded once per process, shared by every ``Embedder`` of it."""
-    return RuntimeEncoder(_load_model(path, fmt), Path(folder), setting, threads)
+    """A converted copy loaded once per process, shared by every ``Embedder`` of it: from its
+    folder alone when it holds its tokenizer, else with the model."""
+    light = RuntimeEncoder.from_folder(Path(folder), setting, threads)
+    return light or RuntimeEncoder(_load_model(path, fmt), Path(folder), setting, threads)
 
 
 def load_model_copy(model_id: str, *, shared: bool = True) -> Any:

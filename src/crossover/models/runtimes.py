@@ -15,6 +15,10 @@ set from the Hugging Face hub.
 length and cut into batches padded only to their longest, the transformer run by the runtime,
 then the model's own pooling (mean or CLS) in numpy. A model whose modules are not a
 transformer and a pooling runs its converted transformer inside sentence-transformers instead.
+A copy of a transformer and a pooling also holds the model's own tokenizer (``tokenizer.json``,
+as transformers configured it, saved only when it gives the same token ids as the model's on
+probe texts and the calibration texts): such a copy encodes from its folder alone, without
+loading sentence-transformers, torch or the original weights (a served model).
 
 The conversion and quantization libraries report usage over the network unless told not to;
 every call into them here runs with their telemetry off (``_no_telemetry``).
@@ -68,6 +72,20 @@ MANIFEST = "encoder.json"
 #: Texts per runtime call.
 BATCH_SIZE = 64
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: Texts the saved tokenizer must split exactly as the model's own does (with the calibration
+#: texts, when there are some): accents, other scripts, emoji, odd spaces, an empty text, and
+#: texts past the model's length limit.
+_PROBE_TEXTS = (
+    "Where is my card? It hasn't arrived yet.",
+    "Crème brûlée, café, naïve résumé, ÅNGSTRÖM, İstanbul",
+    "東京に行きたい 我想去北京 서울",
+    "emoji 😀🎉 and symbols € £ ¥ © ™",
+    "tab\there\nnewline  double  space \u200bzero width ﬁ ligature",
+    "",
+    "   ",
+    "x" * 3000,
+    " ".join(["token"] * 700),
+)
 
 
 # -- calibration ------------------------------------------------------------------------------
@@ -386,6 +404,9 @@ def build_converted(
                 assert calibration is not None
                 ov_model = _quantize_openvino(model, names, ov_model, calibration)
             files = _save_openvino(ov_model, scratch)
+        tokenizer = _save_tokenizer(model, scratch, [*_PROBE_TEXTS, *(calibration or [])])
+        if tokenizer is not None:
+            files["tokenizer"] = tokenizer.pop("file")
     manifest = {
         "model_id": model_id,
         "identity": identity,
@@ -396,8 +417,66 @@ def build_converted(
         "calibration": calibration_id,
         "calibration_texts": len(calibration or []),
         "build_s": round(time.perf_counter() - started, 2),
+        "tokenizer": tokenizer,
     }
     return _settle(scratch, folder, manifest)
+
+
+def _save_tokenizer(model: Any, scratch: Path, probes: Sequence[str]) -> dict[str, Any] | None:
+    """Save ``model``'s tokenizer as ``tokenizer.json`` in ``scratch`` (the one transformers
+    built, with its settings), with what encoding from the folder alone needs; None (nothing
+    saved) for a model not made of a transformer and a pooling, a tokenizer without a fast
+    backend, or one whose saved copy splits any of ``probes`` otherwise than the model."""
+    pooling = _pooling_of(model)
+    backend = getattr(model.tokenizer, "backend_tokenizer", None)
+    if pooling is None or backend is None or not model.max_seq_length:
+        return None
+    spec = {
+        "file": "tokenizer.json",
+        "max_length": int(model.max_seq_length),
+        "pad_id": int(model.tokenizer.pad_token_id or 0),
+        "pooling": pooling,
+    }
+    (scratch / "tokenizer.json").write_text(backend.to_str(), encoding="utf-8")
+    theirs = _tokenize_with(model.tokenizer, int(model.max_seq_length))(list(probes))
+    ours = _file_tokenizer(scratch / "tokenizer.json", int(model.max_seq_length))(list(probes))
+    if [list(t) for t in theirs] != ours:
+        (scratch / "tokenizer.json").unlink()
+        return None
+    return spec
+
+
+def _tokenize_with(tokenizer: Any, max_length: int) -> Callable[[list[str]], list[list[int]]]:
+    """Token ids of texts by a transformers tokenizer, cut at ``max_length``, unpadded."""
+
+    def tokenize(texts: list[str]) -> list[list[int]]:
+        return list(
+            tokenizer(
+                texts,
+                truncation=True,
+                max_length=max_length,
+                add_special_tokens=True,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )["input_ids"]
+        )
+
+    return tokenize
+
+
+def _file_tokenizer(path: Path, max_length: int) -> Callable[[list[str]], list[list[int]]]:
+    """Token ids of texts by the ``tokenizers`` tokenizer saved at ``path``, cut at
+    ``max_length``, unpadded (a saved one may carry padding and a shorter cut: both reset)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length)
+
+    def tokenize(texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+    return tokenize
 
 
 def _settle(scratch: Path, folder: Path, manifest: dict[str, Any]) -> Path:
@@ -486,20 +565,43 @@ class RuntimeEncoder:
     """Encodes texts with a converted copy of a ``SentenceTransformer`` (module docstring);
     vectors as the model's own pooling gives them, L2-normalised."""
 
-    def __init__(self, model: Any, folder: Path, setting: EncoderSetting, threads: int) -> None:
+    def __init__(
+        self, model: Any | None, folder: Path, setting: EncoderSetting, threads: int
+    ) -> None:
         self.folder = folder
         self.setting = setting
         self.manifest = read_manifest(folder)
         self.inputs = tuple(self.manifest["inputs"])
-        self.tokenizer = model.tokenizer
-        self.max_length = int(model.max_seq_length or 512)
-        self.pad_id = int(self.tokenizer.pad_token_id or 0)
+        self._model: Any = None
+        if model is None:
+            # From the folder alone: its saved tokenizer and pooling (``from_folder``).
+            spec = self.manifest["tokenizer"]
+            self.max_length, self.pad_id = int(spec["max_length"]), int(spec["pad_id"])
+            self.pooling: str | None = str(spec["pooling"])
+            self._tokenize = _file_tokenizer(
+                folder / self.manifest["files"]["tokenizer"], self.max_length
+            )
+        else:
+            self.max_length = int(model.max_seq_length or 512)
+            self.pad_id = int(model.tokenizer.pad_token_id or 0)
+            self.pooling = _pooling_of(model)
+            self._tokenize = _tokenize_with(model.tokenizer, self.max_length)
+            self._model = model if self.pooling is None else None
         if setting.runtime == "onnx":
             self._run = _onnx_runner(folder, self.manifest, threads)
         else:
             self._run = _openvino_runner(folder, self.manifest, threads, setting.precision)
-        self.pooling = _pooling_of(model)
-        self._model: Any = model if self.pooling is None else None
+
+    @classmethod
+    def from_folder(
+        cls, folder: Path, setting: EncoderSetting, threads: int
+    ) -> RuntimeEncoder | None:
+        """The encoder of a copy that holds its tokenizer (no sentence-transformers, no torch,
+        no original weights loaded); None for one that needs the model."""
+        manifest = json.loads((folder / MANIFEST).read_text())  # checked by __init__
+        if not manifest.get("tokenizer"):
+            return None
+        return cls(None, folder, setting, threads)
 
     def encode(
         self, texts: Sequence[str], batch_size: int = BATCH_SIZE, *, by_length: bool = True
@@ -508,14 +610,7 @@ class RuntimeEncoder:
         them as given (for measuring what sorting gains)."""
         if self.pooling is None:
             return self._encode_inside(texts, batch_size)
-        ids = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.max_length,
-            add_special_tokens=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )["input_ids"]
+        ids = self._tokenize(list(texts))
         lengths = np.array([len(i) for i in ids])
         # Longest first: batches of like lengths pad least (stable: equal lengths keep order).
         order = np.argsort(-lengths, kind="stable") if by_length else np.arange(len(ids))
