@@ -72,6 +72,8 @@ MANIFEST = "encoder.json"
 #: Texts per runtime call.
 BATCH_SIZE = 64
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: The model's tokenizer in a converted folder (``_save_tokenizer``).
+_TOKENIZER = "tokenizer.json"
 #: Texts the saved tokenizer must split exactly as the model's own does (with the calibration
 #: texts, when there are some): accents, other scripts, emoji, odd spaces, an empty text, and
 #: texts past the model's length limit.
@@ -406,7 +408,7 @@ def build_converted(
             files = _save_openvino(ov_model, scratch)
         tokenizer = _save_tokenizer(model, scratch, [*_PROBE_TEXTS, *(calibration or [])])
         if tokenizer is not None:
-            files["tokenizer"] = tokenizer.pop("file")
+            files["tokenizer"] = _TOKENIZER
     manifest = {
         "model_id": model_id,
         "identity": identity,
@@ -423,27 +425,27 @@ def build_converted(
 
 
 def _save_tokenizer(model: Any, scratch: Path, probes: Sequence[str]) -> dict[str, Any] | None:
-    """Save ``model``'s tokenizer as ``tokenizer.json`` in ``scratch`` (the one transformers
-    built, with its settings), with what encoding from the folder alone needs; None (nothing
-    saved) for a model not made of a transformer and a pooling, a tokenizer without a fast
-    backend, or one whose saved copy splits any of ``probes`` otherwise than the model."""
+    """Save ``model``'s tokenizer as ``_TOKENIZER`` in ``scratch`` (the one transformers
+    built, with its settings); return what encoding from the folder alone needs besides it.
+    None (nothing saved) for a model not made of a transformer and a pooling, a tokenizer
+    without a fast backend, or one whose saved copy splits any of ``probes`` otherwise than
+    the model."""
     pooling = _pooling_of(model)
     backend = getattr(model.tokenizer, "backend_tokenizer", None)
     if pooling is None or backend is None or not model.max_seq_length:
         return None
-    spec = {
-        "file": "tokenizer.json",
-        "max_length": int(model.max_seq_length),
+    max_length = int(model.max_seq_length)
+    path = scratch / _TOKENIZER
+    path.write_text(backend.to_str(), encoding="utf-8")
+    theirs = _tokenize_with(model.tokenizer, max_length)(list(probes))
+    if [list(t) for t in theirs] != _file_tokenizer(path, max_length)(list(probes)):
+        path.unlink()
+        return None
+    return {
+        "max_length": max_length,
         "pad_id": int(model.tokenizer.pad_token_id or 0),
         "pooling": pooling,
     }
-    (scratch / "tokenizer.json").write_text(backend.to_str(), encoding="utf-8")
-    theirs = _tokenize_with(model.tokenizer, int(model.max_seq_length))(list(probes))
-    ours = _file_tokenizer(scratch / "tokenizer.json", int(model.max_seq_length))(list(probes))
-    if [list(t) for t in theirs] != ours:
-        (scratch / "tokenizer.json").unlink()
-        return None
-    return spec
 
 
 def _tokenize_with(tokenizer: Any, max_length: int) -> Callable[[list[str]], list[list[int]]]:

@@ -5,13 +5,17 @@ rows (see ``crossover.strategies.text.embedding_head`` for why, and what it meas
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from crossover.strategies._threads import lgbm_threads
 
-__all__ = ["C_GRID", "DEFAULT_C", "choose_C", "new_head", "one_blas_thread"]
+__all__ = ["C_GRID", "DEFAULT_C", "choose_C", "in_cv_threads", "new_head", "one_blas_thread"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: Candidate values of ``C``, ascending (of equal held-out accuracies the first wins).
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -52,8 +56,7 @@ def choose_C(
     folds = min(cv_folds, int(counts.min()))
     correct = np.zeros(len(C_GRID))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
-    with one_blas_thread():
-        _search(vectors, y, splitter, correct, max_iter, random_state)
+    _search(vectors, y, splitter, correct, max_iter, random_state)
     accuracy = correct / len(y)
     best = int(np.argmax(accuracy))  # the first of equals: the smallest C
     scores = {f"{c:g}": round(float(a), 6) for c, a in zip(C_GRID, accuracy, strict=True)}
@@ -93,16 +96,22 @@ def _search(
         for train, held in splitter.split(vectors, y)
         for i, c in enumerate(C_GRID)
     ]
-    threads = cv_threads()
-    if threads == 1:
-        counts = [held_out_correct(train, held, c) for train, held, _, c in jobs]
-    else:
+    counts = in_cv_threads(lambda job: held_out_correct(job[0], job[1], job[3]), jobs)
+    for (_, _, i, _), count in zip(jobs, counts, strict=True):
+        correct[i] += count
+
+
+def in_cv_threads(work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
+    """``work`` of each job, in order, on up to ``cv_threads()`` threads, BLAS on one thread
+    in each (set here, around them all, so that no job's own setting undoes another's)."""
+    threads = min(cv_threads(), len(jobs))
+    with one_blas_thread():
+        if threads <= 1:
+            return [work(job) for job in jobs]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(threads) as pool:
-            counts = list(pool.map(lambda job: held_out_correct(job[0], job[1], job[3]), jobs))
-    for (_, _, i, _), count in zip(jobs, counts, strict=True):
-        correct[i] += count
+            return list(pool.map(work, jobs))
 
 
 def cv_threads() -> int:

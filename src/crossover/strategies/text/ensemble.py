@@ -19,14 +19,14 @@ default weight is used; it is the value cross-validation picked on banking77 at 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
-from crossover.strategies._head import cv_threads, one_blas_thread
+from crossover.strategies._head import in_cv_threads
 from crossover.strategies.registry import register
 from crossover.strategies.text._embedding import DEFAULT_ENCODER, DEFAULT_MODEL, EmbeddingStrategy
 from crossover.strategies.text.embedding_head import EmbeddingHead
@@ -39,8 +39,6 @@ __all__ = ["Ensemble"]
 WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
 DEFAULT_WEIGHT = 2.0
 _STATE = "ensemble.json"
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def plateau(accuracy: np.ndarray) -> np.ndarray:
@@ -58,25 +56,6 @@ def plateau(accuracy: np.ndarray) -> np.ndarray:
 def _log_softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
     return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
-
-
-def _in_threads(work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
-    """``work`` of each job, in order, on up to ``cv_threads()`` threads with one BLAS thread
-    each (set here, around them all, so that no job's own setting undoes another's).
-
-    The jobs alternate a head and an SVM: a head's fit spends its time in BLAS, the GIL
-    released, an SVM's TF-IDF in Python, so the two overlap where two of a kind would queue
-    on the GIL. (The banking77 ensemble's fit: the three folds' pairs and the final pair,
-    each pair fitted in turn before: 14.6 s -> 11.4 s on two cores, the same weight and
-    predictions.)"""
-    threads = min(cv_threads(), len(jobs))
-    with one_blas_thread():
-        if threads <= 1:
-            return [work(job) for job in jobs]
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as pool:
-            return list(pool.map(work, jobs))
 
 
 @register
@@ -179,7 +158,12 @@ class Ensemble(EmbeddingStrategy):
                 return self._log_p(member, list(texts[held]), self.classes_)
             return self._margins(member, list(texts[held]), self.classes_)
 
-        scored = _in_threads(held_out, [(f, m) for f in range(len(splits)) for m in (0, 1)])
+        # Heads and SVMs alternate: a head's fit runs in BLAS with the GIL released, an SVM's
+        # TF-IDF in Python, so the two overlap where two of a kind would queue on the GIL (the
+        # banking77 ensemble's fit, each fold's pair and the final pair fitted in turn before:
+        # 14.6 s -> 11.4 s on two cores, the same weight and predictions).
+        jobs = [(f, m) for f in range(len(splits)) for m in (0, 1)]
+        scored = in_cv_threads(held_out, jobs)
         for f, (_, held) in enumerate(splits):
             log_p, margins = scored[2 * f], scored[2 * f + 1]
             for i, w in enumerate(WEIGHT_GRID):
@@ -200,7 +184,7 @@ class Ensemble(EmbeddingStrategy):
         else:
             self.weight_, self.cv_accuracy_ = float(self.weight), {}
         self.head_, self.svm_ = self._members()
-        _in_threads(lambda member: member.fit(X, y), [self.head_, self.svm_])
+        in_cv_threads(lambda member: member.fit(X, y), [self.head_, self.svm_])
 
     def _combined(self, X: list[str]) -> np.ndarray:
         log_p = self._log_p(self.head_, X, self.classes_)
