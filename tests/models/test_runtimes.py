@@ -149,6 +149,19 @@ def test_a_changed_converted_file_is_refused(tmp_path: Path) -> None:
         RuntimeEncoder(fresh.model, folder, fresh.setting, 1)
 
 
+def test_an_unreadable_manifest_is_named_even_where_the_folder_alone_is_tried(
+    tmp_path: Path,
+) -> None:
+    from crossover.models.runtimes import RuntimeEncoder
+
+    embedder = Embedder(MINILM, cache_dir=tmp_path, encoder="onnx-fp32")
+    folder = embedder.converted_folder()
+    assert folder is not None
+    (folder / MANIFEST).write_text("{not json")
+    with pytest.raises(ModelError, match=r"encoder\.json: not a converted encoder .*; delete"):
+        RuntimeEncoder.from_folder(folder, embedder.setting, 1)
+
+
 def test_a_converted_copy_encodes_from_its_folder_alone(tmp_path: Path) -> None:
     """The copy holds the model's tokenizer: encoding with it (a served model) loads neither
     sentence-transformers' model nor the original weights, and gives the vectors the copy

@@ -503,15 +503,20 @@ def converted_bytes(folder: Path | None) -> int:
 
 def read_manifest(folder: Path) -> dict[str, Any]:
     """``folder``'s ``encoder.json``, its files checked against their hashes."""
-    path = folder / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: not a converted encoder ({exc}); delete {folder}") from exc
+    manifest = _manifest(folder)
     for name, digest in manifest.get("sha256", {}).items():
         if not (folder / name).is_file() or sha256_file(folder / name) != digest:
             raise ModelError(f"{folder / name}: missing or changed since it was built; delete it")
-    return dict(manifest)
+    return manifest
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    """``folder``'s ``encoder.json`` as written (its files not checked)."""
+    path = folder / MANIFEST
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{path}: not a converted encoder ({exc}); delete {folder}") from exc
 
 
 # -- running --------------------------------------------------------------------------------
@@ -600,8 +605,7 @@ class RuntimeEncoder:
     ) -> RuntimeEncoder | None:
         """The encoder of a copy that holds its tokenizer (no sentence-transformers, no torch,
         no original weights loaded); None for one that needs the model."""
-        manifest = json.loads((folder / MANIFEST).read_text())  # checked by __init__
-        if not manifest.get("tokenizer"):
+        if not _manifest(folder).get("tokenizer"):  # its files are checked by __init__
             return None
         return cls(None, folder, setting, threads)
 
